@@ -1,0 +1,100 @@
+/**
+ * The aekit checkpoint: a directory in the TensorFlow.js layers format (`model.json` + `weights.bin`,
+ * loadable by `tf.loadLayersModel`) plus `aekit.json` with what tfjs does not record. Optimizer state
+ * for `--resume` lives in `optimizer.bin`, described by `aekit.json`.
+ *
+ * Layer naming inside model.json (so readers can find the encoder/decoder split without aekit.json):
+ * Dense layers are named as `denseLayers(spec)` names them (`enc_0`, …, `latent`, `dec_0`, …,
+ * `output`); an activation that Dense cannot express by name (leakyRelu) follows as its own layer
+ * named `<dense>_act`. Weight names are `<dense>/kernel` ([in, out], row-major) and `<dense>/bias`.
+ */
+import type { ModelSpec } from './spec.js';
+import type { Normalization } from './normalization.js';
+
+export const CHECKPOINT_FILES = {
+  model: 'model.json',
+  weights: 'weights.bin',
+  meta: 'aekit.json',
+  optimizer: 'optimizer.bin',
+} as const;
+
+export const CHECKPOINT_FORMAT = 'aekit-checkpoint';
+export const CHECKPOINT_FORMAT_VERSION = 1;
+
+export type LossName = 'mse' | 'bce';
+export const LOSS_NAMES: readonly LossName[] = ['mse', 'bce'];
+
+export interface AdamConfig {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+export const DEFAULT_ADAM: AdamConfig = Object.freeze({ learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
+
+export interface EpochRecord {
+  epoch: number;
+  /** Mean training loss over the epoch's batches (including L1/L2 penalties). */
+  loss: number;
+  /** Validation loss (reconstruction only), when a validation split is used. */
+  valLoss?: number;
+  /** Wall-clock seconds of the epoch. */
+  seconds: number;
+  /** Training rows per second over the epoch. */
+  rowsPerSecond: number;
+}
+
+export interface TrainingConfig {
+  engine: string;
+  /** tfjs backend (tensorflow, wasm, cpu) or onnxruntime execution provider that ran the training. */
+  backend: string;
+  loss: LossName;
+  optimizer: { name: 'adam' } & AdamConfig;
+  batchSize: number;
+  /** Epochs requested in total (across resumes). */
+  epochs: number;
+  seed: number;
+  valSplit: number;
+  patience?: number;
+  l1: number;
+  l2: number;
+}
+
+/** One tensor inside a binary file: name, shape and byte offset (float32, little-endian). */
+export interface TensorEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+}
+
+export interface OptimizerState {
+  /** Number of update steps taken so far (Adam's t). */
+  step: number;
+  /** First and second moment tensors, stored in optimizer.bin. */
+  tensors: TensorEntry[];
+}
+
+export interface CheckpointMeta {
+  format: typeof CHECKPOINT_FORMAT;
+  formatVersion: number;
+  spec: ModelSpec;
+  /** Name of the last layer of the encoder in model.json (the latent layer, or its `_act` layer). */
+  encoderOutputLayer: string;
+  normalization: Normalization;
+  /** Per-dimension min / max of the latent over the training set (for uint8 latent quantisation). */
+  latentRange: { min: number[]; max: number[] };
+  training: TrainingConfig;
+  history: EpochRecord[];
+  /** Epoch whose weights were kept (differs from the last epoch after early stopping). */
+  bestEpoch?: number;
+  /** Next epoch to run on resume (epochs completed so far). */
+  epochsCompleted: number;
+  optimizer?: OptimizerState;
+  /** Hex SHA-256 of weights.bin, checked by the exporter and by --resume. */
+  weightsSha256: string;
+  /** Data the model was trained on (path or "bundled:mnist"), rows and columns. */
+  data?: { source: string; rows: number; cols: number };
+  versions: Record<string, string>;
+  createdAt: string;
+}

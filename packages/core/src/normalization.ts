@@ -1,0 +1,98 @@
+/**
+ * How raw data values map to the values the network sees. Recorded in checkpoints and bundles so that
+ * inference applies exactly what training applied.
+ *  - scale255: x / 255 (the default for uint8 data such as images)
+ *  - minmax: per column (x - min) / (max - min), columns with max == min map to 0
+ *  - none: values used as they are
+ */
+import { UsageError } from './errors.js';
+
+export type Normalization =
+  | { kind: 'scale255' }
+  | { kind: 'minmax'; min: number[]; max: number[] }
+  | { kind: 'none' };
+
+export type NormalizationKind = Normalization['kind'];
+export const NORMALIZATION_KINDS: readonly NormalizationKind[] = ['scale255', 'minmax', 'none'];
+
+/** Per-column affine form: normalised = (raw - offset[c]) * scale[c]. */
+export interface AffineNormalization {
+  offset: Float32Array;
+  scale: Float32Array;
+}
+
+export function parseNormalizationKind(name: string): NormalizationKind {
+  if ((NORMALIZATION_KINDS as readonly string[]).includes(name)) return name as NormalizationKind;
+  throw new UsageError(`unknown normalisation "${name}"; valid: ${NORMALIZATION_KINDS.join(', ')}`);
+}
+
+/** Fits a normalisation of the given kind to row-major data of `cols` columns. */
+export function fitNormalization(kind: NormalizationKind, data: ArrayLike<number>, cols: number): Normalization {
+  if (kind !== 'minmax') return { kind };
+  const min = new Array<number>(cols).fill(Infinity);
+  const max = new Array<number>(cols).fill(-Infinity);
+  for (let i = 0; i < data.length; i++) {
+    const c = i % cols;
+    const v = data[i]!;
+    if (v < min[c]!) min[c] = v;
+    if (v > max[c]!) max[c] = v;
+  }
+  for (let c = 0; c < cols; c++) {
+    if (!Number.isFinite(min[c]!)) {
+      min[c] = 0;
+      max[c] = 0;
+    }
+  }
+  return { kind, min, max };
+}
+
+export function toAffine(n: Normalization, cols: number): AffineNormalization {
+  const offset = new Float32Array(cols);
+  const scale = new Float32Array(cols).fill(1);
+  if (n.kind === 'scale255') scale.fill(1 / 255);
+  else if (n.kind === 'minmax') {
+    for (let c = 0; c < cols; c++) {
+      const range = n.max[c]! - n.min[c]!;
+      offset[c] = n.min[c]!;
+      scale[c] = range > 0 ? 1 / range : 0;
+    }
+  }
+  return { offset, scale };
+}
+
+/** Applies the normalisation to row-major data, returning a new Float32Array. */
+export function normalize(n: Normalization, data: ArrayLike<number>, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  if (n.kind === 'none') {
+    for (let i = 0; i < data.length; i++) out[i] = data[i]!;
+    return out;
+  }
+  if (n.kind === 'scale255') {
+    for (let i = 0; i < data.length; i++) out[i] = data[i]! / 255;
+    return out;
+  }
+  const { offset, scale } = toAffine(n, cols);
+  for (let i = 0; i < data.length; i++) {
+    const c = i % cols;
+    out[i] = (data[i]! - offset[c]!) * scale[c]!;
+  }
+  return out;
+}
+
+/** Maps normalised values back to raw units. */
+export function denormalize(n: Normalization, data: ArrayLike<number>, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  if (n.kind === 'none') {
+    for (let i = 0; i < data.length; i++) out[i] = data[i]!;
+    return out;
+  }
+  if (n.kind === 'scale255') {
+    for (let i = 0; i < data.length; i++) out[i] = data[i]! * 255;
+    return out;
+  }
+  for (let i = 0; i < data.length; i++) {
+    const c = i % cols;
+    out[i] = data[i]! * (n.max[c]! - n.min[c]!) + n.min[c]!;
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+/**
+ * The contract every training engine implements (tfjs is the reference; an onnxruntime engine runs a
+ * generated training-step graph). The orchestrator (`train()`) owns everything engine-independent:
+ * data, seeded shuffling, batching order, validation, early stopping, history and checkpoints. An
+ * engine owns parameters and optimizer state and runs steps. Both engines start from the same
+ * JS-generated initial parameters, so a seed means the same thing on every engine.
+ */
+import type { AdamConfig, LossName, ModelSpec } from '@aekit/core';
+
+/** One dense layer's parameters: kernel [inputDim, units] row-major (tfjs layout) and bias [units]. */
+export interface DenseParams {
+  /** Layer name from `denseLayers(spec)` (`enc_0`, …, `latent`, …, `output`). */
+  name: string;
+  inputDim: number;
+  units: number;
+  kernel: Float32Array;
+  bias: Float32Array;
+}
+
+/** Every dense layer's parameters, in `denseLayers(spec)` order. */
+export type ParamSet = DenseParams[];
+
+/** Adam state: step count t and first/second moments shaped like the parameters. */
+export interface AdamState {
+  step: number;
+  m: ParamSet;
+  v: ParamSet;
+}
+
+export interface EngineConfig {
+  spec: ModelSpec;
+  loss: LossName;
+  adam: AdamConfig;
+  /** L1 / L2 penalty factors on kernels (not biases), added to the training loss as Keras does. */
+  l1: number;
+  l2: number;
+  batchSize: number;
+}
+
+export type EngineName = 'tfjs' | 'ort';
+
+export interface TrainingEngine {
+  readonly name: EngineName;
+  /** What actually runs: tfjs backend (`tensorflow`, `wasm`, `cpu`) or onnxruntime EP (`cpu`, `cuda`, `webgpu`). */
+  readonly backend: string;
+  /** Loads parameters and, when resuming, the optimizer state (else Adam starts at step 0). */
+  setState(params: ParamSet, optimizer?: AdamState): Promise<void>;
+  /**
+   * One optimizer step per batch over `rows` already-shuffled, normalised rows (row-major), in order,
+   * `batchSize` rows a batch (the last batch may be smaller). Returns each step's training loss
+   * (reconstruction + penalties), in order.
+   */
+  trainSteps(data: Float32Array, rows: number): Promise<Float32Array>;
+  /** Mean reconstruction loss (no penalties) over the rows, computed in batches. */
+  evaluate(data: Float32Array, rows: number): Promise<number>;
+  /** Latent codes of the rows ([rows, latentDim] row-major), computed in batches. */
+  encode(data: Float32Array, rows: number): Promise<Float32Array>;
+  /** Copies of the current parameters and optimizer state. */
+  getState(): Promise<{ params: ParamSet; optimizer: AdamState }>;
+  /** Frees every tensor / session the engine holds. */
+  dispose(): void;
+}
