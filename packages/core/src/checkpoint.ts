@@ -91,6 +91,8 @@ export interface CheckpointMeta {
   /** Next epoch to run on resume (epochs completed so far). */
   epochsCompleted: number;
   optimizer?: OptimizerState;
+  /** State of the per-epoch shuffling generator (core `Rng.getState()`), so --resume shuffles on. */
+  rngState?: number[];
   /** Hex SHA-256 of weights.bin, checked by the exporter and by --resume. */
   weightsSha256: string;
   /** Data the model was trained on (path or "bundled:mnist"), rows and columns. */

@@ -41,6 +41,20 @@ describe('GraphBuilder', () => {
     expect(() => g.initializer('v', 'float32', [1], new Uint8Array(1))).toThrow(/does not hold float32/);
   });
 
+  it('names constants automatically without clashing', async () => {
+    const g = new GraphBuilder('consts');
+    g.input('x', 'float32', ['batch', 2]);
+    const a = g.constFloat(2);
+    const b = g.constFloat([1, -1], [2]);
+    const i = g.constInt64([1, 2]);
+    expect(new Set([a, b, i]).size).toBe(3);
+    g.op('Add', [g.op('Mul', ['x', a]), b], {}, 'y');
+    g.output('y', 'float32', ['batch', 2]);
+    const s = await ort.InferenceSession.create(g.toBytes({ opset: 13 }));
+    const out = await s.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2]), [1, 2]) });
+    expect(Array.from(out['y']!.data as Float32Array)).toEqual([3, 3]);
+  });
+
   it('converts to float16 bits with round-to-nearest-even', () => {
     expect(Array.from(toFloat16Bits(Float32Array.from([0, 1, -2, 65504, 1e6, 5.960464477539063e-8, 0.1])))).toEqual([
       0, 0x3c00, 0xc000, 0x7bff, 0x7c00, 0x0001, 0x2e66,

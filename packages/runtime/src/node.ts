@@ -1,1 +1,40 @@
-export {};
+/**
+ * @aekit/runtime for Node: loads an aekit bundle (directory or bytes) and runs it with
+ * onnxruntime-node on `cpu`, `cuda` or `webgpu` (`auto`: cuda when it loads, else cpu).
+ */
+import * as ort from 'onnxruntime-node';
+import { readBundleDir } from './bundle-node.js';
+import { type BundleBytes, Codec as CodecCore, type LoadOptions } from './codec.js';
+import { deviceNames as namesOf } from './devices.js';
+import { nodePlatform } from './devices-node.js';
+import type { OrtModule } from './ort.js';
+
+// onnxruntime-node satisfies OrtModule structurally; its overloaded signatures defeat the compiler check.
+const platform = nodePlatform(ort as unknown as OrtModule);
+
+export class Codec extends CodecCore {
+  /**
+   * Loads a bundle from a directory (or its manifest.json path) or from bytes, checks the manifest and
+   * every file's SHA-256, and starts sessions on the requested device.
+   */
+  static async load(bundle: string | BundleBytes, options: LoadOptions = {}): Promise<Codec> {
+    const bytes = typeof bundle === 'string' ? await readBundleDir(bundle) : bundle;
+    return Codec.open(platform, bytes, options);
+  }
+}
+
+/** Device names `Codec.load` accepts in Node. */
+export function deviceNames(): string[] {
+  return namesOf(platform);
+}
+
+export { readBundleDir } from './bundle-node.js';
+export { verifyBundle } from './codec.js';
+export type { BundleBytes, LoadOptions, Rows, InputArray } from './codec.js';
+export { BackendError, BundleError, DisposedError, RuntimeError } from './errors.js';
+export type { RuntimeErrorCode } from './errors.js';
+export * from './compress/index.js';
+export { BUNDLE_FORMAT, GRAPH_NAMES, MANIFEST_FILE, SUPPORTED_FORMAT_VERSIONS, parseManifest } from './manifest.js';
+export type { BundleFileEntry, BundleManifest, GraphName, IoDtype, Normalization, WeightsDtype } from './manifest.js';
+export type { Attempt, DeviceProvider, Platform } from './devices.js';
+export type { OrtModule } from './ort.js';

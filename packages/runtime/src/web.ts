@@ -1,1 +1,24 @@
-export {};
+/**
+ * @aekit/runtime for browsers: loads an aekit bundle (URL or bytes) and runs it with onnxruntime-web on
+ * `webgpu` or `wasm` (`auto`: WebGPU when a real adapter exists, else wasm). Same Codec API and
+ * errors as the Node entry.
+ */
+export { Codec } from './codec-web.js';
+export type { WebLoadOptions, WebLogLevel } from './codec-web.js';
+export { WEB_DEVICES, webgpuUnavailableReason } from './device-web.js';
+import { WEB_DEVICES } from './device-web.js';
+
+/** Device names `Codec.load` accepts in browsers. */
+export function deviceNames(): string[] {
+  return [...WEB_DEVICES];
+}
+export type { WebDevice, WebExecutionProvider } from './device-web.js';
+export { bundleBaseUrl, fetchBundle } from './fetch-web.js';
+export type { FetchLike } from './fetch-web.js';
+export { verifyBundle } from './codec.js';
+export type { BundleBytes, LoadOptions, Rows, InputArray } from './codec.js';
+export { BackendError, BundleError, DisposedError, RuntimeError } from './errors.js';
+export type { RuntimeErrorCode } from './errors.js';
+export * from './compress/index.js';
+export { BUNDLE_FORMAT, GRAPH_NAMES, MANIFEST_FILE, SUPPORTED_FORMAT_VERSIONS, parseManifest } from './manifest.js';
+export type { BundleFileEntry, BundleManifest, GraphName, IoDtype, Normalization, WeightsDtype } from './manifest.js';

@@ -43,6 +43,8 @@ export interface TrainingEngine {
   readonly name: EngineName;
   /** What actually runs: tfjs backend (`tensorflow`, `wasm`, `cpu`) or onnxruntime EP (`cpu`, `cuda`, `webgpu`). */
   readonly backend: string;
+  /** Library versions worth recording in the checkpoint (e.g. `@tensorflow/tfjs`). */
+  readonly versions?: Readonly<Record<string, string>>;
   /** Loads parameters and, when resuming, the optimizer state (else Adam starts at step 0). */
   setState(params: ParamSet, optimizer?: AdamState): Promise<void>;
   /**

@@ -4,7 +4,16 @@
  */
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
+import { register as compressCommand } from './compress.js';
+import { register as decompressCommand } from './decompress.js';
+import { register as exportCommand } from './export.js';
+import { register as encodeCommand } from './encode.js';
+import { register as decodeCommand } from './decode.js';
+import { register as evalCommand } from './eval.js';
+import { register as infoCommand } from './info.js';
+import { register as demoCommand } from './demo.js';
+import { register as trainCommand } from './train.js';
 
 export type RegisterCommand = (program: Command, io: CliIO) => void;
 
-export const COMMANDS: RegisterCommand[] = [];
+export const COMMANDS: RegisterCommand[] = [trainCommand, exportCommand, encodeCommand, decodeCommand, evalCommand, infoCommand, demoCommand, compressCommand, decompressCommand];

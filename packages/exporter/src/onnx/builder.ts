@@ -141,6 +141,14 @@ export class GraphBuilder {
     return n;
   }
 
+  /** A name not used yet, left unclaimed (for callers that claim it themselves, like `initializer`). */
+  private unusedName(prefix: string): string {
+    let n: string;
+    do n = `${prefix}_${this.counter++}`;
+    while (this.names.has(n));
+    return n;
+  }
+
   private claim(name: string): string {
     if (this.names.has(name)) throw new ExportError(`graph ${this.name}: tensor name "${name}" is used twice`);
     this.names.add(name);
@@ -168,12 +176,12 @@ export class GraphBuilder {
   /** A float32 constant (scalar when `dims` is `[]`), named automatically unless `name` is given. */
   constFloat(values: number | number[] | Float32Array, dims?: number[], name?: string): string {
     const data = typeof values === 'number' ? Float32Array.of(values) : Float32Array.from(values);
-    return this.initializer(name ?? this.fresh('const'), 'float32', dims ?? (typeof values === 'number' ? [] : [data.length]), data);
+    return this.initializer(name ?? this.unusedName('const'), 'float32', dims ?? (typeof values === 'number' ? [] : [data.length]), data);
   }
 
   /** An int64 constant (shapes, axes). */
   constInt64(values: number[], dims?: number[], name?: string): string {
-    return this.initializer(name ?? this.fresh('const_i64'), 'int64', dims ?? [values.length], BigInt64Array.from(values.map(BigInt)));
+    return this.initializer(name ?? this.unusedName('const_i64'), 'int64', dims ?? [values.length], BigInt64Array.from(values.map(BigInt)));
   }
 
   /**

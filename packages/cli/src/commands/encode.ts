@@ -1,0 +1,134 @@
+/**
+ * `aekit encode BUNDLE --data PATH --out latents.npy`: encodes every row of a data file (IDX, NPY or
+ * CSV, as for training) to float32 latents through @aekit/runtime. Also home of the helpers the other
+ * runtime commands (decode, eval, info, demo) share: device/threads options and data conversion.
+ */
+import { type Command, Option } from 'commander';
+import { DataError, UsageError } from '@aekit/core';
+import { Codec, type BundleManifest, type LoadOptions, deviceNames, readBundleDir, verifyBundle } from '@aekit/runtime';
+import { type Dataset, type DataFormat, DATA_FORMATS, loadDataset, writeNpy } from '@aekit/trainer';
+import type { CliIO } from '../io.js';
+
+export interface RuntimeCliOptions {
+  device: string;
+  threads?: string;
+  batchSize?: string;
+}
+
+/** Adds --device, --threads and --batch-size to a command. */
+export function addRuntimeOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--device <name>', 'execution provider: cpu, cuda, webgpu, or auto (cuda when it loads, else cpu)')
+        .choices(deviceNames())
+        .default('auto'),
+    )
+    .option('--threads <n>', 'intra-op threads (default: 2 on machines with 2+ cores)')
+    .option('--batch-size <n>', 'rows per onnxruntime call (default 1024)');
+}
+
+function intOption(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+export function loadOptions(o: RuntimeCliOptions): LoadOptions {
+  const opts: LoadOptions = { device: o.device };
+  const threads = intOption('--threads', o.threads);
+  const batchSize = intOption('--batch-size', o.batchSize);
+  if (threads !== undefined) opts.threads = threads;
+  if (batchSize !== undefined) opts.batchSize = batchSize;
+  return opts;
+}
+
+export function formatOption(): Option {
+  return new Option('--format <format>', 'data format (default: from the file name, then its contents)').choices([...DATA_FORMATS]);
+}
+
+/** Loads a data file and converts its rows to what the bundle's encoder takes (raw units, its dtype). */
+export async function loadRowsFor(
+  manifest: BundleManifest,
+  path: string,
+  format?: DataFormat,
+): Promise<{ dataset: Dataset; rows: Float32Array | Uint8Array }> {
+  const dataset = await loadDataset(path, format === undefined ? {} : { format });
+  if (dataset.cols !== manifest.inputDim) {
+    throw new DataError(
+      `${path}: rows have ${dataset.cols} values but the bundle's encoder takes ${manifest.inputDim}; ` +
+        'use data of the shape the model was trained on',
+      { file: path },
+    );
+  }
+  return { dataset, rows: toDtype(dataset, manifest.inputDtype, path) };
+}
+
+function toDtype(ds: Dataset, dtype: 'float32' | 'uint8', path: string): Float32Array | Uint8Array {
+  if (dtype === 'float32') return ds.data instanceof Float32Array ? ds.data : Float32Array.from(ds.data);
+  if (ds.data instanceof Uint8Array) return ds.data;
+  const out = new Uint8Array(ds.data.length);
+  for (let i = 0; i < ds.data.length; i++) {
+    const v = ds.data[i]!;
+    if (!Number.isInteger(v) || v < 0 || v > 255) {
+      throw new DataError(
+        `${path}: row ${Math.floor(i / ds.cols)}, column ${i % ds.cols} is ${v}, but this bundle takes uint8 rows (integers 0-255)`,
+        { file: path },
+      );
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+/**
+ * Reads the bundle and the data file, then starts the codec. Rows that came from uint8 data are finite
+ * by construction, so the codec's NaN/Infinity scan is skipped for them (float data is scanned).
+ */
+export async function openWithData(
+  bundle: string,
+  dataPath: string,
+  o: RuntimeCliOptions & { format?: DataFormat },
+): Promise<{ codec: Codec; dataset: Dataset; rows: Float32Array | Uint8Array }> {
+  const bytes = await readBundleDir(bundle);
+  const manifest = await verifyBundle(bytes);
+  const { dataset, rows } = await loadRowsFor(manifest, dataPath, o.format);
+  const codec = await Codec.load(bytes, { ...loadOptions(o), checkFinite: dataset.dtype !== 'uint8' });
+  return { codec, dataset, rows };
+}
+
+export function rate(rows: number, ms: number): string {
+  const r = rows / Math.max(ms / 1000, 1e-9);
+  return r >= 1e4 ? `${(r / 1000).toFixed(0)}k` : r.toFixed(0);
+}
+
+interface EncodeOptions extends RuntimeCliOptions {
+  data: string;
+  out: string;
+  format?: DataFormat;
+}
+
+export function register(program: Command, io: CliIO): void {
+  const cmd = program
+    .command('encode')
+    .description('encode the rows of a data file to latents (.npy, float32 [rows, latentDim])')
+    .argument('<bundle>', 'bundle directory written by aekit export')
+    .requiredOption('--data <path>', 'IDX (.gz ok), NPY or CSV file of rows')
+    .requiredOption('--out <file>', 'latents .npy file to write (atomically)')
+    .addOption(formatOption());
+  addRuntimeOptions(cmd).action(async (bundle: string, o: EncodeOptions) => {
+    const { codec, dataset, rows } = await openWithData(bundle, o.data, o);
+    try {
+      const t0 = performance.now();
+      const z = await codec.encode(rows);
+      const ms = performance.now() - t0;
+      await writeNpy(o.out, z.data, [z.rows, z.cols]);
+      io.stdout(
+        `encoded ${z.rows} rows of ${dataset.cols} values to ${z.cols} latents each on ${codec.device} ` +
+          `(${rate(z.rows, ms)} rows/s) → ${o.out}\n`,
+      );
+    } finally {
+      await codec.dispose();
+    }
+  });
+}

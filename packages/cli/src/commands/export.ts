@@ -1,0 +1,252 @@
+/**
+ * `aekit export CHECKPOINT --out BUNDLE`: writes encoder/decoder/autoencoder ONNX + manifest.json,
+ * then proves them: each graph runs in onnxruntime-node on a fixed probe batch and is compared with
+ * tfjs `predict` (cpu backend) on the same checkpoint, before the bundle is moved into place.
+ */
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import type * as Tf from '@tensorflow/tfjs';
+import {
+  BUNDLE_FILES,
+  type BundleManifest,
+  ExportError,
+  type GraphName,
+  type IoDtype,
+  Rng,
+  UsageError,
+  normalize,
+  toAffine,
+} from '@aekit/core';
+import { type ExportableModel, MAX_OPSET, MIN_OPSET, exportBundle } from '@aekit/exporter';
+import { WEIGHTS_DTYPES, quantizeBundle, weightsTolerance } from '@aekit/exporter';
+import type { WeightsDtype } from '@aekit/core';
+import { readCheckpointFiles, writeBundle } from '@aekit/exporter/node';
+import type { CliIO } from '../io.js';
+
+/** Max abs difference allowed between ONNX and tfjs for float32 outputs (normalised units). */
+export const FLOAT_TOLERANCE = 1e-5;
+/** For uint8 outputs: one quantisation level (float rounding can tip a value across a .5 boundary). */
+export const UINT8_TOLERANCE = 1;
+const PROBE_ROWS = 16;
+const PROBE_SEED = 20261126;
+
+export interface GraphCheck {
+  graph: GraphName;
+  /** Max abs difference (normalised units for float32 output, levels for uint8 output). */
+  maxAbsDiff: number;
+  tolerance: number;
+}
+
+/** A fixed probe batch in raw units: what the data file would hold for this normalisation and dtype. */
+export function probeBatch(model: ExportableModel, inputDtype: IoDtype, rows = PROBE_ROWS): Float32Array | Uint8Array {
+  const rng = new Rng(PROBE_SEED);
+  const dim = model.inputDim;
+  const n = model.normalization;
+  if (inputDtype === 'uint8' || n.kind === 'scale255') {
+    const a = Uint8Array.from({ length: rows * dim }, () => rng.int(256));
+    return inputDtype === 'uint8' ? a : Float32Array.from(a);
+  }
+  return Float32Array.from({ length: rows * dim }, (_, i) => {
+    const u = rng.next();
+    if (n.kind === 'minmax') {
+      const c = i % dim;
+      return n.min[c]! + u * (n.max[c]! - n.min[c]!);
+    }
+    return u * 2 - 1;
+  });
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((k, p) => k + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** tfjs reference outputs (normalised units): the latent at the split layer and the reconstruction. */
+async function tfjsReference(
+  files: Readonly<Record<string, Uint8Array>>,
+  model: ExportableModel,
+  normalised: Float32Array,
+  rows: number,
+): Promise<{ z: Float32Array; y: Float32Array }> {
+  const tf = await import('@tensorflow/tfjs');
+  // The cpu backend is the reference; put back the caller's backend and flags afterwards (the CLI may
+  // run in the same process as training, e.g. `aekit demo`).
+  const before = { backend: tf.engine().backendName as string | null, prod: tf.env().getBool('PROD') };
+  tf.env().set('PROD', true); // no "install tfjs-node" banner
+  await tf.setBackend('cpu');
+  try {
+    const json = JSON.parse(new TextDecoder().decode(files['model.json']!)) as {
+      modelTopology: object;
+      weightsManifest: Array<{ paths: string[]; weights: Tf.io.WeightsManifestEntry[] }>;
+    };
+    const weightData = concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => files[p]!)));
+    const m = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+        weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer,
+      }),
+    );
+    const enc = tf.model({ inputs: m.inputs, outputs: m.getLayer(model.splitAfter).output as Tf.SymbolicTensor });
+    const x = tf.tensor2d(normalised, [rows, model.inputDim]);
+    const zt = enc.predict(x, { batchSize: rows }) as Tf.Tensor;
+    const yt = m.predict(x, { batchSize: rows }) as Tf.Tensor;
+    const z = Float32Array.from(zt.dataSync());
+    const y = Float32Array.from(yt.dataSync());
+    tf.dispose([x, zt, yt]);
+    m.dispose();
+    return { z, y };
+  } finally {
+    tf.env().set('PROD', before.prod);
+    if (before.backend && before.backend !== 'cpu') await tf.setBackend(before.backend);
+  }
+}
+
+/**
+ * Runs the bundle in `dir` through onnxruntime-node and compares each graph with tfjs `predict` on
+ * the checkpoint's files. Returns one check per graph; the caller decides what exceeds tolerance.
+ */
+export async function verifyBundle(
+  dir: string,
+  checkpointFiles: Readonly<Record<string, Uint8Array>>,
+  model: ExportableModel,
+  manifest: Pick<BundleManifest, 'inputDtype' | 'outputDtype'>,
+): Promise<GraphCheck[]> {
+  const ort = await import('onnxruntime-node');
+  const rows = PROBE_ROWS;
+  const dim = model.inputDim;
+  const raw = probeBatch(model, manifest.inputDtype, rows);
+  const ref = await tfjsReference(checkpointFiles, model, normalize(model.normalization, raw, dim), rows).catch((e: unknown) => {
+    throw new ExportError(
+      `verification could not run the checkpoint in tfjs (${(e as Error).message.split('\n')[0]}); export with --no-verify to skip the check`,
+      { cause: e },
+    );
+  });
+
+  const run = async (graph: GraphName, input: Float32Array | Uint8Array, width: number): Promise<Float32Array | Uint8Array> => {
+    const s = await ort.InferenceSession.create(join(dir, BUNDLE_FILES[graph]));
+    try {
+      const t = new ort.Tensor(input instanceof Uint8Array ? 'uint8' : 'float32', input, [rows, width]);
+      const out = await s.run({ [s.inputNames[0]!]: t });
+      return out[s.outputNames[0]!]!.data as Float32Array | Uint8Array;
+    } finally {
+      await s.release();
+    }
+  };
+
+  // Reconstructions are compared in normalised units (raw difference / column scale) or, for uint8
+  // output, in quantisation levels against the rounded tfjs value.
+  const { scale } = toAffine(model.normalization, dim);
+  const n = model.normalization;
+  const compareXHat = (onnx: ArrayLike<number>): number => {
+    let m = 0;
+    for (let i = 0; i < onnx.length; i++) {
+      const c = i % dim;
+      const s = scale[c]! > 0 ? scale[c]! : 1;
+      const yRaw = n.kind === 'none' ? ref.y[i]! : n.kind === 'scale255' ? ref.y[i]! * 255 : ref.y[i]! * (n.max[c]! - n.min[c]!) + n.min[c]!;
+      const d =
+        manifest.outputDtype === 'uint8' ? Math.abs(onnx[i]! - Math.round(Math.min(255, Math.max(0, yRaw)))) : Math.abs(onnx[i]! - yRaw) * s;
+      if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+    }
+    return m;
+  };
+  const outTol = manifest.outputDtype === 'uint8' ? UINT8_TOLERANCE : FLOAT_TOLERANCE;
+  const z = await run('encoder', raw, dim);
+  let zDiff = 0;
+  for (let i = 0; i < z.length; i++) zDiff = Math.max(zDiff, Number.isNaN(z[i]!) ? Infinity : Math.abs(z[i]! - ref.z[i]!));
+  return [
+    { graph: 'encoder', maxAbsDiff: zDiff, tolerance: FLOAT_TOLERANCE },
+    { graph: 'decoder', maxAbsDiff: compareXHat(await run('decoder', ref.z, model.latentDim)), tolerance: outTol },
+    { graph: 'autoencoder', maxAbsDiff: compareXHat(await run('autoencoder', raw, dim)), tolerance: outTol },
+  ];
+}
+
+interface ExportCliOptions {
+  out: string;
+  opset: string;
+  inputDtype: IoDtype;
+  outputDtype: IoDtype;
+  splitAfter?: string;
+  verify: boolean;
+  /** --weights: float16 / int8 variants (issue 6, packages/exporter/src/quantize). */
+  weights?: WeightsDtype;
+}
+
+function parseOpset(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < MIN_OPSET || n > MAX_OPSET) {
+    throw new UsageError(`--opset ${v} is not supported; choose an integer from ${MIN_OPSET} to ${MAX_OPSET}`);
+  }
+  return n;
+}
+
+const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command('export')
+    .description('Export a checkpoint (or a tfjs layers model) to an ONNX bundle: encoder, decoder, autoencoder + manifest')
+    .argument('<checkpoint>', 'checkpoint directory (aekit train output, or a tfjs layers model with --split-after)')
+    .requiredOption('--out <dir>', 'bundle directory to write (replaces an existing aekit bundle, refuses any other directory)')
+    .option('--opset <n>', `ONNX opset, ${MIN_OPSET}-${MAX_OPSET}`, '13')
+    .addOption(new Option('--input-dtype <dtype>', 'encoder input type (uint8: raw bytes, cast in the graph)').choices(['float32', 'uint8']).default('float32'))
+    .addOption(
+      new Option('--output-dtype <dtype>', 'decoder output type (uint8: clipped, rounded bytes)').choices(['float32', 'uint8']).default('float32'),
+    )
+    .option('--split-after <layer>', "last layer of the encoder, for tfjs models without aekit.json")
+    .option('--no-verify', 'skip running the graphs against tfjs after writing')
+    .addOption(
+      new Option('--weights <dtype>', 'weight storage: float16 (~2× smaller) or int8 (~4× smaller, per-channel); inputs and outputs stay as chosen above')
+        .choices([...WEIGHTS_DTYPES])
+        .default('float32'),
+    )
+    .action(async (checkpoint: string, o: ExportCliOptions) => {
+      const opset = parseOpset(o.opset);
+      const files = await readCheckpointFiles(checkpoint);
+      const exported = await exportBundle(files, {
+        opset,
+        inputDtype: o.inputDtype,
+        outputDtype: o.outputDtype,
+        ...(o.splitAfter !== undefined ? { splitAfter: o.splitAfter } : {}),
+      });
+      const result = o.weights !== undefined && o.weights !== 'float32' ? await quantizeBundle(exported, o.weights) : exported;
+      const { manifest, model } = result;
+      let checks: GraphCheck[] = [];
+      const target = await writeBundle(o.out, result, {
+        beforeCommit: async (tmp) => {
+          if (!o.verify) return;
+          checks = await verifyBundle(tmp, files, model, manifest);
+          if (manifest.weights !== 'float32') {
+            checks = checks.map((c) => ({ ...c, tolerance: weightsTolerance(manifest.weights, c.graph, manifest.outputDtype, c.tolerance) }));
+          }
+          const bad = checks.filter((c) => !(c.maxAbsDiff <= c.tolerance));
+          if (bad.length > 0) {
+            throw new ExportError(
+              `verification failed: ${bad.map((c) => `${BUNDLE_FILES[c.graph]} differs from tfjs by ${c.maxAbsDiff.toExponential(2)} (tolerance ${c.tolerance})`).join('; ')}; no bundle was written ` +
+                '(outputs far from the [0, 1] range, e.g. from unnormalised data, can exceed this by float32 rounding alone; --no-verify skips the check)',
+            );
+          }
+        },
+      });
+      io.stdout(
+        `exported ${checkpoint} → ${target}\n` +
+          `  ${manifest.inputDim} → ${manifest.latentDim} → ${manifest.inputDim}, opset ${manifest.opset}, ` +
+          `input ${manifest.inputDtype}, output ${manifest.outputDtype}, normalisation ${manifest.normalization.kind}, split after ${model.splitAfter}\n`,
+      );
+      for (const g of ['encoder', 'decoder', 'autoencoder'] as const) {
+        const c = checks.find((x) => x.graph === g);
+        const diff = c ? `  max |Δ| vs tfjs ${c.maxAbsDiff.toExponential(2)}${manifest.outputDtype === 'uint8' && g !== 'encoder' ? ' levels' : ''}` : '';
+        io.stdout(`  ${BUNDLE_FILES[g].padEnd(17)} ${kib(manifest.files[g].bytes).padStart(10)}${diff}\n`);
+      }
+      if (manifest.weights !== 'float32') {
+        const size = (m: typeof manifest) => m.files.encoder.bytes + m.files.decoder.bytes + m.files.autoencoder.bytes;
+        io.stdout(`  weights ${manifest.weights}: ${(size(exported.manifest) / size(manifest)).toFixed(2)}× smaller than float32; verified against float32 tfjs within the ${manifest.weights} tolerances (aekit eval BUNDLE --data FILE gives its MSE: compare with the float32 export)\n`);
+      }
+      io.stdout(o.verify ? `verified: onnxruntime-node matches tfjs predict on ${PROBE_ROWS} probe rows\n` : 'not verified (--no-verify)\n');
+    });
+}

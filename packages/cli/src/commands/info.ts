@@ -1,0 +1,41 @@
+/** `aekit info BUNDLE`: what a bundle holds, after checking its manifest and every file's SHA-256. */
+import type { Command } from 'commander';
+import { describeSpec, validateSpec } from '@aekit/core';
+import { GRAPH_NAMES, readBundleDir, verifyBundle } from '@aekit/runtime';
+import type { CliIO } from '../io.js';
+
+function specLine(spec: unknown): string {
+  try {
+    return describeSpec(validateSpec(spec));
+  } catch {
+    return '(not recorded)';
+  }
+}
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command('info')
+    .description('show a bundle\'s manifest (dimensions, dtypes, normalisation, files) after verifying its hashes')
+    .argument('<bundle>', 'bundle directory written by aekit export')
+    .option('--json', 'print the manifest as JSON')
+    .action(async (bundle: string, o: { json?: boolean }) => {
+      const manifest = await verifyBundle(await readBundleDir(bundle));
+      if (o.json) {
+        io.stdout(`${JSON.stringify(manifest, null, 2)}\n`);
+        return;
+      }
+      const m = manifest;
+      const lines = [
+        `${bundle}: ${m.format} v${m.formatVersion}, made by ${m.producer} ${m.aekitVersion} on ${m.createdAt}`,
+        `model       ${specLine(m.source?.spec)}`,
+        `variant     ${m.variant}, ONNX opset ${m.opset}, weights ${m.weights}`,
+        `input       ${m.inputDim} × ${m.inputDtype}, normalisation ${m.normalization?.kind ?? 'none'}`,
+        `latent      ${m.latentDim} × float32 = ${m.latentDim * 4} bytes per row (a raw row: ${m.inputDim * 4} bytes as float32, ${m.inputDim} as uint8)`,
+        `output      ${m.inputDim} × ${m.outputDtype}`,
+        'files       (SHA-256 verified)',
+        ...GRAPH_NAMES.map((g) => `  ${m.files[g].path.padEnd(18)} ${String(m.files[g].bytes).padStart(9)} bytes  ${m.files[g].sha256}`),
+        '',
+      ];
+      io.stdout(lines.join('\n'));
+    });
+}

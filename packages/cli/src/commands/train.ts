@@ -1,0 +1,195 @@
+/**
+ * `aekit train`: trains a dense autoencoder (bundled digits when --data is omitted) and writes a
+ * checkpoint directory. Progress: a bar on a TTY, one line per epoch otherwise, or JSON lines (--json):
+ * `{"event":"start",…}`, one `{"event":"epoch",…}` per epoch, then `{"event":"done",…}`.
+ */
+import type { Command } from 'commander';
+import { LOSS_NAMES, NORMALIZATION_KINDS, type SpecOptions, UsageError, describeSpec, makeSpec, parseNormalizationKind } from '@aekit/core';
+import {
+  DATA_FORMATS,
+  ENGINE_CHOICES,
+  TFJS_BACKENDS,
+  TRAIN_DEFAULTS,
+  type TrainOptions,
+  loadBundledDigits,
+  loadDataset,
+  parseDataFormat,
+  parseEngineName,
+  parseLoss,
+  train,
+} from '@aekit/trainer';
+import type { CliIO } from '../io.js';
+
+interface TrainCliOptions {
+  data?: string;
+  format?: string;
+  layers?: string;
+  latent?: string;
+  activation?: string;
+  latentActivation?: string;
+  outputActivation?: string;
+  loss?: string;
+  epochs?: string;
+  batchSize?: string;
+  lr?: string;
+  valSplit?: string;
+  patience?: string;
+  l1?: string;
+  l2?: string;
+  seed?: string;
+  normalize?: string;
+  engine: string;
+  backend: string;
+  resume?: string;
+  json?: boolean;
+  out?: string;
+}
+
+/** Options fixed by the checkpoint: giving one together with --resume is an error. */
+const FIXED_ON_RESUME: (keyof TrainCliOptions)[] = [
+  'layers', 'latent', 'activation', 'latentActivation', 'outputActivation', 'loss', 'batchSize', 'lr',
+  'valSplit', 'patience', 'l1', 'l2', 'seed', 'normalize',
+];
+
+function flag(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+function num(name: string, v: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !check(n)) throw new UsageError(`${name} must be ${what}, got "${v}"`);
+  return n;
+}
+const int = (n: number) => Number.isInteger(n) && n >= 1;
+const nonNeg = (n: number) => Number.isFinite(n) && n >= 0;
+
+function parseLayers(v: string): number[] {
+  if (v.trim() === '') return [];
+  return v.split(',').map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--layers must be comma-separated positive integers (e.g. 64,32), got "${v}"`);
+    return n;
+  });
+}
+
+function fmt(x: number | undefined): string {
+  return x === undefined ? '-' : x.toPrecision(4);
+}
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command('train')
+    .description('train a dense autoencoder and write a checkpoint (tfjs layers format + aekit.json)')
+    .option('--data <path>', 'training data: IDX (.gz ok), NPY or CSV (default: the bundled 10 000 MNIST digits)')
+    .option('--format <format>', `data format: ${DATA_FORMATS.join(', ')} (default: from the file name, then its contents)`)
+    .option('--layers <list>', 'encoder hidden widths, mirrored by the decoder', '64,32')
+    .option('--latent <n>', 'latent width', '32')
+    .option('--activation <name|list>', 'hidden activation, or one per hidden layer (encoder then decoder), e.g. relu or relu,tanh,tanh,relu; leakyRelu:0.1 sets alpha', 'relu')
+    .option('--latent-activation <name>', 'latent layer activation', 'linear')
+    .option('--output-activation <name>', 'output layer activation', 'sigmoid')
+    .option('--loss <name>', `reconstruction loss: ${LOSS_NAMES.join(', ')}`, TRAIN_DEFAULTS.loss)
+    .option('--epochs <n>', `epochs in total (with --resume: including those done; default ${TRAIN_DEFAULTS.epochs} more)`)
+    .option('--batch-size <n>', 'rows per step', String(TRAIN_DEFAULTS.batchSize))
+    .option('--lr <x>', 'Adam learning rate', '0.001')
+    .option('--val-split <x>', 'fraction of rows held out for validation (after a seeded shuffle), in [0, 1)', String(TRAIN_DEFAULTS.valSplit))
+    .option('--patience <n>', 'early stopping: stop after n epochs without a better validation loss, keep the best weights')
+    .option('--l1 <x>', 'L1 penalty on kernels', '0')
+    .option('--l2 <x>', 'L2 penalty on kernels', '0')
+    .option('--seed <n>', 'seed for initialisation, validation split and shuffling', String(TRAIN_DEFAULTS.seed))
+    .option('--normalize <kind>', `input normalisation: ${NORMALIZATION_KINDS.join(', ')} (default: scale255 for uint8 data, minmax for float data)`)
+    .option('--engine <name>', `training engine: ${ENGINE_CHOICES.join(', ')}`, 'auto')
+    .option('--backend <name>', `tfjs backend: auto, ${TFJS_BACKENDS.join(', ')}; auto = the first that loads, in that order (tensorflow needs @tensorflow/tfjs-node-gpu or -node)`, 'auto')
+    .option('--resume <dir>', 'continue training from a checkpoint (model and training settings come from it)')
+    .option('--json', 'print one JSON object per line (start, each epoch, done) instead of text')
+    .option('--out <dir>', 'checkpoint directory to write (default with --resume: the resumed directory)')
+    .action(async (o: TrainCliOptions, cmd: Command) => {
+      const fromCli = (k: string) => cmd.getOptionValueSource(k) === 'cli';
+      if (o.resume !== undefined) {
+        const fixed = FIXED_ON_RESUME.filter(fromCli);
+        if (fixed.length > 0) {
+          throw new UsageError(`${fixed.map(flag).join(', ')} cannot be given with --resume: the run continues with the checkpoint's settings`);
+        }
+      } else if (o.out === undefined) {
+        throw new UsageError('--out DIR is required: the directory to write the checkpoint to');
+      }
+      const opts: TrainOptions = {
+        engine: parseEngineName(o.engine),
+        backend: o.backend,
+        loss: parseLoss(o.loss ?? TRAIN_DEFAULTS.loss),
+      };
+      const set = <K extends keyof TrainOptions>(k: K, v: TrainOptions[K] | undefined) => {
+        if (v !== undefined) opts[k] = v;
+      };
+      set('epochs', num('--epochs', o.epochs, int, 'a positive integer'));
+      set('batchSize', num('--batch-size', o.batchSize, int, 'a positive integer'));
+      set('valSplit', num('--val-split', o.valSplit, (n) => n >= 0 && n < 1, 'a number in [0, 1)'));
+      set('patience', num('--patience', o.patience, int, 'a positive integer'));
+      set('l1', num('--l1', o.l1, nonNeg, 'a number >= 0'));
+      set('l2', num('--l2', o.l2, nonNeg, 'a number >= 0'));
+      set('seed', num('--seed', o.seed, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'an integer in [0, 2^32)'));
+      const lr = num('--lr', o.lr, (n) => Number.isFinite(n) && n > 0, 'a number > 0');
+      if (lr !== undefined) opts.adam = { learningRate: lr };
+      if (o.normalize !== undefined) opts.normalization = parseNormalizationKind(o.normalize);
+      set('resume', o.resume);
+      set('out', o.out);
+      const specOptions: SpecOptions = {
+        layers: parseLayers(o.layers ?? '64,32'),
+        latent: num('--latent', o.latent, int, 'a positive integer') ?? 32,
+        activation: o.activation !== undefined && o.activation.includes(',') ? o.activation.split(',') : (o.activation ?? 'relu'),
+        latentActivation: o.latentActivation ?? 'linear',
+        outputActivation: o.outputActivation ?? 'sigmoid',
+      };
+      // Validate the model options before loading data (unknown activation fails fast).
+      makeSpec(specOptions);
+
+      // Without --data: the bundled digits, or with --resume the checkpoint's own data (train() loads it).
+      if (o.data !== undefined) {
+        opts.data = await loadDataset(o.data, o.format === undefined ? {} : { format: parseDataFormat(o.format) });
+      } else if (o.resume === undefined) {
+        opts.data = await loadBundledDigits();
+      }
+      if (opts.data !== undefined && o.resume === undefined) opts.spec = makeSpec({ ...specOptions, inputDim: opts.data.cols });
+
+      const json = o.json === true;
+      const line = (obj: object) => io.stdout(`${JSON.stringify(obj)}\n`);
+      let barShown = false;
+      opts.onStart = (s) => {
+        if (json) {
+          line({ event: 'start', engine: s.engine, backend: s.backend, model: describeSpec(s.spec), data: s.dataSource, trainRows: s.trainRows, valRows: s.valRows, firstEpoch: s.firstEpoch, epochs: s.epochs });
+          return;
+        }
+        io.stdout(`engine ${s.engine}, backend ${s.backend}\n`);
+        io.stdout(`model ${describeSpec(s.spec)}, normalisation ${s.normalization.kind}\n`);
+        io.stdout(`data ${s.dataSource}: ${s.trainRows} training rows, ${s.valRows} validation rows; epochs ${s.firstEpoch}..${s.epochs}\n`);
+      };
+      if (io.isTTY && !json) {
+        opts.onBatchEnd = (b) => {
+          const width = 24;
+          const filled = Math.round((b.batch / b.batches) * width);
+          io.stdout(`\repoch ${b.epoch} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${b.batch}/${b.batches} loss ${fmt(b.loss)}`);
+          barShown = true;
+        };
+      }
+      opts.onEpochEnd = (e) => {
+        if (json) {
+          line({ event: 'epoch', epoch: e.epoch, epochs: e.epochs, loss: e.loss, valLoss: e.valLoss ?? null, seconds: e.seconds, rowsPerSecond: Math.round(e.rowsPerSecond) });
+          return;
+        }
+        if (barShown) io.stdout('\r\x1b[K');
+        io.stdout(
+          `epoch ${e.epoch}/${e.epochs}  loss ${fmt(e.loss)}  val_loss ${fmt(e.valLoss)}  ${e.seconds.toFixed(1)} s  ${Math.round(e.rowsPerSecond)} rows/s\n`,
+        );
+      };
+      const r = await train(opts);
+      const lossName = r.checkpoint?.meta.training.loss ?? opts.loss;
+      const dir = r.checkpoint?.dir;
+      if (json) {
+        line({ event: 'done', backend: r.backend, loss: lossName, valLoss: r.valLoss ?? null, bestEpoch: r.bestEpoch, epochsCompleted: r.epochsCompleted, stoppedEarly: r.stoppedEarly, checkpoint: dir });
+        return;
+      }
+      if (r.stoppedEarly) io.stdout(`early stopping: no improvement for ${r.checkpoint?.meta.training.patience} epochs; kept epoch ${r.bestEpoch}\n`);
+      io.stdout(`final validation ${lossName?.toUpperCase()}: ${r.valLoss === undefined ? 'n/a (no validation split)' : r.valLoss.toFixed(5)} (weights of epoch ${r.bestEpoch})\n`);
+      io.stdout(`checkpoint: ${dir}\n`);
+    });
+}

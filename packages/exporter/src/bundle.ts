@@ -1,0 +1,110 @@
+/**
+ * `exportBundle`: checkpoint files in, bundle files out (encoder/decoder/autoencoder ONNX + manifest),
+ * all in memory, so it runs in browsers as well as in Node (file I/O lives in `@aekit/exporter/node`).
+ */
+import {
+  AEKIT_VERSION,
+  BUNDLE_FILES,
+  BUNDLE_FORMAT,
+  BUNDLE_FORMAT_VERSION,
+  type BundleFileEntry,
+  type BundleManifest,
+  ExportError,
+  type GraphName,
+  type IoDtype,
+} from '@aekit/core';
+import { type CheckpointFiles, type ExportableModel, type ReadModelOptions, readExportableModel } from './model/checkpoint.js';
+import { type DenseOp, type GraphOptions, buildGraphs } from './onnx/graphs.js';
+import { sha256Hex } from './sha256.js';
+
+export const MIN_OPSET = 13;
+export const MAX_OPSET = 17;
+export const DEFAULT_OPSET = 13;
+export const EXPORTER_PRODUCER = '@aekit/exporter';
+
+export interface ExportOptions extends ReadModelOptions {
+  /** Default-domain opset, 13–17 (default 13). */
+  opset?: number;
+  /** `uint8`: the encoder and autoencoder take raw bytes (Cast in the graph). Default float32. */
+  inputDtype?: IoDtype;
+  /** `uint8`: the decoder and autoencoder return bytes (Clip, Round, Cast in the graph). Default float32. */
+  outputDtype?: IoDtype;
+  /** How Dense layers are written (default Gemm; MatMul + Add exists for benchmarks). */
+  denseOp?: DenseOp;
+  /** Timestamp recorded in the manifest (default now), for reproducible bundles. */
+  createdAt?: string;
+}
+
+export interface ExportResult {
+  /** File name → bytes: the three ONNX graphs and manifest.json. */
+  files: Record<string, Uint8Array>;
+  manifest: BundleManifest;
+  /** The parsed model (split, normalisation, metadata) the graphs were built from. */
+  model: ExportableModel;
+}
+
+const IO_DTYPES: readonly IoDtype[] = ['float32', 'uint8'];
+
+function checkOptions(o: ExportOptions): { opset: number; inputDtype: IoDtype; outputDtype: IoDtype; denseOp: DenseOp } {
+  const opset = o.opset ?? DEFAULT_OPSET;
+  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw new ExportError(`opset ${opset} is not supported; choose an integer from ${MIN_OPSET} to ${MAX_OPSET}`);
+  }
+  const dtype = (v: IoDtype | undefined, what: string): IoDtype => {
+    const d = v ?? 'float32';
+    if (!IO_DTYPES.includes(d)) throw new ExportError(`${what} "${String(d)}" is not supported; valid: ${IO_DTYPES.join(', ')}`);
+    return d;
+  };
+  const denseOp = o.denseOp ?? 'gemm';
+  if (denseOp !== 'gemm' && denseOp !== 'matmul') throw new ExportError(`denseOp "${String(denseOp)}" is not one of gemm, matmul`);
+  return { opset, inputDtype: dtype(o.inputDtype, 'input dtype'), outputDtype: dtype(o.outputDtype, 'output dtype'), denseOp };
+}
+
+/**
+ * Exports a checkpoint's files (aekit checkpoint, or tfjs layers model with `splitAfter`) to an
+ * in-memory bundle. Throws CheckpointError / ExportError naming the problem; nothing is written.
+ */
+export async function exportBundle(checkpointFiles: CheckpointFiles, options: ExportOptions = {}): Promise<ExportResult> {
+  const o = checkOptions(options);
+  const model = await readExportableModel(checkpointFiles, options);
+  const graphOptions: GraphOptions = {
+    ...o,
+    normalization: model.normalization,
+    metadata: {
+      producer: EXPORTER_PRODUCER,
+      aekit_version: AEKIT_VERSION,
+      spec: JSON.stringify(model.spec),
+      normalization: JSON.stringify(model.normalization),
+      input_dtype: o.inputDtype,
+      output_dtype: o.outputDtype,
+    },
+  };
+  const graphs = buildGraphs(model, graphOptions);
+  const files: Record<string, Uint8Array> = {};
+  const entries = {} as Record<GraphName, BundleFileEntry>;
+  for (const role of ['encoder', 'decoder', 'autoencoder'] as const) {
+    const bytes = graphs[role];
+    files[BUNDLE_FILES[role]] = bytes;
+    entries[role] = { path: BUNDLE_FILES[role], sha256: await sha256Hex(bytes), bytes: bytes.length };
+  }
+  const manifest: BundleManifest = {
+    format: BUNDLE_FORMAT,
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    producer: EXPORTER_PRODUCER,
+    aekitVersion: AEKIT_VERSION,
+    opset: o.opset,
+    variant: 'ae',
+    inputDim: model.inputDim,
+    latentDim: model.latentDim,
+    inputDtype: o.inputDtype,
+    outputDtype: o.outputDtype,
+    weights: 'float32',
+    normalization: model.normalization,
+    latentRange: model.latentRange,
+    files: entries,
+    source: { checkpointSha256: model.checkpointSha256, spec: model.spec },
+    createdAt: options.createdAt ?? new Date().toISOString(),
+  };
+  files[BUNDLE_FILES.manifest] = new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
+  return { files, manifest, model };
+}

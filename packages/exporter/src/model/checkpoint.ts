@@ -1,0 +1,158 @@
+/**
+ * Reads an exportable model from its files (bytes in, no file system): an aekit checkpoint
+ * (model.json + weights.bin + aekit.json, core checkpoint.ts) or any tfjs layers model (model.json +
+ * its weight shards), whose encoder/decoder split is then named by the caller.
+ */
+import {
+  CHECKPOINT_FILES,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_FORMAT_VERSION,
+  type CheckpointMeta,
+  CheckpointError,
+  ExportError,
+  NORMALIZATION_KINDS,
+  type Normalization,
+  describeSpec,
+  validateSpec,
+} from '@aekit/core';
+import { sha256Hex } from '../sha256.js';
+import type { DenseChain } from './chain.js';
+import { parseJsonFile, parseLayersModel } from './layers-model.js';
+import { type SplitModel, splitChain } from './split.js';
+
+/** A model's files: name (as model.json's weightsManifest writes it) → bytes. */
+export type CheckpointFiles = Readonly<Record<string, Uint8Array>>;
+
+export interface ReadModelOptions {
+  /** Last layer of the encoder, for tfjs models without aekit.json. */
+  splitAfter?: string;
+  /** Normalisation of a tfjs model without aekit.json (default `none`). */
+  normalization?: Normalization;
+}
+
+export interface ExportableModel extends SplitModel {
+  chain: DenseChain;
+  normalization: Normalization;
+  latentRange: { min: number[]; max: number[] };
+  /** The checkpoint's metadata, when it is an aekit checkpoint. */
+  meta?: CheckpointMeta;
+  /** Name of the layer the model was split after. */
+  splitAfter: string;
+  /** SHA-256 over model.json, the weight shards in manifest order, then aekit.json when present. */
+  checkpointSha256: string;
+}
+
+/** Checks a normalisation from JSON or from the caller (kinds, array lengths, finite values). */
+export function checkNormalization(n: unknown, dim: number, where: string): Normalization {
+  const v = n as Partial<Normalization & { min: unknown; max: unknown }> | null;
+  if (!v || !(NORMALIZATION_KINDS as readonly string[]).includes(v.kind as string)) {
+    throw new ExportError(`${where}: normalisation must be one of ${NORMALIZATION_KINDS.join(', ')}, got ${JSON.stringify(n)}`);
+  }
+  if (v.kind !== 'minmax') return { kind: v.kind! } as Normalization;
+  const ok = (a: unknown): a is number[] => Array.isArray(a) && a.length === dim && a.every((x) => Number.isFinite(x));
+  if (!ok(v.min) || !ok(v.max)) {
+    throw new ExportError(`${where}: minmax normalisation needs finite "min" and "max" arrays of ${dim} values (one per input column)`);
+  }
+  return { kind: 'minmax', min: [...v.min], max: [...v.max] };
+}
+
+function parseMeta(bytes: Uint8Array): CheckpointMeta {
+  const meta = parseJsonFile(bytes, CHECKPOINT_FILES.meta) as unknown as CheckpointMeta;
+  if (meta.format !== CHECKPOINT_FORMAT) {
+    throw new CheckpointError(`aekit.json has format ${JSON.stringify(meta.format)}; expected "${CHECKPOINT_FORMAT}"`, { file: CHECKPOINT_FILES.meta });
+  }
+  if (meta.formatVersion !== CHECKPOINT_FORMAT_VERSION) {
+    throw new CheckpointError(
+      `aekit.json is checkpoint format version ${meta.formatVersion}; this exporter reads version ${CHECKPOINT_FORMAT_VERSION} (upgrade aekit)`,
+      { file: CHECKPOINT_FILES.meta },
+    );
+  }
+  if (typeof meta.encoderOutputLayer !== 'string') {
+    throw new CheckpointError('aekit.json has no "encoderOutputLayer"', { file: CHECKPOINT_FILES.meta });
+  }
+  return meta;
+}
+
+function orderedFileNames(modelJson: Record<string, unknown>): string[] {
+  const groups = Array.isArray(modelJson['weightsManifest']) ? (modelJson['weightsManifest'] as Array<{ paths?: unknown }>) : [];
+  return groups.flatMap((g) => (Array.isArray(g.paths) ? (g.paths as string[]) : []));
+}
+
+/** Parses and checks a model's files, and splits it into encoder and decoder. */
+export async function readExportableModel(files: CheckpointFiles, options: ReadModelOptions = {}): Promise<ExportableModel> {
+  const modelBytes = files[CHECKPOINT_FILES.model];
+  if (modelBytes === undefined) {
+    throw new CheckpointError(`${CHECKPOINT_FILES.model} is missing: give a tfjs layers model or an aekit checkpoint`, {
+      file: CHECKPOINT_FILES.model,
+    });
+  }
+  const modelJson = parseJsonFile(modelBytes, CHECKPOINT_FILES.model);
+  const metaBytes = files[CHECKPOINT_FILES.meta];
+  const meta = metaBytes ? parseMeta(metaBytes) : undefined;
+  if (meta) {
+    const weights = files[CHECKPOINT_FILES.weights];
+    if (weights && typeof meta.weightsSha256 === 'string' && (await sha256Hex(weights)) !== meta.weightsSha256) {
+      throw new CheckpointError(
+        `weights.bin does not match the SHA-256 recorded in aekit.json: the file was changed or replaced after training`,
+        { file: CHECKPOINT_FILES.weights },
+      );
+    }
+  }
+  const chain = parseLayersModel(modelJson, files);
+
+  let splitAfter: string;
+  if (meta) {
+    if (options.splitAfter !== undefined && options.splitAfter !== meta.encoderOutputLayer) {
+      throw new ExportError(
+        `the checkpoint records its encoder's last layer ("${meta.encoderOutputLayer}"); --split-after "${options.splitAfter}" ` +
+          'is for tfjs models without aekit.json',
+      );
+    }
+    splitAfter = meta.encoderOutputLayer;
+  } else if (options.splitAfter !== undefined) splitAfter = options.splitAfter;
+  else {
+    throw new ExportError(
+      `no aekit.json next to model.json, so the encoder's last layer is unknown; name it with --split-after LAYER ` +
+        `(layers: ${chain.layerNames.join(', ')})`,
+    );
+  }
+  const split = splitChain(chain, splitAfter);
+
+  let normalization: Normalization;
+  let latentRange = { min: [] as number[], max: [] as number[] };
+  if (meta) {
+    let recorded;
+    try {
+      recorded = validateSpec(meta.spec);
+    } catch (e) {
+      throw new CheckpointError(`aekit.json: ${(e as Error).message}`, { file: CHECKPOINT_FILES.meta, cause: e });
+    }
+    if (describeSpec(recorded) !== describeSpec(split.spec)) {
+      throw new CheckpointError(
+        `model.json (${describeSpec(split.spec)}) does not match the spec in aekit.json (${describeSpec(recorded)})`,
+        { file: CHECKPOINT_FILES.meta },
+      );
+    }
+    normalization = checkNormalization(meta.normalization, split.inputDim, 'aekit.json');
+    const r = meta.latentRange;
+    if (r && Array.isArray(r.min) && Array.isArray(r.max)) {
+      if (r.min.length !== split.latentDim || r.max.length !== split.latentDim) {
+        throw new CheckpointError(`aekit.json: latentRange has ${r.min.length}/${r.max.length} values for a latent of ${split.latentDim}`, {
+          file: CHECKPOINT_FILES.meta,
+        });
+      }
+      latentRange = { min: [...r.min], max: [...r.max] };
+    }
+  } else normalization = checkNormalization(options.normalization ?? { kind: 'none' }, split.inputDim, 'normalization option');
+
+  const hashed = [modelBytes, ...orderedFileNames(modelJson).map((p) => files[p]!), ...(metaBytes ? [metaBytes] : [])];
+  return {
+    ...split,
+    chain,
+    normalization,
+    latentRange,
+    ...(meta ? { meta } : {}),
+    splitAfter,
+    checkpointSha256: await sha256Hex(...hashed),
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * Builds the three inference graphs of a split model: encoder x → z, decoder z → x_hat and
+ * autoencoder x → x_hat, batch dimension `batch`. Graphs take and return raw units: the encoder
+ * starts with the normalisation, the decoder ends with its inverse (core bundle.ts).
+ */
+import { AEKIT_VERSION, type GraphName, type IoDtype, type Normalization, toAffine } from '@aekit/core';
+import type { SplitModel } from '../model/split.js';
+import type { Step } from '../model/chain.js';
+import { ACTIVATION_EMITTERS } from './activations.js';
+import { DTYPE_CODE, GraphBuilder, attr } from './builder.js';
+
+/**
+ * How a Dense layer is written. Gemm is the default, by measurement (bench/export.bench.mjs, default
+ * 784-64-32-[32]-32-64-784 autoencoder, onnxruntime-node 1.30 CPU, 1 thread, batch 1, 64 and 1024,
+ * 2026-11-26): with ORT's default graph optimisation both forms load as the same graph (MatMul + Add
+ * is fused to Gemm, then Gemm + activation to FusedGemm; the bench reads the optimised model back), so
+ * their speed differs only by noise; with optimisation disabled MatMul + Add ran at 0.77–1.01× Gemm's
+ * rows/s. Gemm is never slower, is one node instead of two, and needs no fusion pass from the runtime.
+ */
+export type DenseOp = 'gemm' | 'matmul';
+
+export interface GraphOptions {
+  opset: number;
+  inputDtype: IoDtype;
+  outputDtype: IoDtype;
+  normalization: Normalization;
+  denseOp: DenseOp;
+  /** metadata_props common to the three graphs (the graph role is added per graph). */
+  metadata: Record<string, string>;
+}
+
+/** One stage of a graph: transforms tensor `x`, naming its result `out` when given. */
+type Stage = (g: GraphBuilder, x: string, out?: string) => string;
+
+function denseStage(step: Step & { kind: 'dense' }, op: DenseOp): Stage {
+  return (g, x, out) => {
+    const layer = step.origin.layer;
+    const w = g.initializer(`${layer}.kernel`, 'float32', [step.inputDim, step.units], step.kernel);
+    const b = step.bias ? g.initializer(`${layer}.bias`, 'float32', [step.units], step.bias) : undefined;
+    if (op === 'gemm') return g.op('Gemm', b ? [x, w, b] : [x, w], {}, out);
+    const y = g.op('MatMul', [x, w], {}, b ? undefined : out);
+    return b ? g.op('Add', [y, b], {}, out) : y;
+  };
+}
+
+function stepStages(steps: readonly Step[], op: DenseOp): Stage[] {
+  return steps.map((s) =>
+    s.kind === 'dense' ? denseStage(s, op) : (g, x, out) => ACTIVATION_EMITTERS[s.activation.name](g, x, s.activation, out),
+  );
+}
+
+/** Raw input → what the network sees: Cast (uint8 input), then the normalisation. */
+function inputStages(o: GraphOptions, dim: number): Stage[] {
+  const stages: Stage[] = [];
+  if (o.inputDtype === 'uint8') stages.push((g, x, out) => g.op('Cast', [x], { to: attr.int(DTYPE_CODE.float32) }, out));
+  const n = o.normalization;
+  if (n.kind === 'scale255') stages.push((g, x, out) => g.op('Mul', [x, g.constFloat(1 / 255)], {}, out));
+  else if (n.kind === 'minmax') {
+    const { offset, scale } = toAffine(n, dim);
+    stages.push((g, x, out) => g.op('Sub', [x, g.constFloat(offset, [dim], 'norm.offset')], {}, out));
+    stages.push((g, x, out) => g.op('Mul', [x, g.constFloat(scale, [dim], 'norm.scale')], {}, out));
+  }
+  return stages;
+}
+
+/** Network output → raw units: the inverse normalisation, then Clip/Round/Cast for uint8 output. */
+function outputStages(o: GraphOptions, dim: number): Stage[] {
+  const stages: Stage[] = [];
+  const n = o.normalization;
+  if (n.kind === 'scale255') stages.push((g, x, out) => g.op('Mul', [x, g.constFloat(255)], {}, out));
+  else if (n.kind === 'minmax') {
+    const range = Float32Array.from(n.max, (mx, c) => mx - n.min[c]!);
+    stages.push((g, x, out) => g.op('Mul', [x, g.constFloat(range, [dim], 'denorm.range')], {}, out));
+    stages.push((g, x, out) => g.op('Add', [x, g.constFloat(n.min, [dim], 'denorm.min')], {}, out));
+  }
+  if (o.outputDtype === 'uint8') {
+    stages.push((g, x, out) => g.op('Clip', [x, g.constFloat(0), g.constFloat(255)], {}, out));
+    // Round is half-to-even, like numpy and tf.round.
+    stages.push((g, x, out) => g.op('Round', [x], {}, out));
+    stages.push((g, x, out) => g.op('Cast', [x], { to: attr.int(DTYPE_CODE.uint8) }, out));
+  }
+  return stages;
+}
+
+function runStages(g: GraphBuilder, input: string, stages: readonly Stage[], output: string): void {
+  if (stages.length === 0) {
+    g.op('Identity', [input], {}, output);
+    return;
+  }
+  let x = input;
+  stages.forEach((s, i) => {
+    x = s(g, x, i === stages.length - 1 ? output : undefined);
+  });
+}
+
+function finish(g: GraphBuilder, role: GraphName, o: GraphOptions): Uint8Array {
+  return g.toBytes({
+    opset: o.opset,
+    producerName: 'aekit',
+    producerVersion: AEKIT_VERSION,
+    docString: `aekit ${role}`,
+    metadata: { ...o.metadata, graph: role },
+  });
+}
+
+export function buildEncoder(m: SplitModel, o: GraphOptions): Uint8Array {
+  const g = new GraphBuilder('aekit_encoder');
+  g.input('x', o.inputDtype, ['batch', m.inputDim]);
+  runStages(g, 'x', [...inputStages(o, m.inputDim), ...stepStages(m.encoder, o.denseOp)], 'z');
+  g.output('z', 'float32', ['batch', m.latentDim]);
+  return finish(g, 'encoder', o);
+}
+
+export function buildDecoder(m: SplitModel, o: GraphOptions): Uint8Array {
+  const g = new GraphBuilder('aekit_decoder');
+  g.input('z', 'float32', ['batch', m.latentDim]);
+  runStages(g, 'z', [...stepStages(m.decoder, o.denseOp), ...outputStages(o, m.inputDim)], 'x_hat');
+  g.output('x_hat', o.outputDtype, ['batch', m.inputDim]);
+  return finish(g, 'decoder', o);
+}
+
+export function buildAutoencoder(m: SplitModel, o: GraphOptions): Uint8Array {
+  const g = new GraphBuilder('aekit_autoencoder');
+  g.input('x', o.inputDtype, ['batch', m.inputDim]);
+  const stages = [
+    ...inputStages(o, m.inputDim),
+    ...stepStages(m.encoder, o.denseOp),
+    ...stepStages(m.decoder, o.denseOp),
+    ...outputStages(o, m.inputDim),
+  ];
+  runStages(g, 'x', stages, 'x_hat');
+  g.output('x_hat', o.outputDtype, ['batch', m.inputDim]);
+  return finish(g, 'autoencoder', o);
+}
+
+export function buildGraphs(m: SplitModel, o: GraphOptions): Record<GraphName, Uint8Array> {
+  return { encoder: buildEncoder(m, o), decoder: buildDecoder(m, o), autoencoder: buildAutoencoder(m, o) };
+}

@@ -1,0 +1,31 @@
+/**
+ * Applies a weights variant to a whole in-memory bundle (exportBundle's result): rewrites the three
+ * ONNX files, then the manifest's per-file SHA-256 and size and its `weights` field, so the runtime's
+ * integrity check accepts the new files and `aekit info` / `aekit eval` can report the variant.
+ */
+import { BUNDLE_FILES, type BundleManifest, type GraphName, type WeightsDtype } from '@aekit/core';
+import { sha256Hex } from '../sha256.js';
+import { type QuantizeReport, quantizeModelWeights } from './weights.js';
+
+export interface BundleFilesAndManifest {
+  files: Record<string, Uint8Array>;
+  manifest: BundleManifest;
+}
+
+export async function quantizeBundle<T extends BundleFilesAndManifest>(
+  bundle: T,
+  weights: WeightsDtype,
+): Promise<T & { reports: Record<GraphName, QuantizeReport> }> {
+  const files = { ...bundle.files };
+  const manifest: BundleManifest = { ...bundle.manifest, weights, files: { ...bundle.manifest.files } };
+  const reports = {} as Record<GraphName, QuantizeReport>;
+  for (const g of ['encoder', 'decoder', 'autoencoder'] as const) {
+    const name = BUNDLE_FILES[g];
+    const { bytes, report } = quantizeModelWeights(bundle.files[name]!, weights);
+    files[name] = bytes;
+    reports[g] = report;
+    manifest.files[g] = { ...manifest.files[g], sha256: await sha256Hex(bytes), bytes: bytes.length };
+  }
+  files[BUNDLE_FILES.manifest] = new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
+  return { ...bundle, files, manifest, reports };
+}

@@ -1,0 +1,93 @@
+/**
+ * Each activation as ONNX nodes, forward and derivative. A `Record<ActivationName, …>` so a name added
+ * to core's ACTIVATION_NAMES fails to compile until it is handled here. Derivatives follow the
+ * gradients tfjs registers (relu: x > 0; leakyRelu: x > 0 ? 1 : alpha; elu from its output), and are
+ * written from the forward values where that saves ops (relu' = Sign(relu(z)), sigmoid' = a(1 - a)).
+ */
+import {
+  type ActivationName,
+  type ActivationSpec,
+  LEAKY_RELU_DEFAULT_ALPHA,
+  SELU_ALPHA,
+  SELU_GAMMA,
+} from '@aekit/core';
+import { attr, type GraphBuilder } from '../onnx/builder.js';
+import { f32 } from './consts.js';
+
+export interface ActivationNodes {
+  /** The activation's output. */
+  out: string;
+  /** Emits da/dz (same shape as z) and returns its name; null when it is 1 everywhere (linear). */
+  derivative(): string | null;
+}
+
+type Emit = (g: GraphBuilder, z: string, a: ActivationSpec) => ActivationNodes;
+
+export const ACTIVATION_GRAPHS: Record<ActivationName, Emit> = {
+  linear: (_g, z) => ({ out: z, derivative: () => null }),
+  relu: (g, z) => {
+    const out = g.op('Relu', [z]);
+    return { out, derivative: () => g.op('Sign', [out]) };
+  },
+  sigmoid: (g, z) => {
+    const out = g.op('Sigmoid', [z]);
+    return { out, derivative: () => g.op('Mul', [out, g.op('Sub', [f32(g, 1), out])]) };
+  },
+  tanh: (g, z) => {
+    const out = g.op('Tanh', [z]);
+    return { out, derivative: () => g.op('Sub', [f32(g, 1), g.op('Mul', [out, out])]) };
+  },
+  leakyRelu: (g, z, a) => {
+    const alpha = a.alpha ?? LEAKY_RELU_DEFAULT_ALPHA;
+    const out = g.op('LeakyRelu', [z], { alpha: attr.float(alpha) });
+    return {
+      out,
+      derivative: () => g.op('Where', [g.op('Greater', [z, f32(g, 0)]), f32(g, 1), f32(g, alpha)]),
+    };
+  },
+  elu: (g, z) => {
+    const out = g.op('Elu', [z], { alpha: attr.float(1) });
+    // z > 0: 1; else exp(z) = out + 1 (< 1), so min(out + 1, 1) covers both sides.
+    return { out, derivative: () => g.op('Min', [g.op('Add', [out, f32(g, 1)]), f32(g, 1)]) };
+  },
+  selu: (g, z) => {
+    const out = g.op('Selu', [z], { alpha: attr.float(SELU_ALPHA), gamma: attr.float(SELU_GAMMA) });
+    return {
+      out,
+      derivative: () =>
+        g.op('Where', [
+          g.op('Greater', [z, f32(g, 0)]),
+          f32(g, SELU_GAMMA),
+          g.op('Add', [out, f32(g, SELU_GAMMA * SELU_ALPHA)]),
+        ]),
+    };
+  },
+  softplus: (g, z) => {
+    const out = g.op('Softplus', [z]);
+    return { out, derivative: () => g.op('Sigmoid', [z]) };
+  },
+  swish: (g, z) => {
+    const s = g.op('Sigmoid', [z]);
+    const out = g.op('Mul', [z, s]);
+    // d/dz z·s = s + z·s·(1 - s) = s + out·(1 - s)
+    return { out, derivative: () => g.op('Add', [s, g.op('Mul', [out, g.op('Sub', [f32(g, 1), s])])]) };
+  },
+  gelu: (g, z) => {
+    // Exact (erf) form, as tfjs's 'gelu': z·Φ(z); derivative Φ(z) + z·φ(z).
+    const cdf = g.op('Mul', [
+      f32(g, 0.5),
+      g.op('Add', [f32(g, 1), g.op('Erf', [g.op('Mul', [z, f32(g, Math.SQRT1_2)])])]),
+    ]);
+    const out = g.op('Mul', [z, cdf]);
+    return {
+      out,
+      derivative: () => {
+        const pdf = g.op('Mul', [
+          g.op('Exp', [g.op('Mul', [g.op('Mul', [z, z]), f32(g, -0.5)])]),
+          f32(g, 1 / Math.sqrt(2 * Math.PI)),
+        ]);
+        return g.op('Add', [cdf, g.op('Mul', [z, pdf])]);
+      },
+    };
+  },
+};

@@ -1,0 +1,31 @@
+/**
+ * Deduplicated constants for generated graphs: one initializer per distinct value and graph, named
+ * `<graph>/c<n>` so names never clash between a Loop body and its outer graph. (GraphBuilder's
+ * unnamed `constFloat`/`constInt64` claim the fresh name twice and throw, so this names them itself.)
+ */
+import type { GraphBuilder } from '../onnx/builder.js';
+
+const cache = new WeakMap<GraphBuilder, Map<string, string>>();
+
+function constant(g: GraphBuilder, key: string, make: (name: string) => string): string {
+  let m = cache.get(g);
+  if (!m) cache.set(g, (m = new Map()));
+  const hit = m.get(key);
+  if (hit) return hit;
+  const name = make(`${g.name}/c${m.size}`);
+  m.set(key, name);
+  return name;
+}
+
+/** float32 scalar constant. */
+export function f32(g: GraphBuilder, value: number): string {
+  const v = Math.fround(value);
+  return constant(g, `f${Object.is(v, -0) ? '-0' : v}`, (n) => g.constFloat(v, [], n));
+}
+
+/** int64 vector constant (shapes, axes, split sizes); `scalar` makes a 0-d tensor of one value. */
+export function i64(g: GraphBuilder, values: number[], scalar = false): string {
+  return constant(g, `i${scalar ? 's' : 'v'}${values.join(',')}`, (n) =>
+    g.constInt64(values, scalar ? [] : [values.length], n),
+  );
+}

@@ -1,0 +1,54 @@
+/** Reads a bundle directory from disk into memory (Node only). */
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { BundleBytes } from './codec.js';
+import { BundleError, RuntimeError } from './errors.js';
+import { GRAPH_NAMES, type GraphName, MANIFEST_FILE, parseManifestText } from './manifest.js';
+
+function errno(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null ? (e as NodeJS.ErrnoException).code : undefined;
+}
+
+/**
+ * Reads `manifest.json` and the three ONNX files of a bundle directory (or of the directory holding a
+ * given manifest.json). Missing files and unreadable manifests throw a BundleError naming the path.
+ * Hashes are checked when the codec loads (verifyBundle), for bytes from any source alike.
+ */
+export async function readBundleDir(path: string): Promise<BundleBytes> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('bundle path must be a non-empty string');
+  let dir = path;
+  try {
+    if (!(await stat(path)).isDirectory()) {
+      if (basename(path) !== MANIFEST_FILE) {
+        throw new BundleError(`${path} is a file; pass the bundle directory (the one holding ${MANIFEST_FILE})`, { file: path });
+      }
+      dir = dirname(path);
+    }
+  } catch (e) {
+    if (e instanceof BundleError) throw e;
+    if (errno(e) === 'ENOENT') {
+      throw new BundleError(`bundle directory ${path} does not exist; export one with \`aekit export\``, { file: path, cause: e });
+    }
+    throw new RuntimeError('E_IO', `cannot read bundle ${path}: ${(e as Error).message}`, { file: path, cause: e });
+  }
+  const manifestPath = join(dir, MANIFEST_FILE);
+  const manifest = parseManifestText(await readOrThrow(manifestPath, `${dir} has no ${MANIFEST_FILE}: not an aekit bundle`), manifestPath);
+  const files = {} as Record<GraphName, Uint8Array>;
+  await Promise.all(
+    GRAPH_NAMES.map(async (g) => {
+      const file = join(dir, manifest.files[g].path);
+      const buf = await readOrThrow(file, `bundle ${dir} is missing ${manifest.files[g].path} (the ${g} graph listed in ${MANIFEST_FILE})`);
+      files[g] = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    }),
+  );
+  return { manifest, files };
+}
+
+async function readOrThrow(file: string, missing: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (e) {
+    if (errno(e) === 'ENOENT') throw new BundleError(`${missing}; re-export the bundle`, { file, cause: e });
+    throw new RuntimeError('E_IO', `cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * The browser Codec: the engine-agnostic core (codec.ts) on onnxruntime-web, with bundles loaded from
+ * URLs or bytes and devices `webgpu` | `wasm` | `auto`.
+ *
+ * On WebGPU, `reconstruct` runs the encoder then the decoder with the latents kept in a GPU buffer
+ * between them (`preferredOutputLocation: 'gpu-buffer'`): only the rows go up and the
+ * reconstructions come down.
+ */
+import * as ort from 'onnxruntime-web';
+import { type BundleBytes, Codec as CodecCore, type InputArray, type LoadOptions, type Rows } from './codec.js';
+import { type WebDevice, webPlatform, webgpuUnavailableReason } from './device-web.js';
+import { DisposedError } from './errors.js';
+import { type FetchLike, fetchBundle } from './fetch-web.js';
+import type { GraphName } from './manifest.js';
+import type { OrtModule } from './ort.js';
+import { checkFinite, rowCount } from './validate.js';
+
+export type WebLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
+const SEVERITY: Record<WebLogLevel, 0 | 1 | 2 | 3 | 4> = { verbose: 0, info: 1, warning: 2, error: 3, fatal: 4 };
+
+export interface WebLoadOptions extends Omit<LoadOptions, 'device'> {
+  /** `webgpu`, `wasm`, or `auto` (default: WebGPU when a real adapter exists, else wasm, logging why). */
+  device?: WebDevice;
+  /**
+   * wasm threads. Used only when the page is cross-origin isolated (headers
+   * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`);
+   * otherwise 1. onnxruntime-web fixes the count when its first session starts: later loads on the
+   * same page keep it. Default: isolated → half the cores (at most 4), else 1.
+   */
+  threads?: number;
+  /**
+   * Where onnxruntime-web fetches `ort-wasm-simd-threaded.jsep.{mjs,wasm}`: a URL prefix (e.g. `/ort/`)
+   * or the two file URLs. Default: next to onnxruntime-web's script. Fixed once its first session starts.
+   */
+  wasmPaths?: string | { mjs?: string; wasm?: string };
+  /** fetch() used for bundle URLs (default: globalThis.fetch). */
+  fetch?: FetchLike;
+  /** onnxruntime's log level; `verbose` prints the execution provider of every node (to console.error). */
+  logLevel?: WebLogLevel;
+  /** Where load notes go (device fallback, thread count). Default: console.info. */
+  log?: (message: string) => void;
+}
+
+interface GpuChain {
+  encoder: ort.InferenceSession;
+  decoder: ort.InferenceSession;
+  x: string;
+  z: string;
+  zIn: string;
+  xHat: string;
+}
+
+/** Set once onnxruntime-web's wasm module started: its thread count and file location are fixed then. */
+let started: { threads: number; wasmPaths: string } | undefined;
+
+/**
+ * onnxruntime-web resolves relative wasmPaths against its own script (a hashed chunk after bundling);
+ * users mean the page, so relative paths are resolved against the document here.
+ */
+function absolutePaths(p: string | { mjs?: string; wasm?: string }): string | { mjs?: string; wasm?: string } {
+  const base = (globalThis as { document?: { baseURI: string } }).document?.baseURI;
+  if (base === undefined) return p;
+  const abs = (u: string) => new URL(u, base).href;
+  if (typeof p === 'string') return abs(p);
+  return { ...(p.mjs !== undefined ? { mjs: abs(p.mjs) } : {}), ...(p.wasm !== undefined ? { wasm: abs(p.wasm) } : {}) };
+}
+
+function describePaths(p: WebLoadOptions['wasmPaths']): string {
+  if (p === undefined) return "onnxruntime-web's default location (next to its script)";
+  const a = absolutePaths(p);
+  return typeof a === 'string' ? a : JSON.stringify(a);
+}
+
+function isolated(): boolean {
+  return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+}
+
+/**
+ * Half the cores, at most 4 (onnxruntime-web's own rule), leaving the rest to the page. Measured in
+ * Chromium on 2 cores (test/browser/measure-latency.mjs): a second thread did not help batch 1 and
+ * made a 256-row reconstruct several times slower, so 2 cores get 1 thread.
+ */
+function defaultThreads(): number {
+  if (!isolated()) return 1;
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+  return Math.max(1, Math.min(4, Math.ceil(cores / 2)));
+}
+
+/** Sets onnxruntime-web's page-wide settings before its first session; returns the threads that will run. */
+function configureOrt(options: WebLoadOptions, log: (m: string) => void): number | undefined {
+  const asked = options.threads;
+  if (asked !== undefined && (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1)) return asked; // the core throws
+  const paths = describePaths(options.wasmPaths);
+  if (started !== undefined) {
+    if (asked !== undefined && asked !== started.threads) {
+      log(`aekit: threads ${asked} ignored: onnxruntime-web already runs ${started.threads} on this page (reload to change)`);
+    }
+    if (options.wasmPaths !== undefined && paths !== started.wasmPaths) {
+      log(`aekit: wasmPaths ${paths} ignored: onnxruntime-web already loaded from ${started.wasmPaths}`);
+    }
+    return started.threads;
+  }
+  let threads = asked ?? defaultThreads();
+  if (threads > 1 && !isolated()) {
+    log(
+      `aekit: ${threads} wasm threads asked, but the page is not cross-origin isolated (send ` +
+        'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp); using 1',
+    );
+    threads = 1;
+  }
+  ort.env.wasm.numThreads = threads;
+  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = absolutePaths(options.wasmPaths);
+  if (options.logLevel !== undefined) ort.env.logLevel = options.logLevel;
+  return threads;
+}
+
+export class Codec extends CodecCore {
+  private chain: GpuChain | undefined;
+  private checkValues = true;
+  private released = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private latentLocationValue: string | undefined;
+
+  /**
+   * Loads a bundle from its URL (the directory holding manifest.json, or the manifest's URL) or from
+   * bytes, checks the manifest and every file's SHA-256, and starts sessions on the requested device.
+   */
+  static async load(bundle: string | URL | BundleBytes, options: WebLoadOptions = {}): Promise<Codec> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    const log = options.log ?? ((m: string) => console.info(m));
+    const bytes = typeof bundle === 'string' || bundle instanceof URL ? await fetchBundle(bundle, options.fetch) : bundle;
+    const device = options.device ?? 'auto';
+    const gpuReason = device === 'webgpu' || device === 'auto' ? await webgpuUnavailableReason() : undefined;
+    const threads = configureOrt(options, log);
+    const severity = SEVERITY[options.logLevel ?? 'warning'] ?? 2;
+    // The first session creation starts onnxruntime-web's wasm module, which fixes threads and paths.
+    const onStart = () => {
+      if (started === undefined && typeof threads === 'number') started = { threads, wasmPaths: describePaths(options.wasmPaths) };
+    };
+    const watched: OrtModule = {
+      Tensor: ort.Tensor as unknown as OrtModule['Tensor'],
+      InferenceSession: {
+        create: (model, sessionOptions) => {
+          onStart();
+          return ort.InferenceSession.create(model, sessionOptions as ort.InferenceSession.SessionOptions) as unknown as ReturnType<
+            OrtModule['InferenceSession']['create']
+          >;
+        },
+      },
+    };
+    const platform = webPlatform(watched, {
+      webgpuUnavailable: gpuReason,
+      wasmPaths: started?.wasmPaths ?? describePaths(options.wasmPaths),
+      defaultThreads: threads ?? 1,
+      logSeverityLevel: severity,
+    });
+    const { wasmPaths: _w, fetch: _f, logLevel: _l, log: _g, ...core } = options;
+    const codec = await Codec.open(platform, bytes, { ...core, device, threads });
+    for (const note of codec.deviceNotes) log(`aekit: device ${note.device} passed over: ${note.reason}; running on ${codec.device}`);
+    codec.checkValues = options.checkFinite ?? true;
+    if (codec.device === 'webgpu') codec.chain = await createGpuChain(bytes.files, severity);
+    return codec;
+  }
+
+  /**
+   * Where the latents of the last `reconstruct` lay between encoder and decoder: `gpu-buffer` on
+   * WebGPU (they never left the GPU), `cpu` otherwise; undefined before the first call.
+   */
+  get latentLocation(): string | undefined {
+    return this.latentLocationValue;
+  }
+
+  // onnxruntime-web runs one call at a time per session: calls are queued so that a page may fire
+  // them freely (e.g. on every pointer move).
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(f, f);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  override encode(input: InputArray, rows?: number): Promise<Rows<Float32Array>> {
+    return this.serial(() => super.encode(input, rows));
+  }
+
+  override decode(latents: Float32Array, rows?: number): Promise<Rows> {
+    return this.serial(() => super.decode(latents, rows));
+  }
+
+  override reconstruct(input: InputArray, rows?: number): Promise<Rows> {
+    const chain = this.chain;
+    if (chain === undefined) {
+      return this.serial(async () => {
+        const out = await super.reconstruct(input, rows);
+        this.latentLocationValue = 'cpu';
+        return out;
+      });
+    }
+    return this.serial(() => this.reconstructOnGpu(chain, input, rows));
+  }
+
+  override async dispose(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    const chain = this.chain;
+    this.chain = undefined;
+    await this.queue;
+    if (chain !== undefined) await Promise.all([chain.encoder.release(), chain.decoder.release()]);
+    await super.dispose();
+  }
+
+  private async reconstructOnGpu(chain: GpuChain, input: InputArray, rows?: number): Promise<Rows> {
+    if (this.released) throw new DisposedError();
+    const { inputDim, inputDtype } = this.manifest;
+    if (inputDtype === 'float32' && !(input instanceof Float32Array)) {
+      throw new TypeError(`reconstruct: this bundle takes float32 rows (inputDtype float32); got ${input?.constructor?.name ?? typeof input}`);
+    }
+    if (inputDtype === 'uint8' && !(input instanceof Uint8Array)) {
+      throw new TypeError(`reconstruct: this bundle takes uint8 rows (inputDtype uint8); got ${input?.constructor?.name ?? typeof input}`);
+    }
+    const n = rowCount('reconstruct', 'input', input.length, inputDim, rows);
+    if (this.checkValues && input instanceof Float32Array) checkFinite('reconstruct', 'input', input, inputDim);
+    if (n <= this.batchSize) return { data: await this.runChain(chain, input, n), rows: n, cols: inputDim };
+    let result: Float32Array | Uint8Array | undefined;
+    for (let start = 0; start < n; start += this.batchSize) {
+      const count = Math.min(this.batchSize, n - start);
+      const data = await this.runChain(chain, input.subarray(start * inputDim, (start + count) * inputDim), count);
+      result ??= data instanceof Float32Array ? new Float32Array(n * inputDim) : new Uint8Array(n * inputDim);
+      result.set(data, start * inputDim);
+    }
+    return { data: result!, rows: n, cols: inputDim };
+  }
+
+  /** One batch: encoder → latents in a GPU buffer → decoder → rows back on the CPU. */
+  private async runChain(chain: GpuChain, rows: InputArray, count: number): Promise<Float32Array | Uint8Array> {
+    const dims = [count, this.manifest.inputDim];
+    const x = rows instanceof Float32Array ? new ort.Tensor('float32', rows, dims) : new ort.Tensor('uint8', rows, dims);
+    const encoded = await chain.encoder.run({ [chain.x]: x });
+    const z = encoded[chain.z]!;
+    this.latentLocationValue = z.location;
+    let out: ort.Tensor;
+    try {
+      out = (await chain.decoder.run({ [chain.zIn]: z }))[chain.xHat]!;
+    } finally {
+      for (const t of Object.values(encoded)) t.dispose();
+    }
+    const data = out.data;
+    if (!(data instanceof Float32Array || data instanceof Uint8Array)) {
+      throw new TypeError(`the model returned ${out.type} data; aekit bundles output float32 or uint8`);
+    }
+    return data;
+  }
+}
+
+/** Encoder and decoder sessions whose latents stay in GPU buffers between the two runs. */
+async function createGpuChain(files: Record<GraphName, Uint8Array>, severity: 0 | 1 | 2 | 3 | 4): Promise<GpuChain> {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: ['webgpu'],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: severity,
+    extra: { session: { disable_cpu_ep_fallback: '1' } },
+  };
+  const encoder = await ort.InferenceSession.create(files.encoder, { ...options, preferredOutputLocation: 'gpu-buffer' });
+  let decoder: ort.InferenceSession;
+  try {
+    decoder = await ort.InferenceSession.create(files.decoder, options);
+  } catch (e) {
+    await encoder.release();
+    throw e;
+  }
+  const pick = (names: readonly string[], preferred: string[]) => preferred.find((p) => names.includes(p)) ?? names[0]!;
+  return {
+    encoder,
+    decoder,
+    x: pick(encoder.inputNames, ['x']),
+    z: pick(encoder.outputNames, ['z', 'z_mean']),
+    zIn: pick(decoder.inputNames, ['z']),
+    xHat: pick(decoder.outputNames, ['x_hat']),
+  };
+}

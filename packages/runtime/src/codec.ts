@@ -1,0 +1,401 @@
+/**
+ * The Codec: a loaded aekit bundle that encodes rows to latents, decodes latents to rows and
+ * reconstructs rows, on whichever execution provider the platform could start. Engine- and
+ * platform-agnostic: no Node APIs here; the entry points (node.ts, web.ts) read bundles and pass in
+ * their onnxruntime module through a `Platform`.
+ */
+import { type Attempt, type Platform, candidates, noDeviceError } from './devices.js';
+import { BundleError, DisposedError } from './errors.js';
+import { type BundleManifest, GRAPH_NAMES, type GraphName, parseManifest, parseManifestText } from './manifest.js';
+import type { OrtSession, OrtSessionOptions, OrtTensor, OrtValueMetadata } from './ort.js';
+import { sha256Hex } from './sha256.js';
+import { checkFinite, rowCount } from './validate.js';
+import {
+  type CompressOptions,
+  type CompressStream,
+  type CompressStreamOptions,
+  type DecompressResult,
+  type DecompressStream,
+  compress,
+  compressStream,
+  decompress,
+  decompressStream,
+} from './compress/api.js';
+import { compressCodecOf } from './compress/codec-methods.js';
+
+/** A bundle already in memory: the manifest (object, JSON text or bytes) and the three ONNX files. */
+export interface BundleBytes {
+  manifest: BundleManifest | string | Uint8Array;
+  files: Record<GraphName, Uint8Array>;
+}
+
+export interface LoadOptions {
+  /**
+   * Where to run: Node `cpu` | `cuda` | `webgpu` | `auto` (cuda when it loads, else cpu). `auto` by
+   * default. Unknown names throw a RangeError listing the valid ones.
+   */
+  device?: string;
+  /** Intra-op threads (Node). Default: the platform's measured default (Node: 2 when 2+ cores). */
+  threads?: number;
+  /** Rows per onnxruntime call; larger inputs are split into batches of this size. Default 1024. */
+  batchSize?: number;
+  /**
+   * Check float inputs for NaN / ±Infinity before running (RangeError naming row and column). Default
+   * true. The scan reads every value (about 0.5 ns each): on a small model such as the default 784-wide
+   * one that is comparable to the encoder's own time at large batches (bench/runtime.bench.mjs), so turn
+   * it off for data already known to be finite (e.g. converted from uint8 images). Uint8 input is never
+   * scanned.
+   */
+  checkFinite?: boolean;
+}
+
+/** Rows of a result: flat row-major values with their shape. */
+export interface Rows<T extends Float32Array | Uint8Array = Float32Array | Uint8Array> {
+  data: T;
+  rows: number;
+  cols: number;
+}
+
+export type InputArray = Float32Array | Uint8Array;
+
+const DEFAULT_BATCH = 1024;
+
+/** One graph ready to run: its session and the names of the tensors the codec feeds and reads. */
+interface Graph {
+  session: OrtSession;
+  input: string;
+  output: string;
+}
+
+/** What `Codec.open` hands the constructor. Internal: build codecs with `Codec.load` of an entry point. */
+export interface CodecInit {
+  platform: Platform;
+  manifest: BundleManifest;
+  device: string;
+  deviceNotes: readonly Attempt[];
+  graphs: Record<GraphName, Graph>;
+  batchSize: number;
+  checkFinite: boolean;
+  threads: number;
+}
+
+export class Codec {
+  /** The bundle's manifest (validated). */
+  readonly manifest: BundleManifest;
+  /** The execution provider that runs the graphs: `cpu`, `cuda`, `webgpu`, `wasm`. */
+  readonly device: string;
+  /** Devices tried before the one that runs, and why each was passed over (empty when the first worked). */
+  readonly deviceNotes: readonly Attempt[];
+  /** Intra-op threads the sessions were created with. */
+  readonly threads: number;
+  readonly batchSize: number;
+  protected readonly platform: Platform;
+  private readonly graphs: Record<GraphName, Graph>;
+  private readonly finiteCheck: boolean;
+  private disposed = false;
+
+  /** @internal use `Codec.load` from `@aekit/runtime`. */
+  constructor(init: CodecInit) {
+    this.platform = init.platform;
+    this.manifest = init.manifest;
+    this.device = init.device;
+    this.deviceNotes = init.deviceNotes;
+    this.graphs = init.graphs;
+    this.batchSize = init.batchSize;
+    this.finiteCheck = init.checkFinite;
+    this.threads = init.threads;
+  }
+
+  get inputDim(): number {
+    return this.manifest.inputDim;
+  }
+
+  get latentDim(): number {
+    return this.manifest.latentDim;
+  }
+
+  /**
+   * Validates the bundle (manifest format and version, each file's SHA-256), then creates its three
+   * sessions on the first candidate device that works. Entry points wrap this as `Codec.load`.
+   */
+  protected static async open<C extends Codec>(
+    this: new (init: CodecInit) => C,
+    platform: Platform,
+    bundle: BundleBytes,
+    options: LoadOptions = {},
+  ): Promise<C> {
+    const opts = checkOptions(options, platform);
+    const manifest = await verifyBundle(bundle);
+    const attempts: Attempt[] = [];
+    for (const name of candidates(platform, opts.device)) {
+      const provider = platform.devices[name]!;
+      const unavailable = provider.unavailable?.();
+      if (unavailable !== undefined) {
+        attempts.push({ device: name, reason: unavailable });
+        continue;
+      }
+      const sessionOptions = buildSessionOptions(platform, opts.threads, provider.executionProviders, provider.noCpuFallback);
+      try {
+        const graphs = await createGraphs(platform, bundle.files, manifest, sessionOptions);
+        return new this({
+          platform,
+          manifest,
+          device: provider.ep,
+          deviceNotes: attempts,
+          graphs,
+          batchSize: opts.batchSize,
+          checkFinite: opts.checkFinite,
+          threads: opts.threads,
+        });
+      } catch (e) {
+        if (e instanceof BundleError) throw e;
+        attempts.push({ device: name, reason: provider.explain?.(e) ?? firstLine(e) });
+      }
+    }
+    throw noDeviceError(opts.device, attempts);
+  }
+
+  /** Latent codes of the rows: `[rows, latentDim]` float32 (a VAE's z_mean). */
+  async encode(input: InputArray, rows?: number): Promise<Rows<Float32Array>> {
+    this.checkInput('encode', input);
+    const n = rowCount('encode', 'input', input.length, this.manifest.inputDim, rows);
+    return (await this.run(this.graphs.encoder, input, n, this.manifest.inputDim, this.manifest.latentDim)) as Rows<Float32Array>;
+  }
+
+  /** Rows decoded from latents (`[rows, latentDim]` float32): float32, or uint8 when the bundle outputs uint8. */
+  async decode(latents: Float32Array, rows?: number): Promise<Rows> {
+    if (this.disposed) throw new DisposedError();
+    if (!(latents instanceof Float32Array)) {
+      throw new TypeError(`decode: latents must be a Float32Array, got ${describe(latents)}`);
+    }
+    const n = rowCount('decode', 'latents', latents.length, this.manifest.latentDim, rows);
+    if (this.finiteCheck) checkFinite('decode', 'latents', latents, this.manifest.latentDim);
+    return this.run(this.graphs.decoder, latents, n, this.manifest.latentDim, this.manifest.inputDim);
+  }
+
+  /** decode(encode(rows)) in one pass through the autoencoder graph. */
+  async reconstruct(input: InputArray, rows?: number): Promise<Rows> {
+    this.checkInput('reconstruct', input);
+    const n = rowCount('reconstruct', 'input', input.length, this.manifest.inputDim, rows);
+    return this.run(this.graphs.autoencoder, input, n, this.manifest.inputDim, this.manifest.inputDim);
+  }
+
+  /**
+   * Rows → an `.aez` container (docs/format.md): latents quantised to `uint8` (default), `float16` or
+   * `float32`, in CRC-checked chunks, fingerprinted with this bundle's decoder SHA-256.
+   */
+  compress(rows: InputArray, options?: CompressOptions): Promise<Uint8Array> {
+    return compress(compressCodecOf(this), rows, options);
+  }
+
+  /** `.aez` bytes → reconstructed rows; a file from another bundle, damaged or truncated → ContainerError. */
+  decompress(bytes: Uint8Array): Promise<DecompressResult> {
+    return decompress(compressCodecOf(this), bytes);
+  }
+
+  /** Web-stream compression (rows in, container bytes out), one chunk of rows in memory at a time. */
+  compressStream(options?: CompressStreamOptions): CompressStream {
+    return compressStream(compressCodecOf(this), options);
+  }
+
+  /** Web-stream decompression (container bytes in, reconstructed rows out). */
+  decompressStream(): DecompressStream {
+    return decompressStream(compressCodecOf(this));
+  }
+
+  /** Releases the sessions. Further calls throw a DisposedError. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await Promise.all(GRAPH_NAMES.map((g) => this.graphs[g].session.release()));
+  }
+
+  private checkInput(method: string, input: InputArray): void {
+    if (this.disposed) throw new DisposedError();
+    const want = this.manifest.inputDtype;
+    if (want === 'float32') {
+      if (!(input instanceof Float32Array)) {
+        throw new TypeError(
+          `${method}: this bundle takes float32 rows (inputDtype float32); got ${describe(input)}. ` +
+            'Convert with Float32Array.from(rows)',
+        );
+      }
+      if (this.finiteCheck) checkFinite(method, 'input', input, this.manifest.inputDim);
+    } else if (!(input instanceof Uint8Array)) {
+      throw new TypeError(`${method}: this bundle takes uint8 rows (inputDtype uint8); got ${describe(input)}`);
+    }
+  }
+
+  /** Runs `graph` over `n` rows in batches of `batchSize`; one batch returns onnxruntime's array as is. */
+  private async run(graph: Graph, input: InputArray, n: number, inCols: number, outCols: number): Promise<Rows> {
+    const { Tensor } = this.platform.ort;
+    const tensor = (data: InputArray, rows: number): OrtTensor =>
+      data instanceof Float32Array ? new Tensor('float32', data, [rows, inCols]) : new Tensor('uint8', data, [rows, inCols]);
+    if (n <= this.batchSize) {
+      const out = await graph.session.run({ [graph.input]: tensor(input, n) });
+      return { data: outputData(out[graph.output]!), rows: n, cols: outCols };
+    }
+    let result: Float32Array | Uint8Array | undefined;
+    for (let start = 0; start < n; start += this.batchSize) {
+      const rows = Math.min(this.batchSize, n - start);
+      const chunk = input.subarray(start * inCols, (start + rows) * inCols);
+      const out = outputData((await graph.session.run({ [graph.input]: tensor(chunk, rows) }))[graph.output]!);
+      result ??= out instanceof Float32Array ? new Float32Array(n * outCols) : new Uint8Array(n * outCols);
+      result.set(out, start * outCols);
+    }
+    return { data: result!, rows: n, cols: outCols };
+  }
+}
+
+function outputData(t: OrtTensor): Float32Array | Uint8Array {
+  const d = t.data;
+  if (d instanceof Float32Array || d instanceof Uint8Array) return d;
+  throw new TypeError(`the model returned ${t.type} data; aekit bundles output float32 or uint8`);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
+
+function firstLine(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return (m.split('\n').find((l) => l.trim() !== '') ?? m).trim();
+}
+
+interface CheckedOptions {
+  device: string;
+  threads: number;
+  batchSize: number;
+  checkFinite: boolean;
+}
+
+function positiveInt(name: string, v: unknown, max: number): number {
+  if (typeof v !== 'number') throw new TypeError(`${name} must be a number, got ${typeof v}`);
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${v}`);
+  return v;
+}
+
+function checkOptions(o: LoadOptions, platform: Platform): CheckedOptions {
+  if (typeof o !== 'object' || o === null) throw new TypeError('options must be an object');
+  const device = o.device ?? 'auto';
+  candidates(platform, device); // throws for unknown names before any work
+  if (o.checkFinite !== undefined && typeof o.checkFinite !== 'boolean') {
+    throw new TypeError(`checkFinite must be a boolean, got ${typeof o.checkFinite}`);
+  }
+  return {
+    device,
+    threads: o.threads === undefined ? platform.defaultThreads : positiveInt('threads', o.threads, 1024),
+    batchSize: o.batchSize === undefined ? DEFAULT_BATCH : positiveInt('batchSize', o.batchSize, 1 << 24),
+    checkFinite: o.checkFinite ?? true,
+  };
+}
+
+function buildSessionOptions(
+  platform: Platform,
+  threads: number,
+  executionProviders: OrtSessionOptions['executionProviders'],
+  noCpuFallback: boolean,
+): OrtSessionOptions {
+  const base = platform.threadOptions(threads);
+  const extra = { ...(base.extra ?? {}) } as Record<string, Record<string, unknown>>;
+  if (noCpuFallback) extra['session'] = { ...(extra['session'] ?? {}), disable_cpu_ep_fallback: '1' };
+  return { graphOptimizationLevel: 'all', executionMode: 'sequential', ...base, executionProviders, extra };
+}
+
+/** Parses the manifest and checks every file against its SHA-256 (and size) before anything runs. */
+export async function verifyBundle(bundle: BundleBytes): Promise<BundleManifest> {
+  if (typeof bundle !== 'object' || bundle === null || typeof bundle.files !== 'object' || bundle.files === null) {
+    throw new TypeError('bundle must be a directory path or { manifest, files: { encoder, decoder, autoencoder } }');
+  }
+  const m = bundle.manifest;
+  // objects are copied, so a caller mutating its manifest later cannot change a loaded codec's
+  const manifest = typeof m === 'string' || m instanceof Uint8Array ? parseManifestText(m) : parseManifest(structuredClone(m));
+  await Promise.all(
+    GRAPH_NAMES.map(async (g) => {
+      const entry = manifest.files[g];
+      const bytes = bundle.files[g];
+      if (!(bytes instanceof Uint8Array)) {
+        throw new BundleError(`the bundle has no ${g} graph (${entry.path}); re-export it`, { file: entry.path });
+      }
+      if (entry.bytes !== undefined && bytes.byteLength !== entry.bytes) {
+        throw new BundleError(
+          `${entry.path} has ${bytes.byteLength} bytes but the manifest records ${entry.bytes}: the file is truncated ` +
+            'or was replaced; re-export the bundle',
+          { file: entry.path },
+        );
+      }
+      const actual = await sha256Hex(bytes);
+      if (actual !== entry.sha256) {
+        throw new BundleError(
+          `${entry.path} fails its integrity check: SHA-256 ${actual} but the manifest records ${entry.sha256}; ` +
+            'the file was modified or corrupted, re-export the bundle',
+          { file: entry.path },
+        );
+      }
+    }),
+  );
+  return manifest;
+}
+
+/** Picks the output a graph's callers want: `preferred` names first, else the first output. */
+function pick(names: readonly string[], preferred: readonly string[]): string {
+  return preferred.find((p) => names.includes(p)) ?? names[0]!;
+}
+
+/**
+ * The widths and dtypes a graph declares must be the manifest's: a manifest that disagrees with its
+ * graphs is refused at load time rather than failing on the first run with a shape error.
+ */
+function checkWidths(g: GraphName, manifest: BundleManifest, graph: Graph): void {
+  const expect = {
+    encoder: { input: [manifest.inputDim, manifest.inputDtype], output: [manifest.latentDim, 'float32'] },
+    decoder: { input: [manifest.latentDim, 'float32'], output: [manifest.inputDim, manifest.outputDtype] },
+    autoencoder: { input: [manifest.inputDim, manifest.inputDtype], output: [manifest.inputDim, manifest.outputDtype] },
+  }[g];
+  const check = (side: 'input' | 'output', meta: readonly OrtValueMetadata[] | undefined, name: string) => {
+    const m = meta?.find((v) => v.name === name);
+    if (m === undefined || !m.isTensor) return; // older onnxruntime: nothing to compare
+    const [width, dtype] = expect[side];
+    const last = m.shape?.[m.shape.length - 1];
+    if ((typeof last === 'number' && last !== width) || (m.type !== undefined && m.type !== dtype)) {
+      throw new BundleError(
+        `${manifest.files[g].path}: ${side} "${name}" is ${m.type ?? '?'} [${(m.shape ?? []).join(', ')}] but the manifest ` +
+          `says ${width} × ${dtype}; the manifest does not belong to these graphs, re-export the bundle`,
+        { file: manifest.files[g].path },
+      );
+    }
+  };
+  check('input', graph.session.inputMetadata, graph.input);
+  check('output', graph.session.outputMetadata, graph.output);
+}
+
+async function createGraphs(
+  platform: Platform,
+  files: Record<GraphName, Uint8Array>,
+  manifest: BundleManifest,
+  options: OrtSessionOptions,
+): Promise<Record<GraphName, Graph>> {
+  const created: OrtSession[] = [];
+  try {
+    const make = async (g: GraphName, inputs: string[], outputs: string[]): Promise<Graph> => {
+      const session = await platform.ort.InferenceSession.create(files[g], options);
+      created.push(session);
+      if (session.inputNames.length === 0 || session.outputNames.length === 0) {
+        throw new BundleError(`${manifest.files[g].path} has no inputs or no outputs: not an aekit ${g} graph`);
+      }
+      const graph = { session, input: pick(session.inputNames, inputs), output: pick(session.outputNames, outputs) };
+      checkWidths(g, manifest, graph);
+      return graph;
+    };
+    // Sequential: sessions on one device are created one at a time (required on WebGPU in browsers).
+    const encoder = await make('encoder', ['x'], ['z', 'z_mean']);
+    const decoder = await make('decoder', ['z'], ['x_hat']);
+    const autoencoder = await make('autoencoder', ['x'], ['x_hat']);
+    return { encoder, decoder, autoencoder };
+  } catch (e) {
+    await Promise.allSettled(created.map((s) => s.release()));
+    throw e;
+  }
+}

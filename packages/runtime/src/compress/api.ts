@@ -1,0 +1,382 @@
+/**
+ * Compress rows to an `.aez` container and back, one-shot or over web streams. Written against the
+ * small `CompressCodec` interface (what it needs from a loaded bundle) so it is independent of how the
+ * runtime's Codec is built and testable with a fake.
+ */
+import { ContainerError } from './errors.js';
+import { AEZ_VERSION, type ContainerHeader, type InputDtype, END_RECORD_BYTES, bytesPerRow, headerLength, maxRowsPerChunk } from './format.js';
+import { type LatentType, parseLatentType } from './quantize.js';
+import { ContainerReader } from './reader.js';
+import { ContainerWriter } from './writer.js';
+
+/** The manifest fields compression reads (a subset of the bundle manifest, docs/bundle.md). */
+export interface CompressManifest {
+  inputDim: number;
+  latentDim: number;
+  inputDtype: InputDtype;
+  latentRange: { min: readonly number[]; max: readonly number[] };
+  files: { decoder: { sha256: string } };
+}
+
+/** What compression needs from a loaded bundle: its manifest, an encoder and a decoder. */
+export interface CompressCodec {
+  readonly manifest: CompressManifest;
+  /** Row-major rows → row-major latents (`latentDim` per row). */
+  encode(rows: Float32Array | Uint8Array): Promise<Float32Array>;
+  /** Row-major latents → row-major reconstructions (`inputDim` per row), float32 or uint8. */
+  decode(latents: Float32Array): Promise<Float32Array | Uint8Array>;
+}
+
+export interface CompressOptions {
+  /** How latents are stored: uint8 (default, 1 byte each), float16 or float32 (lossless). */
+  latent?: LatentType;
+  /** Rows per chunk (each chunk is encoded, checksummed and decoded on its own). Default 1024. */
+  rowsPerChunk?: number;
+}
+
+export interface CompressStreamOptions extends CompressOptions {
+  /**
+   * Total rows the stream will carry, when known: recorded in the header (a mismatch fails the stream).
+   * Without it the header says "unknown" and only the end record counts the rows. With it, the bytes
+   * equal the one-shot `compress` output for the same rows.
+   */
+  rows?: number;
+}
+
+export interface CompressStats {
+  latent: LatentType;
+  rows: number;
+  chunks: number;
+  /** Latent values clamped by quantisation (outside the manifest's range for uint8). */
+  clamped: number;
+  /** Bytes of input rows (values × 1 for uint8 rows, × 4 for float32). */
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface DecompressResult {
+  header: ContainerHeader;
+  /** Row-major reconstructions, `cols` values per row. */
+  data: Float32Array | Uint8Array;
+  rows: number;
+  cols: number;
+}
+
+export const DEFAULT_ROWS_PER_CHUNK = 1024;
+
+function latentRange(m: CompressManifest): { min: Float32Array; max: Float32Array } {
+  const { min, max } = m.latentRange;
+  if (min.length !== m.latentDim || max.length !== m.latentDim) {
+    throw new RangeError(`manifest latentRange must have ${m.latentDim} values per bound, has ${min.length} / ${max.length}`);
+  }
+  return { min: Float32Array.from(min), max: Float32Array.from(max) };
+}
+
+function makeHeader(codec: CompressCodec, options: CompressOptions, rowCount: number | null): ContainerHeader {
+  const m = codec.manifest;
+  const latentType = parseLatentType(options.latent ?? 'uint8');
+  const perChunk = options.rowsPerChunk ?? Math.min(DEFAULT_ROWS_PER_CHUNK, maxRowsPerChunk({ latentDim: m.latentDim, latentType }));
+  return {
+    version: AEZ_VERSION,
+    decoderSha256: m.files.decoder.sha256.toLowerCase(),
+    inputDim: m.inputDim,
+    inputDtype: m.inputDtype,
+    latentDim: m.latentDim,
+    latentType,
+    rowsPerChunk: perChunk,
+    rowCount,
+    latentRange: latentRange(m),
+  };
+}
+
+function checkRowsType(rows: unknown, dtype: InputDtype): asserts rows is Float32Array | Uint8Array {
+  if (rows instanceof Uint8Array) return;
+  if (rows instanceof Float32Array) {
+    if (dtype === 'float32') return;
+    throw new TypeError('this bundle takes uint8 rows: pass a Uint8Array, not a Float32Array');
+  }
+  const name = typeof rows === 'object' && rows !== null ? rows.constructor.name : typeof rows;
+  throw new TypeError(`rows must be a Float32Array or Uint8Array, got ${name}`);
+}
+
+/** Rows of one chunk in the dtype the encoder takes (uint8 rows widen to float32 for float32 bundles). */
+function encoderInput(rows: Float32Array | Uint8Array, dtype: InputDtype): Float32Array | Uint8Array {
+  if (dtype !== 'float32' || !(rows instanceof Uint8Array)) return rows;
+  const f = new Float32Array(rows.length);
+  f.set(rows); // native widening; Float32Array.from goes through the iterator and is ~10× slower
+  return f;
+}
+
+async function encodeChunk(codec: CompressCodec, writer: ContainerWriter, rows: Float32Array | Uint8Array): Promise<Uint8Array> {
+  const z = await codec.encode(encoderInput(rows, codec.manifest.inputDtype));
+  const expected = (rows.length / codec.manifest.inputDim) * codec.manifest.latentDim;
+  if (!(z instanceof Float32Array) || z.length !== expected) {
+    throw new TypeError(`encoder returned ${z?.length} latent values for ${rows.length / codec.manifest.inputDim} rows, expected ${expected}`);
+  }
+  return writer.chunk(z);
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** One-shot compression with statistics (clamped values, sizes). */
+export async function compressWithStats(
+  codec: CompressCodec,
+  rows: Float32Array | Uint8Array,
+  options: CompressOptions = {},
+): Promise<{ bytes: Uint8Array; stats: CompressStats }> {
+  const { inputDim, inputDtype } = codec.manifest;
+  checkRowsType(rows, inputDtype);
+  if (rows.length % inputDim !== 0) {
+    throw new RangeError(`rows hold ${rows.length} values, not a multiple of the input width ${inputDim}`);
+  }
+  const count = rows.length / inputDim;
+  const writer = new ContainerWriter(makeHeader(codec, options, count));
+  const parts = [writer.headerBytes()];
+  const per = writer.header.rowsPerChunk * inputDim;
+  for (let at = 0; at < rows.length; at += per) parts.push(await encodeChunk(codec, writer, rows.subarray(at, at + per)));
+  parts.push(writer.end());
+  const bytes = concat(parts);
+  return {
+    bytes,
+    stats: {
+      latent: writer.header.latentType,
+      rows: count,
+      chunks: writer.chunksWritten,
+      clamped: writer.clamped,
+      bytesIn: rows.byteLength,
+      bytesOut: bytes.length,
+    },
+  };
+}
+
+/** Rows (row-major, `inputDim` values each) → `.aez` bytes. */
+export async function compress(codec: CompressCodec, rows: Float32Array | Uint8Array, options: CompressOptions = {}): Promise<Uint8Array> {
+  return (await compressWithStats(codec, rows, options)).bytes;
+}
+
+function expectations(codec: CompressCodec) {
+  const m = codec.manifest;
+  return { decoderSha256: m.files.decoder.sha256, inputDim: m.inputDim, latentDim: m.latentDim };
+}
+
+/** `.aez` bytes → reconstructed rows. Refuses a file made by another model, damaged or truncated. */
+export async function decompress(codec: CompressCodec, bytes: Uint8Array): Promise<DecompressResult> {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('decompress takes the container as a Uint8Array');
+  const reader = new ContainerReader(expectations(codec));
+  reader.push(bytes);
+  const parts: Array<Float32Array | Uint8Array> = [];
+  let data: Float32Array | Uint8Array | undefined;
+  let rows = 0;
+  for (let r = reader.next(); r !== undefined; r = reader.next()) {
+    if (r.kind !== 'chunk') continue;
+    const out = await decodeChunk(codec, r.latents, r.rows);
+    const h = reader.parsedHeader!;
+    // Preallocate the whole result when the header's row count is credible (its latents fit in the
+    // bytes given): one copy instead of parts + concatenation. The reader refuses extra rows.
+    if (data === undefined && h.rowCount !== null && h.rowCount * bytesPerRow(h) <= bytes.length) {
+      data = out instanceof Uint8Array ? new Uint8Array(h.rowCount * h.inputDim) : new Float32Array(h.rowCount * h.inputDim);
+    }
+    if (data !== undefined) data.set(out, rows * h.inputDim);
+    else parts.push(out);
+    rows += r.rows;
+  }
+  reader.finish();
+  const header = reader.parsedHeader!;
+  const cols = header.inputDim;
+  if (data === undefined) {
+    const uint8 = parts.length > 0 && parts[0] instanceof Uint8Array;
+    data = uint8 ? new Uint8Array(rows * cols) : new Float32Array(rows * cols);
+    let o = 0;
+    for (const p of parts) {
+      data.set(p, o);
+      o += p.length;
+    }
+  }
+  return { header, data, rows, cols };
+}
+
+async function decodeChunk(codec: CompressCodec, latents: Float32Array, rows: number): Promise<Float32Array | Uint8Array> {
+  const out = await codec.decode(latents);
+  if (out.length !== rows * codec.manifest.inputDim) {
+    throw new TypeError(`decoder returned ${out.length} values for ${rows} rows of ${codec.manifest.inputDim}`);
+  }
+  return out;
+}
+
+/** Reads and validates only the header of a container (no bundle needed): for `info`-style tools. */
+export function readContainerHeader(bytes: Uint8Array): ContainerHeader {
+  const reader = new ContainerReader();
+  reader.push(bytes);
+  const r = reader.next();
+  if (r?.kind === 'header') return r.header;
+  reader.finish(); // throws the truncation / magic error
+  throw new ContainerError('E_AEZ_TRUNCATED', 'the file ends inside the header');
+}
+
+/** A web TransformStream pair plus the statistics of what went through it. */
+export interface CompressStream extends ReadableWritablePair<Uint8Array, Float32Array | Uint8Array> {
+  /** Statistics so far; final once the readable side has closed. */
+  readonly stats: CompressStats;
+}
+
+/**
+ * Streams rows in, container bytes out. Write Float32Array / Uint8Array pieces of row values (rows may
+ * be split across pieces anyhow); memory stays at one chunk of rows plus what the encoder holds.
+ * From Node: `Readable.toWeb(nodeStream).pipeThrough(compressStream(codec))`.
+ */
+export function compressStream(codec: CompressCodec, options: CompressStreamOptions = {}): CompressStream {
+  const { inputDim, inputDtype } = codec.manifest;
+  if (options.rows !== undefined && (!Number.isSafeInteger(options.rows) || options.rows < 0)) {
+    throw new RangeError(`rows must be a non-negative integer, got ${options.rows}`);
+  }
+  const writer = new ContainerWriter(makeHeader(codec, options, options.rows ?? null));
+  const per = writer.header.rowsPerChunk * inputDim;
+  const buffer = inputDtype === 'uint8' ? new Uint8Array(per) : new Float32Array(per);
+  let fill = 0;
+  let bytesIn = 0;
+  let bytesOut = 0;
+  const emit = (controller: TransformStreamDefaultController<Uint8Array>, b: Uint8Array) => {
+    bytesOut += b.length;
+    controller.enqueue(b);
+  };
+  const ts = new TransformStream<Float32Array | Uint8Array, Uint8Array>({
+    start(controller) {
+      emit(controller, writer.headerBytes());
+    },
+    async transform(piece, controller) {
+      checkRowsType(piece, inputDtype);
+      bytesIn += piece.byteLength;
+      let at = 0;
+      while (at < piece.length) {
+        const n = Math.min(per - fill, piece.length - at);
+        buffer.set(piece.subarray(at, at + n), fill);
+        fill += n;
+        at += n;
+        if (fill === per) {
+          emit(controller, await encodeChunk(codec, writer, buffer));
+          fill = 0;
+        }
+      }
+    },
+    async flush(controller) {
+      if (fill % inputDim !== 0) {
+        throw new RangeError(`the stream ended inside a row: ${fill % inputDim} values left over (rows have ${inputDim})`);
+      }
+      if (fill > 0) emit(controller, await encodeChunk(codec, writer, buffer.subarray(0, fill)));
+      emit(controller, writer.end());
+    },
+  });
+  return {
+    readable: ts.readable,
+    writable: ts.writable,
+    get stats(): CompressStats {
+      return {
+        latent: writer.header.latentType,
+        rows: writer.rowsWritten,
+        chunks: writer.chunksWritten,
+        clamped: writer.clamped,
+        bytesIn,
+        bytesOut,
+      };
+    },
+  };
+}
+
+export interface DecompressStream extends ReadableWritablePair<Float32Array | Uint8Array, Uint8Array> {
+  /** The container header, once it has been read. */
+  readonly header: ContainerHeader | undefined;
+}
+
+/**
+ * Streams container bytes in (pieces of any size), reconstructed rows out: one piece of whole rows per
+ * container chunk. Backpressure reaches the decoder: a chunk is decoded only when the reader of the
+ * readable side wants more, so memory stays at one written piece plus one decoded chunk whatever the
+ * piece size. Errors (ContainerError with a code, FingerprintError) fail both sides.
+ */
+export function decompressStream(codec: CompressCodec): DecompressStream {
+  const reader = new ContainerReader(expectations(codec));
+  let out!: ReadableStreamDefaultController<Float32Array | Uint8Array>;
+  let wake: (() => void) | undefined;
+  let cancelled: unknown;
+  let hasCancelled = false;
+  const readable = new ReadableStream<Float32Array | Uint8Array>(
+    {
+      start(controller) {
+        out = controller;
+      },
+      pull() {
+        wake?.();
+        wake = undefined;
+      },
+      cancel(reason) {
+        hasCancelled = true;
+        cancelled = reason;
+        wake?.();
+        wake = undefined;
+      },
+    },
+    { highWaterMark: 1 },
+  );
+  const drain = async () => {
+    for (let r = reader.next(); r !== undefined; r = reader.next()) {
+      if (hasCancelled) throw cancelled ?? new TypeError('the readable side was cancelled');
+      if (r.kind !== 'chunk') continue;
+      while ((out.desiredSize ?? 1) <= 0 && !hasCancelled) await new Promise<void>((resolve) => (wake = resolve));
+      if (hasCancelled) throw cancelled ?? new TypeError('the readable side was cancelled');
+      const rows = await decodeChunk(codec, r.latents, r.rows);
+      if (hasCancelled) throw cancelled ?? new TypeError('the readable side was cancelled');
+      out.enqueue(rows);
+    }
+  };
+  const fail = (e: unknown): never => {
+    if (!hasCancelled) out.error(e);
+    throw e;
+  };
+  const writable = new WritableStream<Uint8Array>({
+    async write(piece) {
+      try {
+        if (!(piece instanceof Uint8Array)) throw new TypeError('decompressStream takes Uint8Array pieces of the container');
+        reader.push(piece);
+        await drain();
+      } catch (e) {
+        fail(e);
+      }
+    },
+    async close() {
+      try {
+        await drain();
+        reader.finish();
+        out.close();
+      } catch (e) {
+        fail(e);
+      }
+    },
+    abort(reason) {
+      if (!hasCancelled) out.error(reason);
+    },
+  });
+  return {
+    readable,
+    writable,
+    get header() {
+      return reader.parsedHeader;
+    },
+  };
+}
+
+/** Size of a container for `rows` rows, without writing it (for planning and docs). */
+export function containerSize(latentDim: number, latent: LatentType, rows: number, rowsPerChunk = DEFAULT_ROWS_PER_CHUNK): number {
+  const chunks = Math.ceil(rows / rowsPerChunk);
+  return headerLength(latentDim) + rows * bytesPerRow({ latentDim, latentType: latent }) + chunks * 8 + END_RECORD_BYTES;
+}
+

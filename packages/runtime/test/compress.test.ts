@@ -1,0 +1,467 @@
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import {
+  AEZ_MAGIC,
+  ContainerError,
+  FingerprintError,
+  LATENT_TYPES,
+  type LatentType,
+  compress,
+  compressStream,
+  compressWithStats,
+  containerSize,
+  crc32,
+  decompress,
+  decompressStream,
+  dequantizeLatents,
+  float16BitsToFloat32,
+  float32ToFloat16Bits,
+  quantizeLatents,
+  readContainerHeader,
+} from '../src/compress/index.js';
+import { FAKE_SHA, OTHER_SHA, collect, fakeCodec, fakeRows, piecesOf } from './compress-fake.js';
+
+const enc = new TextEncoder();
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ContainerError) return e.code;
+    throw e;
+  }
+  return 'ok';
+}
+
+/** Recomputes the header CRC after a test edits header fields (to reach the checks behind it). */
+function fixHeaderCrc(bytes: Uint8Array): void {
+  const v = new DataView(bytes.buffer, bytes.byteOffset);
+  const len = v.getUint32(12, true);
+  v.setUint32(len - 4, crc32(bytes.subarray(0, len - 4)), true);
+}
+
+describe('crc32', () => {
+  it('matches the standard check value and zlib', () => {
+    expect(crc32(enc.encode('123456789'))).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
+    const data = Uint8Array.from({ length: 1000 }, (_, i) => (i * 31 + 7) & 0xff);
+    expect(crc32(data)).toBe(zlibCrc32(data));
+    expect(crc32(data.subarray(400), crc32(data.subarray(0, 400)))).toBe(crc32(data));
+  });
+});
+
+describe('float16', () => {
+  it('converts exact values with round-to-nearest-even', () => {
+    const cases: Array<[number, number]> = [
+      [0, 0x0000],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [0.1, 0x2e66],
+      [65504, 0x7bff],
+      [65519.99, 0x7bff], // below the midpoint to Inf
+      [65520, 0x7c00], // tie between 65504 and 2^16 → even (Inf)
+      [1e6, 0x7c00],
+      [-Infinity, 0xfc00],
+      [2 ** -24, 0x0001], // smallest subnormal
+      [2 ** -25, 0x0000], // tie between 0 and 2^-24 → even (0)
+      [3 * 2 ** -25, 0x0002], // tie between 1 and 2 subnormal steps → even (2)
+      [2 ** -14, 0x0400], // smallest normal
+      [1 + 2 ** -11, 0x3c00], // tie → even mantissa 0
+      [1 + 3 * 2 ** -11, 0x3c02], // tie → even mantissa 2
+      [1 + 2 ** -11 + 2 ** -20, 0x3c01], // just above the tie → up
+    ];
+    for (const [x, bits] of cases) expect([x, float32ToFloat16Bits(x)]).toEqual([x, bits]);
+    expect(float32ToFloat16Bits(NaN) & 0x7e00).toBe(0x7e00);
+  });
+
+  it('round-trips every half-precision bit pattern', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      const x = float16BitsToFloat32(h);
+      if (Number.isNaN(x)) {
+        expect((h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0).toBe(true);
+        continue;
+      }
+      if (float32ToFloat16Bits(x) !== h) throw new Error(`half 0x${h.toString(16)} → ${x} → 0x${float32ToFloat16Bits(x).toString(16)}`);
+    }
+    expect(float16BitsToFloat32(0x3555)).toBeCloseTo(0.33325195, 8);
+    expect(float16BitsToFloat32(0x0001)).toBe(2 ** -24);
+  });
+});
+
+describe('latent quantisation', () => {
+  const range = { min: Float32Array.of(-1, 0), max: Float32Array.of(1, 10) };
+  const z = Float32Array.of(-1, 0, 0.5, 10, 1, 5, -3, 11, 0.1234, 7.7);
+
+  const roundTrip = (type: LatentType) => {
+    const bytes = new Uint8Array(z.length * { float32: 4, float16: 2, uint8: 1 }[type]);
+    const clamped = quantizeLatents(z, type, range, bytes);
+    const back = new Float32Array(z.length);
+    dequantizeLatents(bytes, type, range, back);
+    return { bytes, clamped, back };
+  };
+
+  it('float32 is exact', () => {
+    const { clamped, back } = roundTrip('float32');
+    expect(clamped).toBe(0);
+    expect(Array.from(back)).toEqual(Array.from(z));
+  });
+
+  it('float16 is within half an ulp and clamps beyond ±65504', () => {
+    const { clamped, back } = roundTrip('float16');
+    expect(clamped).toBe(0);
+    for (let i = 0; i < z.length; i++) expect(Math.abs(back[i]! - z[i]!)).toBeLessThanOrEqual(Math.abs(z[i]!) * 2 ** -11 + 1e-12);
+    const big = Float32Array.of(1e5, -1e9, 3, NaN);
+    const out = new Uint8Array(8);
+    expect(quantizeLatents(big, 'float16', { min: new Float32Array(1), max: new Float32Array(1) }, out)).toBe(3);
+    const dv = new DataView(out.buffer);
+    expect([dv.getUint16(0, true), dv.getUint16(2, true), dv.getUint16(6, true)]).toEqual([0x7bff, 0xfbff, 0]);
+  });
+
+  it('uint8 maps [min, max] onto 0..255 per dimension, clamps and counts the rest', () => {
+    const { bytes, clamped, back } = roundTrip('uint8');
+    // -1→0, 0→0, 0.5→191 (0.75·255=191.25), 10→255, 1→255, 5→128 (127.5 rounds up), -3→0 (clamped), 11→255 (clamped)
+    expect(Array.from(bytes.subarray(0, 8))).toEqual([0, 0, 191, 255, 255, 128, 0, 255]);
+    expect(clamped).toBe(2);
+    const step = [2 / 255, 10 / 255];
+    for (let i = 0; i < z.length; i++) {
+      const d = i % 2;
+      const inRange = z[i]! >= range.min[d]! && z[i]! <= range.max[d]!;
+      if (inRange) expect(Math.abs(back[i]! - z[i]!)).toBeLessThanOrEqual(step[d]! / 2 + 1e-6);
+      else expect(back[i]).toBe(z[i]! < range.min[d]! ? range.min[d] : range.max[d]);
+    }
+  });
+
+  it('counts clamped values through compress', async () => {
+    const codec = fakeCodec({ latentDim: 2, min: -0.1, max: 0.1 });
+    const rows = fakeRows(50, 2);
+    let outside = 0;
+    const z = await codec.encode(rows);
+    for (let i = 0; i < z.length; i++) {
+      const d = i % 2;
+      if (z[i]! < codec.manifest.latentRange.min[d]! || z[i]! > codec.manifest.latentRange.max[d]!) outside++;
+    }
+    expect(outside).toBeGreaterThan(0);
+    const { stats } = await compressWithStats(codec, rows, { latent: 'uint8' });
+    expect(stats.clamped).toBe(outside);
+    expect((await compressWithStats(codec, rows, { latent: 'float32' })).stats.clamped).toBe(0);
+  });
+});
+
+describe('container format', () => {
+  it('has the documented byte layout (docs/format.md), parsed here by hand', async () => {
+    const codec = fakeCodec({ latentDim: 3 });
+    const rows = fakeRows(10, 3);
+    const bytes = await compress(codec, rows, { latent: 'uint8', rowsPerChunk: 4 });
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    expect(Array.from(bytes.subarray(0, 8))).toEqual([0x89, 0x41, 0x45, 0x5a, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(v.getUint16(8, true)).toBe(1); // version
+    expect(v.getUint16(10, true)).toBe(0); // flags
+    const H = v.getUint32(12, true);
+    expect(H).toBe(72 + 8 * 3 + 4);
+    expect(Buffer.from(bytes.subarray(16, 48)).toString('hex')).toBe(FAKE_SHA);
+    expect(v.getUint32(48, true)).toBe(6); // inputDim
+    expect(v.getUint8(52)).toBe(0); // input dtype float32
+    expect(v.getUint8(53)).toBe(2); // latent uint8
+    expect(v.getUint16(54, true)).toBe(0);
+    expect(v.getUint32(56, true)).toBe(3); // latentDim
+    expect(v.getUint32(60, true)).toBe(4); // rowsPerChunk
+    expect(v.getBigUint64(64, true)).toBe(10n); // rowCount
+    const m = codec.manifest.latentRange;
+    for (let d = 0; d < 3; d++) {
+      expect(v.getFloat32(72 + 4 * d, true)).toBe(Math.fround(m.min[d]!));
+      expect(v.getFloat32(72 + 12 + 4 * d, true)).toBe(Math.fround(m.max[d]!));
+    }
+    expect(v.getUint32(H - 4, true)).toBe(zlibCrc32(bytes.subarray(0, H - 4)));
+    // chunks of 4, 4, 2 rows × 3 uint8 latents, each length + payload + CRC(length + payload)
+    let at = H;
+    const z = await codec.encode(rows);
+    for (const rowsIn of [4, 4, 2]) {
+      const len = v.getUint32(at, true);
+      expect(len).toBe(rowsIn * 3);
+      expect(v.getUint32(at + 4 + len, true)).toBe(zlibCrc32(bytes.subarray(at, at + 4 + len)));
+      const start = (at === H ? 0 : at === H + 20 ? 4 : 8) * 3;
+      const q = bytes.subarray(at + 4, at + 4 + len);
+      for (let i = 0; i < len; i++) {
+        const d = i % 3;
+        const expected = Math.round(((z[start + i]! - Math.fround(m.min[d]!)) * 255) / (Math.fround(m.max[d]!) - Math.fround(m.min[d]!)));
+        expect(q[i]).toBe(Math.min(255, Math.max(0, expected)));
+      }
+      at += 8 + len;
+    }
+    expect(v.getUint32(at, true)).toBe(0); // end marker
+    expect(v.getBigUint64(at + 4, true)).toBe(10n);
+    expect(v.getUint32(at + 12, true)).toBe(3);
+    expect(v.getUint32(at + 16, true)).toBe(zlibCrc32(bytes.subarray(at, at + 16)));
+    expect(at + 20).toBe(bytes.length);
+    expect(containerSize(3, 'uint8', 10, 4)).toBe(bytes.length);
+    expect(readContainerHeader(bytes)).toMatchObject({ inputDim: 6, latentDim: 3, latentType: 'uint8', rowCount: 10, decoderSha256: FAKE_SHA });
+  });
+
+  it('stores 4 / 2 / 1 bytes per latent for float32 / float16 / uint8 and round-trips each', async () => {
+    const codec = fakeCodec({ latentDim: 4 });
+    const rows = fakeRows(3000, 4, 7);
+    const z = await codec.encode(rows);
+    const exact = await codec.decode(z);
+    for (const [i, latent] of LATENT_TYPES.entries()) {
+      const bytes = await compress(codec, rows, { latent });
+      expect(new DataView(bytes.buffer).getUint8(53)).toBe(i);
+      expect(bytes.length).toBe(containerSize(4, latent, 3000));
+      const out = await decompress(codec, bytes);
+      expect([out.rows, out.cols]).toEqual([3000, 8]);
+      let maxErr = 0;
+      for (let k = 0; k < exact.length; k++) maxErr = Math.max(maxErr, Math.abs(out.data[k]! - exact[k]!));
+      if (latent === 'float32') expect(maxErr).toBe(0);
+      else if (latent === 'float16') expect(maxErr).toBeLessThanOrEqual(2 ** -11);
+      else expect(maxErr).toBeLessThanOrEqual(4.25 / 255 / 2 + 1e-6); // widest range [-1.75, 2.5]: half a step
+      if (latent === 'uint8') expect(maxErr).toBeGreaterThan(0);
+    }
+  });
+
+  it('takes uint8 rows for a float32 bundle and refuses float32 rows for a uint8 bundle', async () => {
+    const rows = Uint8Array.from({ length: 60 }, (_, i) => (i * 37) % 256);
+    const f32 = fakeCodec();
+    expect((await decompress(f32, await compress(f32, rows, { latent: 'float32' }))).rows).toBe(10);
+    const u8 = fakeCodec({ inputDtype: 'uint8' });
+    await expect(compress(u8, Float32Array.from(rows))).rejects.toThrow(TypeError);
+    await expect(compress(f32, new Float32Array(7))).rejects.toThrow(/not a multiple of the input width 6/);
+    await expect(compress(f32, rows, { latent: 'int4' as LatentType })).rejects.toThrow(/valid: float32, float16, uint8/);
+  });
+
+  it('reads containers held in Node Buffers (views into a shared pool)', async () => {
+    const codec = fakeCodec();
+    const bytes = await compress(codec, fakeRows(20));
+    const pool = Buffer.alloc(bytes.length + 13);
+    pool.set(bytes, 13);
+    const view = pool.subarray(13); // byteOffset 13 into a larger ArrayBuffer
+    expect((await decompress(codec, view)).data).toEqual((await decompress(codec, bytes)).data);
+  });
+
+  it('handles zero rows', async () => {
+    const codec = fakeCodec();
+    const bytes = await compress(codec, new Float32Array(0));
+    const out = await decompress(codec, bytes);
+    expect([out.rows, out.data.length]).toEqual([0, 0]);
+  });
+});
+
+describe('streaming', () => {
+  it('equals one-shot output byte for byte, for any split of the input', async () => {
+    const codec = fakeCodec({ latentDim: 3 });
+    const rows = fakeRows(1000, 3, 3);
+    for (const latent of LATENT_TYPES) {
+      const oneShot = await compress(codec, rows, { latent, rowsPerChunk: 64 });
+      for (const sizes of [[1], [5, 17, 300], [rows.length]]) {
+        const s = compressStream(codec, { latent, rowsPerChunk: 64, rows: 1000 });
+        const streamed = await collect(piecesOf(rows, sizes).pipeThrough(s));
+        expect(Buffer.compare(Buffer.from(streamed), Buffer.from(oneShot))).toBe(0);
+        expect(s.stats).toMatchObject({ rows: 1000, chunks: 16, bytesOut: oneShot.length, bytesIn: rows.byteLength });
+      }
+    }
+  });
+
+  it('without a row count, differs only in the header rowCount (and its CRC) and decodes the same', async () => {
+    const codec = fakeCodec();
+    const rows = fakeRows(100, 3, 9);
+    const oneShot = await compress(codec, rows, { rowsPerChunk: 16 });
+    const streamed = await collect(piecesOf(rows, [7]).pipeThrough(compressStream(codec, { rowsPerChunk: 16 })));
+    expect(streamed.length).toBe(oneShot.length);
+    const diff = [];
+    for (let i = 0; i < oneShot.length; i++) if (oneShot[i] !== streamed[i]) diff.push(i);
+    const H = 72 + 24 + 4;
+    expect(diff.every((i) => (i >= 64 && i < 72) || (i >= H - 4 && i < H))).toBe(true);
+    expect(readContainerHeader(streamed).rowCount).toBeNull();
+    expect((await decompress(codec, streamed)).data).toEqual((await decompress(codec, oneShot)).data);
+  });
+
+  it('decompresses a stream cut anywhere to the one-shot result', async () => {
+    const codec = fakeCodec({ latentDim: 5 });
+    const rows = fakeRows(500, 5, 4);
+    const bytes = await compress(codec, rows, { latent: 'float16', rowsPerChunk: 50 });
+    const expected = (await decompress(codec, bytes)).data;
+    for (const sizes of [[1], [3, 11, 97], [bytes.length]]) {
+      const ds = decompressStream(codec);
+      const parts: Array<Float32Array | Uint8Array> = [];
+      for await (const p of piecesOf(bytes, sizes).pipeThrough(ds) as unknown as AsyncIterable<Float32Array>) parts.push(p);
+      expect(parts.length).toBe(10); // one piece of rows per container chunk
+      expect(Float32Array.from(parts.flatMap((p) => Array.from(p)))).toEqual(expected);
+      expect(ds.header?.rowCount).toBe(500);
+    }
+  });
+
+  it('decodes only as fast as the reader reads, whatever the size of the written pieces', async () => {
+    const codec = fakeCodec();
+    const bytes = await compress(codec, fakeRows(100), { rowsPerChunk: 10 });
+    const ds = decompressStream(codec);
+    const writer = ds.writable.getWriter();
+    const written = writer.write(bytes); // the whole file in one piece: 10 chunks
+    await new Promise((r) => setTimeout(r, 20));
+    expect(codec.calls.decode).toBeLessThanOrEqual(2); // one queued (highWaterMark 1), not all ten
+    const reader = ds.readable.getReader();
+    let rows = 0;
+    void writer.close();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rows += r.value.length / 6;
+    await written;
+    expect([rows, codec.calls.decode]).toEqual([100, 10]);
+  });
+
+  it('propagates container errors to the readable side and cancellation to the writable side', async () => {
+    const codec = fakeCodec();
+    const bytes = await compress(codec, fakeRows(100), { rowsPerChunk: 10 });
+    const bad = bytes.slice();
+    bad[bytes.length - 30]! ^= 1;
+    await expect(collect(piecesOf(bad, [64]).pipeThrough(decompressStream(codec)) as never)).rejects.toMatchObject({ code: 'E_AEZ_CRC' });
+    const ds = decompressStream(codec);
+    const reader = ds.readable.getReader();
+    const writer = ds.writable.getWriter();
+    const w = writer.write(bytes);
+    await reader.read();
+    await reader.cancel('enough');
+    await expect(w).rejects.toBe('enough');
+  });
+
+  it('fails a stream that ends inside a row, or carries another row count than declared', async () => {
+    const codec = fakeCodec();
+    await expect(collect(piecesOf(fakeRows(3).subarray(0, 17), [5]).pipeThrough(compressStream(codec)))).rejects.toThrow(
+      /ended inside a row: 5 values left over/,
+    );
+    await expect(collect(piecesOf(fakeRows(3), [5]).pipeThrough(compressStream(codec, { rows: 4 })))).rejects.toThrow(
+      /declares 4 rows but 3 were written/,
+    );
+  });
+
+  it('encodes one chunk at a time (bounded memory)', async () => {
+    const codec = fakeCodec();
+    const s = compressStream(codec, { rowsPerChunk: 10 });
+    const writer = s.writable.getWriter();
+    const reader = s.readable.getReader();
+    await reader.read(); // header
+    void writer.write(fakeRows(25));
+    const first = await reader.read();
+    expect(new DataView(first.value!.buffer).getUint32(0, true)).toBe(10 * 3); // a full chunk, not all 25 rows
+    expect(codec.calls.encode).toBeLessThanOrEqual(2);
+    void writer.close();
+    while (!(await reader.read()).done);
+    expect(s.stats).toMatchObject({ rows: 25, chunks: 3 });
+  });
+});
+
+describe('bad input', () => {
+  const make = async () => {
+    const codec = fakeCodec();
+    const bytes = await compress(codec, fakeRows(40), { rowsPerChunk: 16 });
+    return { codec, bytes, H: 100 };
+  };
+
+  it('refuses a file made with another bundle, naming both fingerprints', async () => {
+    const { bytes } = await make();
+    const other = fakeCodec({ sha: OTHER_SHA });
+    const err = await decompress(other, bytes).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FingerprintError);
+    expect((err as FingerprintError).code).toBe('E_AEZ_FINGERPRINT');
+    expect((err as Error).message).toContain(FAKE_SHA);
+    expect((err as Error).message).toContain(OTHER_SHA);
+    await expect(collect(piecesOf(bytes, [9]).pipeThrough(decompressStream(other)) as never)).rejects.toBeInstanceOf(FingerprintError);
+  });
+
+  it('names truncation at every cut point', async () => {
+    const { codec, bytes } = await make();
+    for (let n = 1; n < bytes.length; n++) {
+      const err = await decompress(codec, bytes.subarray(0, n)).catch((e: unknown) => e);
+      expect([n, (err as ContainerError).code]).toEqual([n, 'E_AEZ_TRUNCATED']);
+    }
+    expect((await decompress(codec, new Uint8Array(0)).catch((e: ContainerError) => e)).message).toMatch(/empty/);
+  });
+
+  it('detects a flipped byte anywhere by CRC (or a bound behind it)', async () => {
+    const { codec, bytes, H } = await make();
+    const payload = bytes.slice();
+    payload[H + 4 + 5]! ^= 0x01;
+    const err = (await decompress(codec, payload).catch((e: unknown) => e)) as ContainerError;
+    expect(err.code).toBe('E_AEZ_CRC');
+    expect(err.offset).toBe(H);
+    expect(err.message).toMatch(/chunk 0 at byte 100/);
+    const header = bytes.slice();
+    header[80]! ^= 0x40; // inside the latent range
+    expect(await codeOf(decompress(codec, header))).toBe('E_AEZ_CRC');
+    const end = bytes.slice();
+    end[end.length - 10]! ^= 0x02;
+    expect(await codeOf(decompress(codec, end))).toBe('E_AEZ_CRC');
+  });
+
+  it('refuses wrong magic and unknown versions', async () => {
+    const { codec, bytes } = await make();
+    const png = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
+    expect((await decompress(codec, png).catch((e: ContainerError) => e)).message).toMatch(/not an aekit compressed file.*byte 1/);
+    expect(await codeOf(decompress(codec, enc.encode('hello world, this is text')))).toBe('E_AEZ_MAGIC');
+    expect(await codeOf(decompress(codec, enc.encode('h')))).toBe('E_AEZ_MAGIC');
+    const v2 = bytes.slice();
+    new DataView(v2.buffer).setUint16(8, 2, true);
+    fixHeaderCrc(v2);
+    expect((await decompress(codec, v2).catch((e: ContainerError) => e)).message).toMatch(/version 2 is not supported/);
+    const flags = bytes.slice();
+    new DataView(flags.buffer).setUint16(10, 1, true);
+    expect(await codeOf(decompress(codec, flags))).toBe('E_AEZ_VERSION');
+  });
+
+  it('refuses absurd sizes before allocating', async () => {
+    const { codec, bytes, H } = await make();
+    const set = (mutate: (v: DataView) => void, fix = true) => {
+      const b = bytes.slice();
+      mutate(new DataView(b.buffer));
+      if (fix) fixHeaderCrc(b);
+      return b;
+    };
+    const before = process.memoryUsage().arrayBuffers;
+    const cases: Array<[string, Uint8Array]> = [
+      ['headerLength 4 GiB', set((v) => v.setUint32(12, 0xffffffff, true), false)],
+      ['headerLength odd', set((v) => v.setUint32(12, 101, true), false)],
+      ['inputDim 2^32-1', set((v) => v.setUint32(48, 0xffffffff, true))],
+      ['latentDim 2^31', set((v) => v.setUint32(56, 0x80000000, true))],
+      ['rowsPerChunk 2^32-1', set((v) => v.setUint32(60, 0xffffffff, true))],
+      ['rowCount 2^63', set((v) => v.setBigUint64(64, 1n << 63n, true))],
+      ['latent range NaN', set((v) => v.setFloat32(72, NaN, true))],
+      ['dtype code 9', set((v) => v.setUint8(53, 9))],
+      ['chunk length 4 GiB', set((v) => v.setUint32(H, 0xfffffff0, true), false)],
+      ['chunk length not whole rows', set((v) => v.setUint32(H, 47, true), false)],
+    ];
+    for (const [what, b] of cases) expect([what, await codeOf(decompress(codec, b))]).toEqual([what, 'E_AEZ_BOUNDS']);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 << 20);
+  });
+
+  it('refuses row counts that disagree with the chunks', async () => {
+    const { codec, bytes, H } = await make();
+    const more = bytes.slice();
+    new DataView(more.buffer).setBigUint64(64, 41n, true);
+    fixHeaderCrc(more);
+    expect((await decompress(codec, more).catch((e: ContainerError) => e)).message).toMatch(/chunks hold 40 rows.*header says 41/);
+    const fewer = bytes.slice();
+    new DataView(fewer.buffer).setBigUint64(64, 20n, true);
+    fixHeaderCrc(fewer);
+    expect(await codeOf(decompress(codec, fewer))).toBe('E_AEZ_ROWS');
+    // drop chunk 1 (16 rows × 3 bytes + 8) wholesale: every CRC still holds, the counts do not
+    const chunkBytes = 16 * 3 + 8;
+    const dropped = new Uint8Array(bytes.length - chunkBytes);
+    dropped.set(bytes.subarray(0, H + chunkBytes));
+    dropped.set(bytes.subarray(H + 2 * chunkBytes), H + chunkBytes);
+    expect(await codeOf(decompress(codec, dropped))).toBe('E_AEZ_ROWS');
+    // end record that claims another total (CRC recomputed)
+    const end = bytes.slice();
+    const e = end.length - 20;
+    new DataView(end.buffer).setBigUint64(e + 4, 39n, true);
+    new DataView(end.buffer).setUint32(e + 16, crc32(end.subarray(e, e + 16)), true);
+    expect(await codeOf(decompress(codec, end))).toBe('E_AEZ_ROWS');
+  });
+
+  it('refuses bytes after the end record and a header contradicting the bundle', async () => {
+    const { codec, bytes } = await make();
+    const extra = new Uint8Array(bytes.length + 1);
+    extra.set(bytes);
+    expect(await codeOf(decompress(codec, extra))).toBe('E_AEZ_CORRUPT');
+    const wide = bytes.slice();
+    new DataView(wide.buffer).setUint32(48, 7, true);
+    fixHeaderCrc(wide);
+    expect((await decompress(codec, wide).catch((e: ContainerError) => e)).message).toMatch(/7 input columns but the bundle has 6/);
+    await expect(decompress(codec, 'text' as unknown as Uint8Array)).rejects.toThrow(TypeError);
+  });
+});

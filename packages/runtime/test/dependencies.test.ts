@@ -1,0 +1,77 @@
+/**
+ * The runtime ships to devices: it may depend on onnxruntime and nothing else, and its engine-agnostic
+ * core (every file but node.ts / *-node.ts, web.ts / *-web.ts) may not touch Node APIs or pick an
+ * onnxruntime package itself.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const src = join(root, 'src');
+const FORBIDDEN = /^(@tensorflow\/|@aekit\/|aekit$|onnx-proto|protobufjs)/;
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+/** Every module specifier a file imports or re-exports (static and dynamic). */
+function specifiers(file: string): string[] {
+  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g)) {
+    out.push((m[1] ?? m[2] ?? m[3])!);
+  }
+  return out;
+}
+
+/** Walks the import graph from the entry points; returns every bare specifier reached, with the file. */
+function walk(entries: string[]): Map<string, string> {
+  const seen = new Set<string>();
+  const bare = new Map<string, string>();
+  const stack = [...entries];
+  while (stack.length > 0) {
+    const file = stack.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const s of specifiers(file)) {
+      if (s.startsWith('.')) stack.push(resolve(dirname(file), s.replace(/\.js$/, '.ts')));
+      else bare.set(s, relative(root, file));
+    }
+  }
+  return bare;
+}
+
+describe('@aekit/runtime dependencies', () => {
+  it('package.json depends on onnxruntime packages only', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    const deps = Object.keys({ ...pkg['dependencies'], ...pkg['peerDependencies'], ...pkg['optionalDependencies'] });
+    expect(deps.length).toBeGreaterThan(0);
+    for (const d of deps) expect(d, `dependency ${d}`).toMatch(/^onnxruntime-(node|web|common)$/);
+  });
+
+  it('the import graph of every entry reaches no tfjs, exporter, trainer or core', () => {
+    const entries = ['node.ts', 'web.ts'].map((f) => join(src, f));
+    const reached = walk(entries);
+    for (const [spec, from] of reached) {
+      expect(FORBIDDEN.test(spec), `${from} imports ${spec}`).toBe(false);
+      expect(spec, `${from} imports ${spec}`).toMatch(/^(node:|onnxruntime-(node|web|common)(\/|$))/);
+    }
+    // the walker really follows the graph: the Node entry reaches onnxruntime-node through its own files
+    expect(reached.get('onnxruntime-node')).toBe('src/node.ts');
+    expect([...reached.keys()]).toContain('node:fs/promises');
+  });
+
+  it('the engine-agnostic core uses no Node API and no onnxruntime package', () => {
+    const platformFile = /(^|\/)(node|web)\.ts$|-(node|web)\.ts$/;
+    const core = sourceFiles(src).filter((f) => !platformFile.test(relative(src, f)));
+    expect(core.map((f) => relative(src, f))).toContain('codec.ts');
+    for (const f of core) {
+      for (const s of specifiers(f)) expect(s.startsWith('.'), `${relative(root, f)} imports ${s}`).toBe(true);
+      expect(readFileSync(f, 'utf8'), relative(root, f)).not.toMatch(/\b(process|Buffer|require)\s*[.(]/);
+    }
+  });
+});

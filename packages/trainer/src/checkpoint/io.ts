@@ -1,0 +1,182 @@
+/**
+ * Writing and reading aekit checkpoints (layout: core's checkpoint.ts). Written into a temporary
+ * sibling directory and renamed into place, so a crash or error never leaves a half checkpoint.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CHECKPOINT_FILES,
+  CHECKPOINT_FORMAT,
+  CheckpointError,
+  type CheckpointMeta,
+  type ModelSpec,
+  type TensorEntry,
+  denseLayers,
+  validateSpec,
+} from '@aekit/core';
+import type { AdamState, ParamSet } from '../engine.js';
+import { writeDirAtomic } from '../fs-atomic.js';
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Adam moments as one float32 buffer plus its TensorEntry table (`<dense>/kernel/m`, …). */
+export function encodeOptimizer(opt: AdamState): { bytes: Uint8Array; tensors: TensorEntry[] } {
+  const tensors: TensorEntry[] = [];
+  const parts: Float32Array[] = [];
+  let offset = 0;
+  const add = (name: string, shape: number[], values: Float32Array) => {
+    tensors.push({ name, shape, offset });
+    parts.push(values);
+    offset += values.byteLength;
+  };
+  for (const [key, set] of [
+    ['m', opt.m],
+    ['v', opt.v],
+  ] as const) {
+    for (const p of set) {
+      add(`${p.name}/kernel/${key}`, [p.inputDim, p.units], p.kernel);
+      add(`${p.name}/bias/${key}`, [p.units], p.bias);
+    }
+  }
+  const bytes = new Uint8Array(offset);
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at);
+    at += p.byteLength;
+  }
+  return { bytes, tensors };
+}
+
+export interface CheckpointContents {
+  /** Metadata without weightsSha256 / optimizer / encoderOutputLayer (filled in when writing). */
+  meta: Omit<CheckpointMeta, 'weightsSha256' | 'optimizer'>;
+  params: ParamSet;
+  optimizer?: AdamState;
+}
+
+/** Writes a checkpoint directory atomically and returns the metadata written to aekit.json. */
+export async function writeCheckpoint(dir: string, c: CheckpointContents): Promise<CheckpointMeta> {
+  // tfjs is loaded only when a checkpoint is written, not by readers.
+  const { layersArtifacts } = await import('./model-json.js');
+  const { modelJson, weights } = await layersArtifacts(c.meta.spec, c.params, CHECKPOINT_FILES.weights);
+  const meta: CheckpointMeta = { ...c.meta, weightsSha256: sha256Hex(weights) };
+  let optimizerBytes: Uint8Array | undefined;
+  if (c.optimizer !== undefined) {
+    const enc = encodeOptimizer(c.optimizer);
+    optimizerBytes = enc.bytes;
+    meta.optimizer = { step: c.optimizer.step, tensors: enc.tensors };
+  }
+  await writeDirAtomic(dir, async (tmp) => {
+    await writeFile(join(tmp, CHECKPOINT_FILES.model), JSON.stringify(modelJson));
+    await writeFile(join(tmp, CHECKPOINT_FILES.weights), weights);
+    if (optimizerBytes !== undefined) await writeFile(join(tmp, CHECKPOINT_FILES.optimizer), optimizerBytes);
+    await writeFile(join(tmp, CHECKPOINT_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
+  });
+  return meta;
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  meta: CheckpointMeta;
+  params: ParamSet;
+  /** Present when the checkpoint holds optimizer.bin. */
+  optimizer?: AdamState;
+}
+
+/**
+ * Reads a checkpoint for --resume (or inspection). Refuses a directory that is not a checkpoint, and one
+ * whose weights.bin does not match the hash in aekit.json, with a CheckpointError saying what to do.
+ */
+export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+  const fail = (msg: string, file = dir, cause?: unknown): never => {
+    throw new CheckpointError(msg, { file, cause });
+  };
+  const st = await stat(dir).catch(() => undefined);
+  if (st === undefined) fail(`${dir}: no such checkpoint directory; give the --out directory of an earlier aekit train`);
+  if (!st!.isDirectory()) fail(`${dir} is a file, not a checkpoint directory; give the --out directory of an earlier aekit train`);
+  const read = async (name: string): Promise<Buffer> => {
+    const path = join(dir, name);
+    return readFile(path).catch((e: unknown) =>
+      fail(
+        `${dir} is not an aekit checkpoint: ${name} is missing (${(e as NodeJS.ErrnoException).code ?? 'unreadable'}); ` +
+          'give the --out directory of an earlier aekit train',
+        path,
+        e,
+      ),
+    );
+  };
+  const metaPath = join(dir, CHECKPOINT_FILES.meta);
+  const metaText = (await read(CHECKPOINT_FILES.meta)).toString('utf8');
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(metaText) as CheckpointMeta;
+  } catch (e) {
+    return fail(`${metaPath}: not valid JSON (${(e as Error).message}); the checkpoint is damaged, train again`, metaPath, e);
+  }
+  if (meta?.format !== CHECKPOINT_FORMAT) {
+    fail(`${metaPath}: format is ${JSON.stringify(meta?.format)}, expected "${CHECKPOINT_FORMAT}"; not an aekit checkpoint`, metaPath);
+  }
+  let spec: ModelSpec;
+  try {
+    spec = validateSpec(meta.spec);
+  } catch (e) {
+    return fail(`${metaPath}: invalid model spec (${(e as Error).message})`, metaPath, e);
+  }
+  const weights = await read(CHECKPOINT_FILES.weights);
+  const weightsPath = join(dir, CHECKPOINT_FILES.weights);
+  if (sha256Hex(weights) !== meta.weightsSha256) {
+    fail(`${weightsPath}: SHA-256 does not match aekit.json's weightsSha256; the checkpoint is damaged or was edited, train again`, weightsPath);
+  }
+  const modelPath = join(dir, CHECKPOINT_FILES.model);
+  const modelText = (await read(CHECKPOINT_FILES.model)).toString('utf8');
+  let modelJson: { weightsManifest?: { weights: { name: string; shape: number[]; dtype?: string }[] }[] };
+  try {
+    modelJson = JSON.parse(modelText) as typeof modelJson;
+  } catch (e) {
+    return fail(`${modelPath}: not valid JSON (${(e as Error).message}); the checkpoint is damaged, train again`, modelPath, e);
+  }
+  const offsets = new Map<string, number>();
+  let offset = 0;
+  for (const group of modelJson.weightsManifest ?? []) {
+    for (const w of group.weights) {
+      offsets.set(w.name, offset);
+      offset += 4 * w.shape.reduce((a, b) => a * b, 1);
+    }
+  }
+  if (offset !== weights.length) fail(`${weightsPath}: ${weights.length} bytes, model.json describes ${offset}; the checkpoint is damaged`, weightsPath);
+  const f32 = (buf: Buffer, at: number, n: number, file: string, name: string): Float32Array => {
+    if (at + 4 * n > buf.length) fail(`${file}: tensor ${name} runs past the end of the file (byte ${at + 4 * n} > ${buf.length})`, file);
+    // Copy into an aligned buffer (Buffer slices may start at any byte).
+    return new Float32Array(new Uint8Array(buf.buffer, buf.byteOffset + at, 4 * n).slice().buffer);
+  };
+  const params: ParamSet = denseLayers(spec).map((l) => {
+    const kAt = offsets.get(`${l.name}/kernel`);
+    const bAt = offsets.get(`${l.name}/bias`);
+    if (kAt === undefined || bAt === undefined) return fail(`${modelPath}: no weights for layer ${l.name}; the checkpoint does not match its aekit.json`, modelPath);
+    return {
+      name: l.name,
+      inputDim: l.inputDim,
+      units: l.units,
+      kernel: f32(weights, kAt, l.inputDim * l.units, weightsPath, `${l.name}/kernel`),
+      bias: f32(weights, bAt, l.units, weightsPath, `${l.name}/bias`),
+    };
+  });
+  const loaded: LoadedCheckpoint = { dir, meta: { ...meta, spec }, params };
+  if (meta.optimizer !== undefined) {
+    const optPath = join(dir, CHECKPOINT_FILES.optimizer);
+    const bytes = await read(CHECKPOINT_FILES.optimizer);
+    const byName = new Map(meta.optimizer.tensors.map((t) => [t.name, t]));
+    const moment = (key: 'm' | 'v'): ParamSet =>
+      params.map((p) => {
+        const k = byName.get(`${p.name}/kernel/${key}`);
+        const b = byName.get(`${p.name}/bias/${key}`);
+        if (k === undefined || b === undefined) return fail(`${metaPath}: optimizer state for ${p.name} is missing`, metaPath);
+        return { ...p, kernel: f32(bytes, k.offset, p.kernel.length, optPath, k.name), bias: f32(bytes, b.offset, p.bias.length, optPath, b.name) };
+      });
+    loaded.optimizer = { step: meta.optimizer.step, m: moment('m'), v: moment('v') };
+  }
+  return loaded;
+}

@@ -1,0 +1,73 @@
+/**
+ * IDX, the format of MNIST and Fashion-MNIST: magic (0, 0, type, ndims), ndims big-endian uint32
+ * dimension sizes, then the values big-endian. The first dimension is rows; the rest are flattened
+ * (images of 28×28 become rows of 784).
+ */
+import { DataError } from '@aekit/core';
+import { assertFinite } from './check.js';
+import type { Dataset } from './dataset.js';
+
+interface IdxType {
+  name: string;
+  bytes: number;
+  read: (view: DataView, offset: number) => number;
+}
+
+const IDX_TYPES: Record<number, IdxType> = {
+  0x08: { name: 'uint8', bytes: 1, read: (v, o) => v.getUint8(o) },
+  0x09: { name: 'int8', bytes: 1, read: (v, o) => v.getInt8(o) },
+  0x0b: { name: 'int16', bytes: 2, read: (v, o) => v.getInt16(o, false) },
+  0x0c: { name: 'int32', bytes: 4, read: (v, o) => v.getInt32(o, false) },
+  0x0d: { name: 'float32', bytes: 4, read: (v, o) => v.getFloat32(o, false) },
+  0x0e: { name: 'float64', bytes: 8, read: (v, o) => v.getFloat64(o, false) },
+};
+
+export function parseIdx(bytes: Uint8Array, file: string): Dataset {
+  const fail = (msg: string): never => {
+    throw new DataError(`${file}: ${msg}`, { file });
+  };
+  if (bytes.length < 4) fail(`only ${bytes.length} bytes: too short for an IDX header (is the file truncated?)`);
+  if (bytes[0] !== 0 || bytes[1] !== 0) {
+    fail(
+      `bad IDX magic at byte 0 (0x${hex(bytes[0]!)}${hex(bytes[1]!)}, expected 0x0000); ` +
+        'not an IDX file — if it is gzip-compressed, name it *.gz, or pass --format',
+    );
+  }
+  const typeCode = bytes[2]!;
+  const type = IDX_TYPES[typeCode];
+  if (type === undefined) {
+    fail(`unknown IDX data type 0x${hex(typeCode)} at byte 2 (valid: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64)`);
+  }
+  const t = type as IdxType;
+  const ndims = bytes[3]!;
+  if (ndims < 1) fail('IDX header at byte 3 declares 0 dimensions; expected at least 1');
+  const headerBytes = 4 + 4 * ndims;
+  if (bytes.length < headerBytes) {
+    fail(`file ends at byte ${bytes.length}, inside the ${ndims}-dimension header (${headerBytes} bytes): the file is truncated`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims: number[] = [];
+  for (let i = 0; i < ndims; i++) dims.push(view.getUint32(4 + 4 * i, false));
+  const rows = dims[0]!;
+  const cols = dims.slice(1).reduce((a, b) => a * b, 1);
+  const expected = headerBytes + rows * cols * t.bytes;
+  if (bytes.length !== expected) {
+    fail(
+      `header declares ${dims.join('×')} ${t.name} values (${expected} bytes in all) but the file has ` +
+        `${bytes.length} bytes${bytes.length < expected ? `: truncated at byte ${bytes.length}` : `: ${bytes.length - expected} extra bytes after byte ${expected}`}; ` +
+        're-download or re-create the file',
+    );
+  }
+  if (typeCode === 0x08) {
+    // A plain Uint8Array copy: `bytes` may be a Node Buffer, whose slice() is a view, not a copy.
+    return { data: new Uint8Array(bytes.subarray(headerBytes, expected)), rows, cols, dtype: 'uint8', source: file };
+  }
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < data.length; i++) data[i] = t.read(view, headerBytes + i * t.bytes);
+  assertFinite(data, cols, file);
+  return { data, rows, cols, dtype: 'float32', source: file };
+}
+
+function hex(b: number): string {
+  return b.toString(16).padStart(2, '0').toUpperCase();
+}

@@ -1,0 +1,375 @@
+/**
+ * The onnxruntime training engine: one generated ONNX graph does forward, loss, backward and the Adam
+ * update (see @aekit/exporter's buildTrainingGraph); onnxruntime runs it on CPU, CUDA or WebGPU.
+ *
+ * The engine takes the onnxruntime module it is given (onnxruntime-node or onnxruntime-web) and uses
+ * no Node API, so the same code trains in Node and in browsers. Parameters and Adam moments never
+ * leave onnxruntime's tensors between steps: each run's output tensors are the next run's inputs.
+ *
+ * What was measured on the 2-core dev machine (default model, batch 256 / 32, bench/train.bench.mjs;
+ * numbers in docs/readme/ort-engine.md):
+ *  - `flat` layout (params, m, v as three vectors) vs one input per tensor: the Adam update becomes
+ *    ~13 element-wise nodes instead of ~160, which matters most at batch 32.
+ *  - several steps per run (an ONNX Loop over K batches) amortises the per-run cost (~22 µs plus the
+ *    copy of the state in and out of the session).
+ *  - `allow_spinning: '0'`: with spinning on, 2 intra-op threads on 2 shared cores ran slower than 1.
+ */
+import {
+  BackendError,
+  DataError,
+  SpecError,
+  UsageError,
+  denseLayers,
+  encoderDepth,
+  validateSpec,
+  type ModelSpec,
+} from '@aekit/core';
+import {
+  buildForwardGraph,
+  buildReadoutGraph,
+  buildTrainingGraph,
+  parameterSlots,
+  updatedName,
+  type ParamLayout,
+  type ParamSlot,
+  type TrainingGraph,
+} from '@aekit/exporter';
+import type { InferenceSession, Tensor } from 'onnxruntime-web';
+import type { AdamState, EngineConfig, ParamSet, TrainingEngine } from '../engine.js';
+
+/**
+ * The part of an onnxruntime module the engine uses. `onnxruntime-node` and `onnxruntime-web` both
+ * satisfy it (they share onnxruntime-common's types).
+ */
+export interface OrtModule {
+  InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  Tensor: typeof Tensor;
+  env?: { versions?: Readonly<Record<string, string | undefined>> };
+}
+
+/**
+ * Where the graph runs. `cpu` (onnxruntime-node), `cuda` (onnxruntime-node with its CUDA provider
+ * installed: ONNXRUNTIME_NODE_INSTALL=cuda12, CUDA 12 + cuDNN 9), `webgpu` (onnxruntime-node's bundled
+ * WebGPU EP over Vulkan, or onnxruntime-web in a browser), `wasm` (onnxruntime-web).
+ */
+export type OrtDevice = 'cpu' | 'cuda' | 'webgpu' | 'wasm';
+export const ORT_DEVICES: readonly OrtDevice[] = ['cpu', 'cuda', 'webgpu', 'wasm'];
+
+/** Device → execution providers, in the order onnxruntime should try them (no silent CPU fallback). */
+const EXECUTION_PROVIDERS: Record<OrtDevice, string[]> = {
+  cpu: ['cpu'],
+  cuda: ['cuda'],
+  webgpu: ['webgpu'],
+  wasm: ['wasm'],
+};
+
+/**
+ * Batches per run() when not set: about 2048 rows per run, 4 to 64 batches. Measured on CPU, 1 thread
+ * (rows/s, median of 7 interleaved rounds): batch 32: K=1 23k, 4 35k, 16 40k, 64 42k; batch 256:
+ * K=1 49k, 8 76k.
+ */
+export function defaultStepsPerRun(batchSize: number): number {
+  return Math.min(64, Math.max(4, Math.round(2048 / batchSize)));
+}
+/** Rows per run() for evaluate/encode (forward only). */
+const EVAL_BATCH = 1024;
+
+export interface OrtEngineOptions {
+  /** The onnxruntime module: `await import('onnxruntime-node')` or `onnxruntime-web`. */
+  ort: OrtModule;
+  /** Default `cpu`. */
+  device?: OrtDevice;
+  /**
+   * Intra-op threads (onnxruntime-node cpu). Default: onnxruntime's choice (one per physical core).
+   * onnxruntime-web takes its thread count from `ort.env.wasm.numThreads` instead.
+   */
+  threads?: number;
+  /** Optimizer steps per run() (an ONNX Loop over that many batches); 1 uses the single-step graph. */
+  stepsPerRun?: number;
+  /** Parameter layout in the graph; default `flat` (`tensors` on webgpu). */
+  layout?: ParamLayout;
+  /**
+   * Keep parameters and Adam moments in device buffers between runs (`preferredOutputLocation:
+   * 'gpu-buffer'`), reading them back only for getState(). Default: on for webgpu, off elsewhere
+   * (on CPU, outputs already are plain memory fed straight back).
+   */
+  stateOnDevice?: boolean;
+}
+
+function checkConfig(config: EngineConfig): ModelSpec {
+  const spec = validateSpec(config.spec);
+  const bs = config.batchSize;
+  if (!Number.isInteger(bs) || bs < 1) {
+    throw new UsageError(`batch size must be an integer >= 1, got ${bs}`);
+  }
+  const lr = config.adam.learningRate;
+  if (!Number.isFinite(lr) || lr <= 0) throw new UsageError(`learning rate must be a finite number > 0, got ${lr}`);
+  return spec;
+}
+
+function checkRows(data: Float32Array, rows: number, cols: number, what: string): void {
+  if (!Number.isInteger(rows) || rows < 1) throw new DataError(`${what}: rows must be an integer >= 1, got ${rows}`);
+  if (data.length < rows * cols) {
+    throw new DataError(
+      `${what}: ${rows} rows of ${cols} columns need ${rows * cols} values, got ${data.length} ` +
+        `(the data's width must equal the model's inputDim ${cols})`,
+    );
+  }
+}
+
+export class OrtEngine implements TrainingEngine {
+  readonly name = 'ort' as const;
+  /** The execution provider that runs the graphs. */
+  readonly backend: OrtDevice;
+  readonly stepsPerRun: number;
+  /** onnxruntime package versions, recorded in checkpoints. */
+  readonly versions: Readonly<Record<string, string>>;
+  private readonly slots: ParamSlot[];
+  private state: Map<string, Tensor> | null = null;
+  private step = 0;
+
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly config: EngineConfig & { spec: ModelSpec },
+    device: OrtDevice,
+    private readonly layout: ParamLayout,
+    private readonly graph: TrainingGraph,
+    stepsPerRun: number,
+    private readonly sessions: {
+      train: InferenceSession;
+      evaluate: InferenceSession;
+      encode: InferenceSession;
+      /** Copies device-resident state back to the CPU (stateOnDevice only). */
+      readout?: InferenceSession;
+    },
+  ) {
+    this.backend = device;
+    this.stepsPerRun = stepsPerRun;
+    this.slots = parameterSlots(config.spec);
+    const versions: Record<string, string> = {};
+    for (const [k, v] of Object.entries(ort.env?.versions ?? {})) if (v) versions[`onnxruntime-${k}`] = v;
+    this.versions = versions;
+  }
+
+  /** Builds the graphs and opens the sessions; a device onnxruntime cannot use → BackendError. */
+  static async create(config: EngineConfig, options: OrtEngineOptions): Promise<OrtEngine> {
+    const spec = checkConfig(config);
+    const device = options.device ?? 'cpu';
+    if (!ORT_DEVICES.includes(device)) {
+      throw new UsageError(`unknown onnxruntime device "${String(device)}"; valid: ${ORT_DEVICES.join(', ')}`);
+    }
+    // WebGPU: one step per run; a Loop node runs on the CPU EP and would move the state every step.
+    const steps = options.stepsPerRun ?? (device === 'webgpu' ? 1 : defaultStepsPerRun(config.batchSize));
+    if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`stepsPerRun must be an integer >= 1, got ${steps}`);
+    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 0)) {
+      throw new UsageError(`threads must be an integer >= 0 (0 = onnxruntime's default), got ${options.threads}`);
+    }
+    // WebGPU binds every input of a node as a storage buffer (12 at most on SwiftShader, 8 on many
+    // GPUs): the flat layout's 12-way Split / Concat exceeds that, so WebGPU gets one input per tensor.
+    const layout = options.layout ?? (device === 'webgpu' ? 'tensors' : 'flat');
+    const graph = buildTrainingGraph(spec, {
+      loss: config.loss,
+      adam: config.adam,
+      l1: config.l1,
+      l2: config.l2,
+      layout,
+      stepsPerRun: steps > 1 ? 'loop' : 'single',
+    });
+    const sessionOptions: InferenceSession.SessionOptions = {
+      executionProviders: EXECUTION_PROVIDERS[device],
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      interOpNumThreads: 1,
+      // Warnings only (e.g. "some nodes were not assigned to the preferred execution providers": shape
+      // ops on CPU by design) would print on every engine start.
+      logSeverityLevel: 3,
+      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+      // Spinning threads on a small shared machine cost more than they save (see the header).
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    };
+    const stateOnDevice = options.stateOnDevice ?? device === 'webgpu';
+    if (stateOnDevice && device !== 'webgpu') {
+      throw new UsageError(`stateOnDevice needs device webgpu (GPU buffers); device "${device}" keeps its state in memory`);
+    }
+    const stateOutputs = [...graph.outputs.params, ...graph.outputs.m, ...graph.outputs.v];
+    const open = async (bytes: Uint8Array, outputsOnDevice: string[] = []) => {
+      const location: InferenceSession.SessionOptions = outputsOnDevice.length
+        ? { preferredOutputLocation: Object.fromEntries(outputsOnDevice.map((n) => [n, 'gpu-buffer' as const])) }
+        : {};
+      try {
+        return await options.ort.InferenceSession.create(bytes, { ...sessionOptions, ...location });
+      } catch (e) {
+        throw new BackendError(
+          `onnxruntime could not use device "${device}" (execution provider ${EXECUTION_PROVIDERS[device].join(', ')}): ` +
+            `${e instanceof Error ? e.message : String(e)}` +
+            (device === 'cuda'
+              ? ' — the CUDA provider needs onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12 and CUDA 12 + cuDNN 9'
+              : device === 'webgpu'
+                ? ' — WebGPU needs a GPU adapter (in Node: a Vulkan loader and driver, e.g. libvulkan1)'
+                : ''),
+          { cause: e },
+        );
+      }
+    };
+    const train = await open(graph.bytes, stateOnDevice ? stateOutputs : []);
+    const evaluate = await open(buildForwardGraph(spec, { output: 'loss', loss: config.loss, layout }).bytes);
+    const encode = await open(buildForwardGraph(spec, { output: 'latent', layout }).bytes);
+    const readout = stateOnDevice ? await open(buildReadoutGraph(spec, layout).bytes) : undefined;
+    return new OrtEngine(options.ort, { ...config, spec }, device, layout, graph, steps, { train, evaluate, encode, readout });
+  }
+
+  private tensor(data: Float32Array, dims: readonly number[]): Tensor {
+    return new this.ort.Tensor('float32', data, dims);
+  }
+
+  async setState(params: ParamSet, optimizer?: AdamState): Promise<void> {
+    const layers = denseLayers(this.config.spec);
+    if (params.length !== layers.length) {
+      throw new SpecError(`parameters hold ${params.length} dense layers; the model has ${layers.length}`);
+    }
+    params.forEach((p, i) => {
+      const l = layers[i]!;
+      if (p.kernel.length !== l.inputDim * l.units || p.bias.length !== l.units) {
+        throw new SpecError(
+          `parameters of layer ${p.name}: kernel ${p.kernel.length} / bias ${p.bias.length} values, ` +
+            `the model's ${l.name} needs ${l.inputDim}×${l.units} / ${l.units}`,
+        );
+      }
+    });
+    const pieces = (set: ParamSet | undefined) =>
+      this.slots.map((s, i) => {
+        const layer = set?.[i >> 1];
+        return (s.kind === 'kernel' ? layer?.kernel : layer?.bias) ?? new Float32Array(s.size);
+      });
+    const names = this.graph.inputs;
+    const state = new Map<string, Tensor>();
+    const put = (inputNames: string[], values: Float32Array[]) => {
+      if (this.layout === 'flat') {
+        const flat = new Float32Array(this.slots.reduce((n, s) => n + s.size, 0));
+        this.slots.forEach((s, i) => flat.set(values[i]!, s.offset));
+        state.set(inputNames[0]!, this.tensor(flat, [flat.length]));
+      } else {
+        this.slots.forEach((s, i) => state.set(inputNames[i]!, this.tensor(values[i]!.slice(), s.shape)));
+      }
+    };
+    put(names.params, pieces(params));
+    put(names.m, pieces(optimizer?.m));
+    put(names.v, pieces(optimizer?.v));
+    this.disposeState();
+    this.state = state;
+    this.step = optimizer?.step ?? 0;
+  }
+
+  async trainSteps(data: Float32Array, rows: number): Promise<Float32Array> {
+    const state = this.ready();
+    const cols = this.config.spec.inputDim;
+    checkRows(data, rows, cols, 'trainSteps');
+    const bs = this.config.batchSize;
+    const full = Math.floor(rows / bs);
+    const losses = new Float32Array(Math.ceil(rows / bs));
+    const lr = this.tensor(Float32Array.of(this.config.adam.learningRate), []);
+    const loop = this.graph.loop;
+    let batch = 0;
+    // Full batches, up to stepsPerRun of them per run; then the short last batch on its own.
+    const chunks: Array<{ start: number; steps: number; rows: number }> = [];
+    for (let b = 0; b < full; b += this.stepsPerRun) {
+      chunks.push({ start: b * bs, steps: Math.min(this.stepsPerRun, full - b), rows: bs });
+    }
+    if (rows % bs) chunks.push({ start: full * bs, steps: 1, rows: rows % bs });
+    for (const c of chunks) {
+      // A view of the caller's data: no copy on the JS side.
+      const x = data.subarray(c.start * cols, (c.start + c.steps * c.rows) * cols);
+      const feeds: Record<string, Tensor> = {
+        x: this.tensor(x, loop ? [c.steps, c.rows, cols] : [c.rows, cols]),
+        t: this.tensor(Float32Array.of(this.step), []),
+        lr,
+      };
+      for (const [k, v] of state) feeds[k] = v;
+      const out = await this.sessions.train.run(feeds);
+      for (const [k, old] of state) {
+        state.set(k, out[updatedName(k)]!);
+        // The previous step's device buffers are dead now; CPU tensors need no freeing.
+        if (old.location === 'gpu-buffer') old.dispose();
+      }
+      losses.set(out[this.graph.outputs.loss]!.data as Float32Array, batch);
+      batch += c.steps;
+      this.step += c.steps;
+    }
+    return losses;
+  }
+
+  async evaluate(data: Float32Array, rows: number): Promise<number> {
+    const state = this.ready();
+    const cols = this.config.spec.inputDim;
+    checkRows(data, rows, cols, 'evaluate');
+    let total = 0;
+    for (let start = 0; start < rows; start += EVAL_BATCH) {
+      const n = Math.min(EVAL_BATCH, rows - start);
+      const feeds = this.forwardFeeds(state, data.subarray(start * cols, (start + n) * cols), n);
+      const out = await this.sessions.evaluate.run(feeds);
+      total += (out['loss']!.data as Float32Array)[0]! * n;
+    }
+    return total / rows;
+  }
+
+  async encode(data: Float32Array, rows: number): Promise<Float32Array> {
+    const state = this.ready();
+    const cols = this.config.spec.inputDim;
+    checkRows(data, rows, cols, 'encode');
+    const width = denseLayers(this.config.spec)[encoderDepth(this.config.spec) - 1]!.units;
+    const z = new Float32Array(rows * width);
+    for (let start = 0; start < rows; start += EVAL_BATCH) {
+      const n = Math.min(EVAL_BATCH, rows - start);
+      const out = await this.sessions.encode.run(this.forwardFeeds(state, data.subarray(start * cols, (start + n) * cols), n));
+      z.set(out['z']!.data as Float32Array, start * width);
+    }
+    return z;
+  }
+
+  private forwardFeeds(state: Map<string, Tensor>, x: Float32Array, rows: number): Record<string, Tensor> {
+    const feeds: Record<string, Tensor> = { x: this.tensor(x, [rows, this.config.spec.inputDim]) };
+    for (const n of this.graph.inputs.params) feeds[n] = state.get(n)!;
+    return feeds;
+  }
+
+  async getState(): Promise<{ params: ParamSet; optimizer: AdamState }> {
+    const state = this.ready();
+    let host: Map<string, Tensor> = state;
+    if (this.sessions.readout) {
+      const out = await this.sessions.readout.run(Object.fromEntries(state));
+      host = new Map([...state.keys()].map((k) => [k, out[`out.${k}`]!]));
+    }
+    const read = async (names: string[]): Promise<ParamSet> => {
+      const values = names.map((n) => host.get(n)!.data as Float32Array);
+      const piece = (i: number): Float32Array => {
+        const s = this.slots[i]!;
+        return this.layout === 'flat' ? values[0]!.slice(s.offset, s.offset + s.size) : values[i]!.slice();
+      };
+      return denseLayers(this.config.spec).map((l, i) => ({
+        name: l.name,
+        inputDim: l.inputDim,
+        units: l.units,
+        kernel: piece(2 * i),
+        bias: piece(2 * i + 1),
+      }));
+    };
+    const g = this.graph.inputs;
+    return { params: await read(g.params), optimizer: { step: this.step, m: await read(g.m), v: await read(g.v) } };
+  }
+
+  dispose(): void {
+    this.disposeState();
+    for (const s of Object.values(this.sessions)) if (s) void s.release();
+  }
+
+  private disposeState(): void {
+    // Only device-resident tensors hold anything to free; CPU tensors are plain JS memory.
+    if (this.state) for (const t of this.state.values()) if (t.location === 'gpu-buffer') t.dispose();
+    this.state = null;
+  }
+
+  private ready(): Map<string, Tensor> {
+    if (!this.state) throw new Error('OrtEngine: call setState() before training or inference');
+    return this.state;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * `aekit train` end to end, in process: a run with --json, a resume in text mode, and every bad input
+ * of issue 2 giving one line on stderr, a non-zero exit and no checkpoint directory left behind.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from 'aekit';
+import { encodeNpy } from '@aekit/trainer';
+
+const dir = mkdtempSync(join(tmpdir(), 'aekit-train-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runIn(false, argv);
+}
+
+async function runIn(isTTY: boolean, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY });
+  return { code, out, err };
+}
+
+function put(name: string, bytes: Uint8Array | string): string {
+  const p = join(dir, name);
+  writeFileSync(p, bytes);
+  return p;
+}
+
+/** 64 rows of 8 values in [0, 1] with structure (two factors). */
+function csvRows(rows = 64, cols = 8): string {
+  const lines = [Array.from({ length: cols }, (_, c) => `f${c}`).join(',')];
+  for (let r = 0; r < rows; r++) {
+    const a = Math.sin(r * 1.3);
+    const b = Math.cos(r * 0.7);
+    lines.push(Array.from({ length: cols }, (_, c) => (0.5 + 0.25 * a * Math.sin(c) + 0.2 * b * Math.cos(c)).toFixed(4)).join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const SMALL = ['--layers', '6', '--latent', '2', '--batch-size', '16', '--engine', 'tfjs', '--backend', 'cpu'];
+
+describe('aekit train', () => {
+  it('--help lists the options', async () => {
+    const r = await run('train', '--help');
+    expect(r.code).toBe(0);
+    for (const o of ['--data', '--layers', '--activation', '--loss', '--val-split', '--patience', '--resume', '--json', '--out', '--backend']) {
+      expect(r.out).toContain(o);
+    }
+  });
+
+  it('trains with --json, then resumes in text mode', async () => {
+    const data = put('train.csv', csvRows());
+    const out = join(dir, 'ckpt');
+    const r = await run('train', '--data', data, ...SMALL, '--epochs', '3', '--json', '--out', out);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const events = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.map((e) => e['event'])).toEqual(['start', 'epoch', 'epoch', 'epoch', 'done']);
+    expect(events[0]).toMatchObject({ engine: 'tfjs', backend: 'cpu', trainRows: 58, valRows: 6 });
+    expect(events[3]).toMatchObject({ epoch: 3, epochs: 3 });
+    expect(typeof events[3]!['valLoss']).toBe('number');
+    expect(events[4]).toMatchObject({ checkpoint: out, epochsCompleted: 3 });
+    expect(readdirSync(out).sort()).toEqual(['aekit.json', 'model.json', 'optimizer.bin', 'weights.bin']);
+    const meta = JSON.parse(readFileSync(join(out, 'aekit.json'), 'utf8'));
+    expect(meta).toMatchObject({ format: 'aekit-checkpoint', normalization: { kind: 'minmax' }, training: { backend: 'cpu', engine: 'tfjs' } });
+
+    // Without --data, a resume reads the file the checkpoint was trained on; on a TTY it draws a bar.
+    const again = await runIn(true, ['train', '--resume', out, '--epochs', '5', '--engine', 'tfjs', '--backend', 'cpu']);
+    expect(again.err).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.out).toContain(`data ${data}: 58 training rows, 6 validation rows; epochs 4..5`);
+    expect(again.out).toMatch(/\repoch 4 \[=+\] 4\/4 loss /);
+    expect(again.out).toMatch(/backend cpu/);
+    expect(again.out).toMatch(/epoch 5\/5/);
+    expect(again.out).toMatch(/final validation MSE: \d\.\d+/);
+    expect(again.out).toContain(`checkpoint: ${out}`);
+    expect(JSON.parse(readFileSync(join(out, 'aekit.json'), 'utf8')).history.length).toBe(5);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+
+    const changed = await run('train', '--data', data, '--resume', out, '--epochs', '6', '--lr', '0.1');
+    expect(changed.code).toBe(2);
+    expect(changed.err).toMatch(/^aekit: --lr cannot be given with --resume/);
+
+    const narrow = put('narrow.csv', '1,2,3\n4,5,6\n');
+    const before = readFileSync(join(out, 'aekit.json'), 'utf8');
+    const wrong = await run('train', '--data', narrow, '--resume', out, '--epochs', '6');
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/^aekit: .*narrow\.csv: rows have 3 values but the model's input dim is 8/);
+    expect(readFileSync(join(out, 'aekit.json'), 'utf8')).toBe(before);
+  });
+
+  const f32 = (n: number) => encodeNpy(new Float32Array(n).fill(0.5), [n / 8, 8]);
+  const idx = (rows: number, cols: number, extra = 0) => {
+    const b = new Uint8Array(12 + rows * cols + extra);
+    b.set([0, 0, 8, 2]);
+    new DataView(b.buffer).setUint32(4, rows, false);
+    new DataView(b.buffer).setUint32(8, cols, false);
+    return b;
+  };
+  const npyHeader = (descr: string, fortran: boolean, shape: string, body: number) => {
+    const h = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': ${shape}, }`.padEnd(117, ' ') + '\n';
+    const b = new Uint8Array(10 + h.length + body);
+    b.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+    new DataView(b.buffer).setUint16(8, h.length, true);
+    for (let i = 0; i < h.length; i++) b[10 + i] = h.charCodeAt(i);
+    return b;
+  };
+
+  const cases: { name: string; args: () => string[]; code: number; message: RegExp }[] = [
+    { name: 'missing file', args: () => ['--data', join(dir, 'none.csv')], code: 1, message: /none\.csv: file not found/ },
+    {
+      name: 'IDX with bad magic',
+      args: () => ['--data', put('bad-idx1-ubyte', new Uint8Array([1, 2, 8, 1, 0, 0, 0, 1, 5]))],
+      code: 1,
+      message: /bad-idx1-ubyte: bad IDX magic at byte 0/,
+    },
+    {
+      name: 'IDX size not matching its header',
+      args: () => ['--data', put('short-idx2-ubyte', idx(4, 8).subarray(0, 30))],
+      code: 1,
+      message: /short-idx2-ubyte: header declares 4×8 uint8 .* truncated at byte 30/,
+    },
+    { name: 'NPY with bad magic', args: () => ['--data', put('magic.npy', 'not numpy at all')], code: 1, message: /magic\.npy: bad NPY magic at byte 0/ },
+    {
+      name: 'NPY with an unsupported dtype',
+      args: () => ['--data', put('int.npy', npyHeader('<i4', false, '(2, 8)', 64))],
+      code: 1,
+      message: /int\.npy: unsupported NPY dtype '<i4'/,
+    },
+    {
+      name: 'NPY in Fortran order',
+      args: () => ['--data', put('fortran.npy', npyHeader('<f4', true, '(2, 8)', 64))],
+      code: 1,
+      message: /fortran\.npy: array is stored in Fortran/,
+    },
+    {
+      name: 'truncated NPY',
+      args: () => ['--data', put('cut.npy', f32(64).subarray(0, 200))],
+      code: 1,
+      message: /cut\.npy: header declares shape \(8, 8\).*ends at byte 200: the file is truncated/,
+    },
+    { name: 'CSV with a non-numeric cell', args: () => ['--data', put('text.csv', '1,2\n3,x\n')], code: 1, message: /text\.csv: line 2, column 2 is not a number/ },
+    { name: 'CSV with ragged rows', args: () => ['--data', put('ragged.csv', '1,2\n3,4,5\n')], code: 1, message: /ragged\.csv: line 2 has 3 values but line 1 has 2/ },
+    { name: 'NaN in the data', args: () => ['--data', put('nan.csv', '1,2\nnan,4\n')], code: 1, message: /nan\.csv: line 2, column 1 is nan/ },
+    {
+      name: 'Infinity in the data',
+      args: () => ['--data', put('inf.npy', encodeNpy(Float32Array.from([1, 2, 3, Infinity]), [2, 2]))],
+      code: 1,
+      message: /inf\.npy: row 2, column 2 is Infinity/,
+    },
+    { name: 'unknown activation', args: () => ['--activation', 'sine'], code: 1, message: /unknown activation "sine"; valid activations: linear, relu/ },
+    { name: 'unknown loss', args: () => ['--loss', 'huber'], code: 1, message: /unknown loss "huber"; valid losses: mse, bce/ },
+    { name: '--val-split of 1', args: () => ['--val-split', '1'], code: 2, message: /--val-split must be a number in \[0, 1\), got "1"/ },
+    { name: 'negative --val-split', args: () => ['--val-split', '-0.1'], code: 2, message: /--val-split must be a number in \[0, 1\)/ },
+    { name: '--resume on a directory that is not a checkpoint', args: () => ['--resume', dir], code: 1, message: /is not an aekit checkpoint: aekit\.json is missing/ },
+    { name: 'an unavailable backend', args: () => ['--backend', 'tensorflow', '--data', put('ok.csv', csvRows(16))], code: 1, message: /no usable tfjs backend: tried tensorflow/ },
+    { name: 'an unknown engine', args: () => ['--engine', 'torch'], code: 2, message: /unknown engine "torch"; valid engines: auto, tfjs, ort/ },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name}: one-line error, exit ${c.code}, no checkpoint`, async () => {
+      const out = join(dir, `out-${c.name.replace(/\W+/g, '-')}`);
+      const args = c.args();
+      const r = await run('train', ...args, ...(args.includes('--resume') ? ['--out', out] : ['--out', out]), '--epochs', '1');
+      expect(r.code).toBe(c.code);
+      expect(r.err).toMatch(/^aekit: [^\n]+\n$/);
+      expect(r.err).toMatch(c.message);
+      expect(existsSync(out)).toBe(false);
+      expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    });
+  }
+
+  it('refuses an --out whose parent directory does not exist, before training', async () => {
+    const r = await run('train', '--data', put('ok3.csv', csvRows(16)), ...SMALL, '--out', join(dir, 'no', 'such', 'ckpt'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^aekit: --out .*ckpt: the parent directory .*such does not exist; create it first\n$/);
+    expect(existsSync(join(dir, 'no'))).toBe(false);
+  });
+
+  it('refuses an --out directory that is not a checkpoint, leaving it untouched', async () => {
+    const precious = join(dir, 'precious');
+    mkdirSync(precious);
+    writeFileSync(join(precious, 'notes.txt'), 'keep me');
+    const r = await run('train', '--data', put('ok2.csv', csvRows(16)), ...SMALL, '--epochs', '1', '--out', precious);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/precious exists and is not an aekit checkpoint; refusing to replace it/);
+    expect(readdirSync(precious)).toEqual(['notes.txt']);
+  });
+});
