@@ -19,6 +19,8 @@ const ROWS = { wasm: Number(process.env.AEKIT_BENCH_TFJS_ROWS ?? 4096), cpu: Num
 const BACKENDS = (process.env.AEKIT_BENCH_TFJS_BACKENDS ?? 'wasm,cpu').split(',');
 const BATCHES = (process.env.AEKIT_BENCH_TFJS_BATCHES ?? '32,256').split(',').map(Number);
 const WARM_BATCHES = 8;
+/** Rows to warm up on: at least 8 batches and 2048 rows (the first thousand steps run slower). */
+const warmRows = (batch) => Math.max(WARM_BATCHES * batch, 2048);
 const REPEATS = Number(process.env.AEKIT_BENCH_TFJS_REPEATS ?? 3);
 
 const core = await import(join(root, 'packages/core/dist/index.js'));
@@ -30,25 +32,37 @@ const { createRequire } = await import('node:module');
 const tf = createRequire(join(root, 'packages/trainer/package.json'))('@tensorflow/tfjs');
 
 const ds = await trainer.loadDataset(DATA);
-const maxRows = Math.max(...BACKENDS.map((b) => ROWS[b] ?? ROWS.wasm)) + WARM_BATCHES * Math.max(...BATCHES);
+const maxRows = Math.max(...BACKENDS.map((b) => ROWS[b] ?? ROWS.wasm)) + warmRows(Math.max(...BATCHES));
 const x = core.normalize({ kind: 'scale255' }, ds.data.subarray(0, maxRows * 784), 784);
 const spec = core.DEFAULT_SPEC;
 const init = trainer.glorotUniformParams(spec, new core.Rng(1));
+
+/**
+ * Rows per wall-clock second and per CPU second of one run. Both backends run on one thread here, so
+ * CPU time is far less disturbed than wall time by other jobs on the shared 2-core machine.
+ */
+async function timed(rows, fn) {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { wall: rows / wall, cpu: rows / ((c.user + c.system) / 1e6) };
+}
 
 /** The tfjs engine (hand-written step) on `batch`, warmed up; `run()` times one pass over `rows`. */
 async function engineRunner(batch, rows) {
   const engine = await TfjsEngine.create({ spec, loss: 'mse', adam: core.DEFAULT_ADAM, l1: 0, l2: 0, batchSize: batch }, { backend: tf.getBackend() });
   await engine.setState(init);
-  const warm = WARM_BATCHES * batch;
+  const warm = warmRows(batch);
   await engine.trainSteps(x.subarray(0, warm * 784), warm);
   const xt = x.subarray(warm * 784, (warm + rows) * 784);
   return {
-    run: async () => {
-      const t0 = performance.now();
-      const losses = await engine.trainSteps(xt, rows);
-      if (!losses.every(Number.isFinite)) throw new Error('non-finite loss');
-      return rows / ((performance.now() - t0) / 1000);
-    },
+    run: () =>
+      timed(rows, async () => {
+        const losses = await engine.trainSteps(xt, rows);
+        if (!losses.every(Number.isFinite)) throw new Error('non-finite loss');
+      }),
     dispose: () => engine.dispose(),
   };
 }
@@ -58,16 +72,12 @@ async function fitRunner(batch, rows) {
   const model = buildLayersModel(spec);
   model.setWeights(init.flatMap((p) => [tf.tensor2d(p.kernel, [p.inputDim, p.units]), tf.tensor1d(p.bias)]));
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
-  const warm = WARM_BATCHES * batch;
+  const warm = warmRows(batch);
   const xw = tf.tensor2d(x.subarray(0, warm * 784), [warm, 784]);
   const xt = tf.tensor2d(x.subarray(warm * 784, (warm + rows) * 784), [rows, 784]);
   await model.fit(xw, xw, { batchSize: batch, epochs: 1, shuffle: false, verbose: 0 });
   return {
-    run: async () => {
-      const t0 = performance.now();
-      await model.fit(xt, xt, { batchSize: batch, epochs: 1, shuffle: false, verbose: 0 });
-      return rows / ((performance.now() - t0) / 1000);
-    },
+    run: () => timed(rows, () => model.fit(xt, xt, { batchSize: batch, epochs: 1, shuffle: false, verbose: 0 })),
     dispose: () => {
       tf.dispose([xw, xt]);
       model.dispose();
@@ -92,17 +102,32 @@ for (const backend of BACKENDS) {
     }
     fit.dispose();
     step.dispose();
-    const f = median(fitRates);
-    const e = median(stepRates);
-    results.push({ backend, batch, rows, repeats: REPEATS, fitRowsPerSecond: f, engineRowsPerSecond: e, ratio: e / f, fitRates, stepRates });
+    const pick = (rates, k) => median(rates.map((r) => r[k]));
+    results.push({
+      backend,
+      batch,
+      rows,
+      repeats: REPEATS,
+      fitRowsPerSecond: pick(fitRates, 'wall'),
+      engineRowsPerSecond: pick(stepRates, 'wall'),
+      fitRowsPerCpuSecond: pick(fitRates, 'cpu'),
+      engineRowsPerCpuSecond: pick(stepRates, 'cpu'),
+      fitRates,
+      stepRates,
+    });
   }
 }
 
-console.log('| backend | batch | rows per timing | `model.fit` rows/s (baseline, median) | tfjs engine rows/s (median) | ratio |');
-console.log('| --- | --- | --- | --- | --- | --- |');
+console.log('| backend | batch | rows per timing | `model.fit` rows/s (baseline) | tfjs engine rows/s | ratio | `model.fit` rows/CPU-s | engine rows/CPU-s | ratio (CPU) |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of results) {
-  console.log(`| ${r.backend} | ${r.batch} | ${r.rows} | ${Math.round(r.fitRowsPerSecond)} | ${Math.round(r.engineRowsPerSecond)} | ${r.ratio.toFixed(2)}× |`);
+  console.log(
+    `| ${r.backend} | ${r.batch} | ${r.rows} | ${Math.round(r.fitRowsPerSecond)} | ${Math.round(r.engineRowsPerSecond)} | ` +
+      `${(r.engineRowsPerSecond / r.fitRowsPerSecond).toFixed(2)}× | ${Math.round(r.fitRowsPerCpuSecond)} | ` +
+      `${Math.round(r.engineRowsPerCpuSecond)} | ${(r.engineRowsPerCpuSecond / r.fitRowsPerCpuSecond).toFixed(2)}× |`,
+  );
 }
+console.log(`\nmedians of ${REPEATS} interleaved timings; load average at the end: ${(await import('node:os')).loadavg()[0].toFixed(1)}`);
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(
   join(here, 'results', 'train-tfjs.json'),

@@ -16,6 +16,8 @@ export const CHECKPOINT_FILES = {
   weights: 'weights.bin',
   meta: 'aekit.json',
   optimizer: 'optimizer.bin',
+  /** Best epoch's parameters and optimizer state in a per-epoch checkpoint with early stopping. */
+  best: 'best.bin',
 } as const;
 
 export const CHECKPOINT_FORMAT = 'aekit-checkpoint';
@@ -59,6 +61,8 @@ export interface TrainingConfig {
   patience?: number;
   l1: number;
   l2: number;
+  /** Present when the data was streamed from its file (shuffle buffer and block sizes, in rows); resume streams alike. */
+  stream?: { bufferRows: number; blockRows: number };
 }
 
 /** One tensor inside a binary file: name, shape and byte offset (float32, little-endian). */
@@ -73,6 +77,22 @@ export interface OptimizerState {
   step: number;
   /** First and second moment tensors, stored in optimizer.bin. */
   tensors: TensorEntry[];
+  /** Hex SHA-256 of optimizer.bin (absent in checkpoints written before it was recorded). */
+  sha256?: string;
+}
+
+/**
+ * Early-stopping state of a checkpoint written before the run ended (per-epoch checkpoints with
+ * patience): the epochs without improvement so far and the best epoch's parameters and optimizer
+ * state, kept in best.bin (parameters as in weights.bin's order, then the moments as in optimizer.bin).
+ */
+export interface EarlyStoppingState {
+  wait: number;
+  bestValue: number;
+  /** Adam step count of the best state; absent when best.bin is absent (the best epoch is the last one). */
+  bestStep?: number;
+  /** Hex SHA-256 of best.bin. */
+  bestSha256?: string;
 }
 
 export interface CheckpointMeta {
@@ -93,6 +113,8 @@ export interface CheckpointMeta {
   optimizer?: OptimizerState;
   /** State of the per-epoch shuffling generator (core `Rng.getState()`), so --resume shuffles on. */
   rngState?: number[];
+  /** Set while the run is not finished (a per-epoch checkpoint): what --resume needs to stop early exactly. */
+  earlyStopping?: EarlyStoppingState;
   /** Hex SHA-256 of weights.bin, checked by the exporter and by --resume. */
   weightsSha256: string;
   /** Data the model was trained on (path or "bundled:mnist"), rows and columns. */

@@ -10,7 +10,8 @@ export type AekitErrorCode =
   | 'E_EXPORT'
   | 'E_USAGE'
   | 'E_IO'
-  | 'E_BACKEND';
+  | 'E_BACKEND'
+  | 'E_INTERRUPTED';
 
 export interface AekitErrorOptions {
   cause?: unknown;
@@ -75,5 +76,12 @@ export class IoError extends AekitError {
 export class BackendError extends AekitError {
   constructor(message: string, options?: AekitErrorOptions) {
     super('E_BACKEND', message, options);
+  }
+}
+
+/** A run was stopped by a signal (Ctrl-C, SIGTERM); the message says what was saved and how to continue. */
+export class InterruptedError extends AekitError {
+  constructor(message: string, options?: AekitErrorOptions) {
+    super('E_INTERRUPTED', message, options);
   }
 }

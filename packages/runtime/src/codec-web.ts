@@ -127,12 +127,15 @@ export class Codec extends CodecCore {
    */
   static async load(bundle: string | URL | BundleBytes, options: WebLoadOptions = {}): Promise<Codec> {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    if (options.logLevel !== undefined && !Object.hasOwn(SEVERITY, options.logLevel)) {
+      throw new RangeError(`unknown logLevel ${JSON.stringify(options.logLevel)}; valid: ${Object.keys(SEVERITY).join(', ')}`);
+    }
     const log = options.log ?? ((m: string) => console.info(m));
     const bytes = typeof bundle === 'string' || bundle instanceof URL ? await fetchBundle(bundle, options.fetch) : bundle;
     const device = options.device ?? 'auto';
     const gpuReason = device === 'webgpu' || device === 'auto' ? await webgpuUnavailableReason() : undefined;
     const threads = configureOrt(options, log);
-    const severity = SEVERITY[options.logLevel ?? 'warning'] ?? 2;
+    const severity = SEVERITY[options.logLevel ?? 'warning'];
     // The first session creation starts onnxruntime-web's wasm module, which fixes threads and paths.
     const onStart = () => {
       if (started === undefined && typeof threads === 'number') started = { threads, wasmPaths: describePaths(options.wasmPaths) };
@@ -158,7 +161,14 @@ export class Codec extends CodecCore {
     const codec = await Codec.open(platform, bytes, { ...core, device, threads });
     for (const note of codec.deviceNotes) log(`aekit: device ${note.device} passed over: ${note.reason}; running on ${codec.device}`);
     codec.checkValues = options.checkFinite ?? true;
-    if (codec.device === 'webgpu') codec.chain = await createGpuChain(bytes.files, severity);
+    if (codec.device === 'webgpu') {
+      try {
+        codec.chain = await createGpuChain(bytes.files, severity);
+      } catch (e) {
+        await codec.dispose();
+        throw e;
+      }
+    }
     return codec;
   }
 

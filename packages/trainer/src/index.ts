@@ -32,3 +32,4 @@ export {
   type OrtEngineOptions,
 } from './engines/ort.js';
 export { createOrtNodeEngine, ortNodeDevices, type OrtNodeEngineOptions } from './engines/ort-node.js';
+export * from './study/index.js';

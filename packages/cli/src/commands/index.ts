@@ -13,7 +13,8 @@ import { register as evalCommand } from './eval.js';
 import { register as infoCommand } from './info.js';
 import { register as demoCommand } from './demo.js';
 import { register as trainCommand } from './train.js';
+import { register as studyCommand } from './study.js';
 
 export type RegisterCommand = (program: Command, io: CliIO) => void;
 
-export const COMMANDS: RegisterCommand[] = [trainCommand, exportCommand, encodeCommand, decodeCommand, evalCommand, infoCommand, demoCommand, compressCommand, decompressCommand];
+export const COMMANDS: RegisterCommand[] = [trainCommand, exportCommand, encodeCommand, decodeCommand, evalCommand, infoCommand, demoCommand, compressCommand, decompressCommand, studyCommand];

@@ -1,7 +1,7 @@
 /**
- * Deduplicated constants for generated graphs: one initializer per distinct value and graph, named
- * `<graph>/c<n>` so names never clash between a Loop body and its outer graph. (GraphBuilder's
- * unnamed `constFloat`/`constInt64` claim the fresh name twice and throw, so this names them itself.)
+ * Deduplicated constants for generated graphs: one initializer per distinct value and graph (the
+ * step uses 1, ε, β… many times), named `<graph>/c<n>` so names never clash between a Loop body and
+ * its outer graph (each GraphBuilder numbers its fresh names on its own).
  */
 import type { GraphBuilder } from '../onnx/builder.js';
 

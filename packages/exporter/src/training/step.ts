@@ -112,12 +112,13 @@ export function emitLoss(
   withGradient: boolean,
   name?: string,
 ): { loss: string; dy?: string } {
-  const count = withGradient ? g.op('Cast', [g.op('Size', [y])], { to: attr.int(1) }) : '';
+  // Number of elements of the batch (the batch size is dynamic), for the mean's gradient.
+  const count = () => g.op('Cast', [g.op('Size', [y])], { to: attr.int(1) });
   if (loss === 'mse') {
     const diff = g.op('Sub', [y, x]);
     const value = g.op('ReduceMean', [g.op('Mul', [diff, diff])], { keepdims: attr.int(0) }, name);
     if (!withGradient) return { loss: value };
-    return { loss: value, dy: g.op('Mul', [diff, g.op('Div', [f32(g, 2), count])]) };
+    return { loss: value, dy: g.op('Mul', [diff, g.op('Div', [f32(g, 2), count()])]) };
   }
   const lo = f32(g, BCE_EPSILON);
   const hi = f32(g, 1 - BCE_EPSILON);
@@ -134,7 +135,7 @@ export function emitLoss(
   });
   // d/dp of -(x log p + (1-x) log(1-p)) = (p - x) / (p (1 - p)), zero where the clip is active.
   const perElement = g.op('Div', [g.op('Sub', [p, x]), g.op('Mul', [p, q])]);
-  const dy = g.op('Div', [g.op('Mul', [perElement, inside]), count]);
+  const dy = g.op('Div', [g.op('Mul', [perElement, inside]), count()]);
   return { loss: value, dy };
 }
 

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type ModelSpec, LEAKY_RELU_DEFAULT_ALPHA, denseLayers } from '@aekit/core';
+import { selectTfjsBackend } from '../engines/tfjs/backend.js';
 import { TFJS_ACTIVATION } from './layer-names.js';
 import type { ParamSet } from '../engine.js';
 
@@ -37,6 +38,9 @@ export interface LayersArtifacts {
 
 /** Serialises the parameters as tfjs would save the equivalent layers model to `weightsFile`. */
 export async function layersArtifacts(spec: ModelSpec, params: ParamSet, weightsFile: string): Promise<LayersArtifacts> {
+  // After training on another engine tfjs has no backend yet: pick one as training would, rather than
+  // let tfjs fall back to `cpu` (which prints its "install tfjs-node" banner).
+  if (tf.engine().backendName == null) await selectTfjsBackend('auto');
   const model = buildLayersModel(spec);
   try {
     const tensors = params.flatMap((p) => [tf.tensor2d(p.kernel, [p.inputDim, p.units]), tf.tensor1d(p.bias)]);

@@ -17,7 +17,7 @@ interface NpyHeader {
   dataOffset: number;
 }
 
-function parseHeader(bytes: Uint8Array, file: string): NpyHeader {
+export function parseHeader(bytes: Uint8Array, file: string): NpyHeader {
   const fail = (msg: string): never => {
     throw new DataError(`${file}: ${msg}`, { file });
   };

@@ -6,13 +6,14 @@
  * no Node API, so the same code trains in Node and in browsers. Parameters and Adam moments never
  * leave onnxruntime's tensors between steps: each run's output tensors are the next run's inputs.
  *
- * What was measured on the 2-core dev machine (default model, batch 256 / 32, bench/train.bench.mjs;
- * numbers in docs/readme/ort-engine.md):
- *  - `flat` layout (params, m, v as three vectors) vs one input per tensor: the Adam update becomes
- *    ~13 element-wise nodes instead of ~160, which matters most at batch 32.
+ * What was measured on the 2-core dev machine (default model, 1 thread, rows/s, median of 7
+ * interleaved rounds; more in docs/readme/ort-engine.md):
+ *  - `flat` layout (params, m, v as three vectors; the Adam update is ~13 element-wise nodes instead of
+ *    ~160) vs one input per tensor: batch 32 40k vs 36k; batch 256 equal (76k / 75k).
  *  - several steps per run (an ONNX Loop over K batches) amortises the per-run cost (~22 µs plus the
- *    copy of the state in and out of the session).
+ *    copy of the state in and out of the session): see defaultStepsPerRun.
  *  - `allow_spinning: '0'`: with spinning on, 2 intra-op threads on 2 shared cores ran slower than 1.
+ *    (On this busy machine 2 threads still did not beat 1 at batch 256: 69k vs 75k median.)
  */
 import {
   BackendError,

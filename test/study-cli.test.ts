@@ -1,0 +1,75 @@
+/**
+ * `aekit study activations` end to end, in process, on a tiny run: the table, the CSVs and a PNG chart
+ * that decodes, and bad options failing with one line and exit 2 before anything is written.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from 'aekit';
+
+const dir = mkdtempSync(join(tmpdir(), 'aekit-study-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false });
+  return { code, out, err };
+}
+
+/** 120 rows of 10 values in [0, 1] driven by two factors. */
+function csvRows(rows = 120, cols = 10): string {
+  const lines = [Array.from({ length: cols }, (_, c) => `f${c}`).join(',')];
+  for (let r = 0; r < rows; r++) {
+    const a = Math.sin(r * 1.3);
+    const b = Math.cos(r * 0.7);
+    lines.push(Array.from({ length: cols }, (_, c) => (0.5 + 0.25 * a * Math.sin(c) + 0.2 * b * Math.cos(c)).toFixed(4)).join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const TINY = ['--layers', '6', '--latent', '2', '--batch-size', '16', '--epochs', '3', '--engine', 'tfjs', '--backend', 'cpu'];
+
+describe('aekit study activations', () => {
+  it('writes study.md, study.csv, curves.csv and a loss-curve PNG on a tiny run', async () => {
+    const data = join(dir, 'rows.csv');
+    writeFileSync(data, csvRows());
+    const out = join(dir, 'out');
+    const r = await run('study', 'activations', '--data', data, '--activations', 'relu,tanh', '--seeds', '2', '--limit', '100', '--out', out, ...TINY);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\[4\/4\] tanh seed 43: val MSE 0\.\d{5}/);
+    const md = readFileSync(join(out, 'study.md'), 'utf8');
+    expect(md).toContain('100 of 120 rows');
+    const tableRows = md.split('\n').filter((l) => /^\| [12] \| (relu|tanh) \| 0\.\d{5} ± 0\.\d{5} \|/.test(l));
+    expect(tableRows).toHaveLength(2);
+    const csv = readFileSync(join(out, 'study.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(3);
+    for (const line of csv.slice(1)) {
+      const mse = Number(line.split(',')[2]);
+      expect(mse).toBeGreaterThan(0);
+      expect(mse).toBeLessThan(0.5); // data in [0, 1]: any sane model is far below 0.5
+    }
+    expect(readFileSync(join(out, 'curves.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 2 * 2 * 3);
+    const png = PNG.sync.read(readFileSync(join(out, 'loss-curves.png')));
+    expect([png.width, png.height]).toEqual([960, 600]);
+  });
+
+  it('bad options: one line on stderr, exit 2, nothing written', async () => {
+    const out = join(dir, 'bad');
+    for (const argv of [
+      ['--activations', 'relu,nope'],
+      ['--seeds', '0'],
+      ['--epochs', 'x'],
+      ['--threshold', '-1'],
+    ]) {
+      const r = await run('study', 'activations', ...argv, '--out', out);
+      expect(r.code, argv.join(' ')).not.toBe(0);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/^aekit: /);
+      expect(existsSync(join(out, 'study.md'))).toBe(false);
+    }
+  });
+});
