@@ -14,7 +14,9 @@ import {
   type CheckpointMeta,
   DEFAULT_ADAM,
   DataError,
+  type EarlyStoppingState,
   type EpochRecord,
+  InterruptedError,
   LOSS_NAMES,
   type LossName,
   type ModelSpec,
@@ -29,7 +31,18 @@ import {
 } from '@aekit/core';
 import { encoderOutputLayerName } from './checkpoint/layer-names.js';
 import { type LoadedCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint/io.js';
-import type { Dataset } from './data/dataset.js';
+import type { DataFormat, Dataset } from './data/dataset.js';
+import { type RowSource, openRowSource } from './data/stream.js';
+import {
+  DEFAULT_STREAM_BUFFER_MB,
+  type StreamPlan,
+  evaluateStreamed,
+  fitStreamedNormalization,
+  latentRangeStreamed,
+  planStream,
+  streamEpoch,
+  streamLayout,
+} from './data/stream-epoch.js';
 import { BUNDLED_DIGITS_SOURCE, loadBundledDigits } from './data/digits.js';
 import { loadDataset } from './data/load.js';
 import type { AdamState, EngineName, ParamSet, TrainingEngine } from './engine.js';
@@ -107,6 +120,19 @@ export interface TrainOptions {
   out?: string;
   /** Checkpoint directory to continue from: spec, normalisation, loss and optimizer come from it. */
   resume?: string;
+  /**
+   * Train from a file streamed in shuffled blocks instead of `data`, with memory bounded by
+   * `bufferMB` (default 64 MiB) whatever the file's size. A checkpoint records the buffer layout, so a
+   * resume without data streams the same file alike.
+   */
+  stream?: { path: string; format?: DataFormat; bufferMB?: number };
+  /** With `out`: write the checkpoint every this many epochs (default 1) and at the end. */
+  checkpointEvery?: number;
+  /**
+   * Aborting stops training at the next chunk of batches: the current epoch is abandoned, the last
+   * complete epoch is saved to `out` (if not already), and train() rejects with an InterruptedError.
+   */
+  signal?: AbortSignal;
   onStart?: (info: TrainStartInfo) => void;
   onEpochEnd?: (info: EpochEndInfo) => void;
   onBatchEnd?: (info: BatchEndInfo) => void;
@@ -206,7 +232,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   const batchSize = prev?.training.batchSize ?? options.batchSize ?? TRAIN_DEFAULTS.batchSize;
   checkNumber('--batch-size', batchSize, isPosInt, 'an integer >= 1');
   const done = prev?.epochsCompleted ?? 0;
-  const epochs = options.epochs ?? done + TRAIN_DEFAULTS.epochs;
+  // Resuming a run that did not reach its target (killed, interrupted) continues to that target.
+  const epochs = options.epochs ?? (prev !== undefined && done < prev.training.epochs ? prev.training.epochs : done + TRAIN_DEFAULTS.epochs);
   checkNumber('--epochs', epochs, isPosInt, 'an integer >= 1');
   if (epochs <= done) {
     throw new UsageError(`--epochs ${epochs}: the checkpoint already has ${done} epochs; --epochs is the total, give more than ${done}`);
@@ -222,173 +249,263 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   const loss = parseLoss(prev?.training.loss ?? options.loss ?? TRAIN_DEFAULTS.loss);
   const adam: AdamConfig = prev !== undefined ? { ...DEFAULT_ADAM, ...stripName(prev.training.optimizer) } : { ...DEFAULT_ADAM, ...options.adam };
   checkNumber('--lr', adam.learningRate, (v) => Number.isFinite(v) && v > 0, 'a number > 0');
+  const checkpointEvery = options.checkpointEvery ?? 1;
+  checkNumber('--checkpoint-every', checkpointEvery, isPosInt, 'an integer >= 1');
   const out = options.out ?? options.resume;
   if (out !== undefined && out !== options.resume) await checkOutDir(out);
 
-  // Resuming without data: the data the checkpoint was trained on, when it names a file.
+  // Resuming without data: the data the checkpoint was trained on, when it names a file (streamed
+  // again when it was streamed).
   const prevSource = prev?.data?.source;
-  const data =
-    options.data ??
-    (prevSource !== undefined && prevSource !== BUNDLED_DIGITS_SOURCE ? await loadDataset(prevSource) : await loadBundledDigits());
-  const spec = prev?.spec ?? options.spec ?? makeSpec({ inputDim: data.cols });
-  if (data.cols !== spec.inputDim) {
-    throw new DataError(
-      `${data.source}: rows have ${data.cols} values but the model's input dim is ${spec.inputDim}; ` +
-        (prev ? 'resume with data of the same width as the checkpoint was trained on' : 'give data of the model\'s width'),
-      { file: data.source },
-    );
-  }
-  const cols = data.cols;
-  const nVal = Math.floor(data.rows * valSplit);
-  const nTrain = data.rows - nVal;
-  if (nTrain < 1 || (valSplit > 0 && nVal < 1)) {
-    throw new DataError(
-      `${data.source}: ${data.rows} rows cannot be split with --val-split ${valSplit} (${nTrain} training, ${nVal} validation rows); ` +
-        'give more rows or change --val-split',
-      { file: data.source },
-    );
-  }
-
-  // ---- data: seeded shuffle, then the validation split, then normalisation fitted on the training rows
-  const split = seededSplit(data.rows, valSplit, seed);
-  const rawTrain = gatherRows(data.data, cols, split.train);
-  const rawVal = gatherRows(data.data, cols, split.val);
-  const normKind = options.normalization ?? (data.dtype === 'uint8' ? 'scale255' : 'minmax');
-  const normalization = prev?.normalization ?? fitNormalization(normKind, rawTrain, cols);
-  const trainX = normalize(normalization, rawTrain, cols);
-  const valX = normalize(normalization, rawVal, cols);
-  const shuffleRng = prev?.rngState ? Rng.fromState(prev.rngState) : new Rng(seed + SHUFFLE_SEED_OFFSET);
-
-  const engine: TrainingEngine = await createEngine(options.engine ?? 'auto', { spec, loss, adam, l1, l2, batchSize }, options.backend ?? 'auto');
+  const streamFrom =
+    options.stream ??
+    (options.data === undefined && prev?.training.stream !== undefined && prevSource !== undefined ? { path: prevSource } : undefined);
+  let rows: RowSource | undefined;
+  if (streamFrom !== undefined) rows = await openRowSource(streamFrom.path, streamFrom.format === undefined ? {} : { format: streamFrom.format });
   try {
-    await engine.setState(resumed?.params ?? glorotUniformParams(spec, new Rng(seed)), resumed?.optimizer);
-    const history: EpochRecord[] = [...(prev?.history ?? [])];
-    options.onStart?.({
-      engine: engine.name,
-      backend: engine.backend,
-      spec,
-      normalization,
-      dataSource: data.source,
-      trainRows: nTrain,
-      valRows: nVal,
-      firstEpoch: done + 1,
-      epochs,
-    });
+    return await trainOn(rows, streamFrom?.bufferMB);
+  } finally {
+    await rows?.close();
+  }
 
-    // Early stopping. A checkpoint written with patience holds its best epoch's weights, so on resume the
-    // loaded state is the best so far and the patience count starts again.
-    const monitor = (r: EpochRecord) => r.valLoss ?? r.loss;
-    let bestEpoch = prev?.bestEpoch ?? done;
-    const best = history.find((r) => r.epoch === bestEpoch);
-    let bestValue = best ? monitor(best) : Infinity;
-    let bestState: { params: ParamSet; optimizer: AdamState } | undefined =
-      resumed?.optimizer !== undefined ? { params: resumed.params, optimizer: resumed.optimizer } : undefined;
-    let wait = 0;
-    let stoppedEarly = false;
+  async function trainOn(rowSource: RowSource | undefined, bufferMB: number | undefined): Promise<TrainResult> {
+    const data: Dataset | RowSource =
+      rowSource ??
+      options.data ??
+      (prevSource !== undefined && prevSource !== BUNDLED_DIGITS_SOURCE ? await loadDataset(prevSource) : await loadBundledDigits());
+    const spec = prev?.spec ?? options.spec ?? makeSpec({ inputDim: data.cols });
+    if (data.cols !== spec.inputDim) {
+      throw new DataError(
+        `${data.source}: rows have ${data.cols} values but the model's input dim is ${spec.inputDim}; ` +
+          (prev ? 'resume with data of the same width as the checkpoint was trained on' : 'give data of the model\'s width'),
+        { file: data.source },
+      );
+    }
+    const cols = data.cols;
+    const nVal = Math.floor(data.rows * valSplit);
+    const nTrain = data.rows - nVal;
+    if (nTrain < 1 || (valSplit > 0 && nVal < 1)) {
+      throw new DataError(
+        `${data.source}: ${data.rows} rows cannot be split with --val-split ${valSplit} (${nTrain} training, ${nVal} validation rows); ` +
+          'give more rows or change --val-split',
+        { file: data.source },
+      );
+    }
 
-    const batches = Math.ceil(nTrain / batchSize);
-    // With a batch callback, run the epoch in chunks so progress can be reported ~50 times per epoch.
-    const chunkBatches = options.onBatchEnd ? Math.max(1, Math.ceil(batches / 50)) : batches;
-    const epochX = new Float32Array(trainX.length);
-    let epoch = done;
-    while (epoch < epochs) {
-      epoch++;
-      const t0 = performance.now();
-      gatherRows(trainX, cols, shuffleRng.permutation(nTrain), epochX);
-      let lossSum = 0;
-      for (let b = 0; b < batches; b += chunkBatches) {
-        const startRow = b * batchSize;
-        const rows = Math.min(chunkBatches * batchSize, nTrain - startRow);
-        const losses = await engine.trainSteps(epochX.subarray(startRow * cols, (startRow + rows) * cols), rows);
-        losses.forEach((l, i) => {
-          lossSum += l * Math.min(batchSize, rows - i * batchSize);
-        });
-        options.onBatchEnd?.({ epoch, batch: Math.min(b + chunkBatches, batches), batches, loss: lossSum / (startRow + rows) });
-      }
-      const trainSeconds = (performance.now() - t0) / 1000;
-      const epochLoss = lossSum / nTrain;
-      if (!Number.isFinite(epochLoss)) {
-        throw new UsageError(`training diverged: the loss is ${epochLoss} at epoch ${epoch}; lower --lr or check the data's scale (--normalize)`);
-      }
-      const record: EpochRecord = { epoch, loss: epochLoss, seconds: 0, rowsPerSecond: nTrain / trainSeconds };
-      if (nVal > 0) record.valLoss = await engine.evaluate(valX, nVal);
-      record.seconds = (performance.now() - t0) / 1000;
-      history.push(record);
-      if (patience === undefined) {
-        bestEpoch = epoch;
-      } else if (monitor(record) < bestValue) {
-        bestValue = monitor(record);
-        bestEpoch = epoch;
-        bestState = await engine.getState();
-        wait = 0;
-      } else {
-        wait++;
-      }
-      options.onEpochEnd?.({ ...record, epochs, bestEpoch });
-      if (patience !== undefined && wait >= patience) {
-        stoppedEarly = epoch < epochs;
-        break;
-      }
+    // ---- data: seeded shuffle, then the validation split, then normalisation fitted on the training rows
+    const split = seededSplit(data.rows, valSplit, seed);
+    const normKind = options.normalization ?? (data.dtype === 'uint8' ? 'scale255' : 'minmax');
+    let normalization: Normalization;
+    let trainX = new Float32Array(0);
+    let valX = new Float32Array(0);
+    let plan: StreamPlan | undefined;
+    if (rowSource !== undefined) {
+      // Streamed: only the split's bitmap and the shuffle buffer are held (see data/stream-epoch.ts).
+      plan = planStream(rowSource, split.val, prev?.training.stream ?? streamLayout(cols, rowSource.dtype, bufferMB ?? DEFAULT_STREAM_BUFFER_MB, batchSize));
+      normalization = prev?.normalization ?? (await fitStreamedNormalization(plan, normKind));
+    } else {
+      const inMemory = data as Dataset;
+      const rawTrain = gatherRows(inMemory.data, cols, split.train);
+      const rawVal = gatherRows(inMemory.data, cols, split.val);
+      normalization = prev?.normalization ?? fitNormalization(normKind, rawTrain, cols);
+      trainX = normalize(normalization, rawTrain, cols);
+      valX = normalize(normalization, rawVal, cols);
     }
-    if (patience !== undefined && bestEpoch !== epoch && bestState !== undefined) {
-      await engine.setState(bestState.params, bestState.optimizer);
-    }
-    const state = await engine.getState();
-    const latent = await engine.encode(trainX, nTrain);
-    const latentRange = latentRangeOf(latent, spec.latent.units);
-    const valLoss = nVal > 0 ? await engine.evaluate(valX, nVal) : undefined;
-    const result: TrainResult = {
-      engine: engine.name,
-      backend: engine.backend,
-      spec,
-      normalization,
-      history,
-      bestEpoch,
-      epochsCompleted: epoch,
-      stoppedEarly,
-      params: state.params,
-      optimizer: state.optimizer,
-      latentRange,
-      ...(valLoss !== undefined ? { valLoss } : {}),
-    };
-    if (out !== undefined) {
-      const meta = await writeCheckpoint(out, {
-        meta: {
-          format: CHECKPOINT_FORMAT,
-          formatVersion: CHECKPOINT_FORMAT_VERSION,
-          spec,
-          encoderOutputLayer: encoderOutputLayerName(spec),
-          normalization,
-          latentRange,
-          training: {
-            engine: engine.name,
-            backend: engine.backend,
-            loss,
-            optimizer: { name: 'adam', ...adam },
-            batchSize,
-            epochs,
-            seed,
-            valSplit,
-            ...(patience !== undefined ? { patience } : {}),
-            l1,
-            l2,
+    const streamPlan = plan;
+    const evaluateVal = () => (streamPlan ? evaluateStreamed(streamPlan, normalization, engine) : engine.evaluate(valX, nVal));
+    const latentRangeNow = async () =>
+      streamPlan ? latentRangeStreamed(streamPlan, normalization, engine, spec.latent.units) : latentRangeOf(await engine.encode(trainX, nTrain), spec.latent.units);
+    const shuffleRng = prev?.rngState ? Rng.fromState(prev.rngState) : new Rng(seed + SHUFFLE_SEED_OFFSET);
+
+    const engine: TrainingEngine = await createEngine(options.engine ?? 'auto', { spec, loss, adam, l1, l2, batchSize }, options.backend ?? 'auto');
+    try {
+      await engine.setState(resumed?.params ?? glorotUniformParams(spec, new Rng(seed)), resumed?.optimizer);
+      const history: EpochRecord[] = [...(prev?.history ?? [])];
+      options.onStart?.({
+        engine: engine.name,
+        backend: engine.backend,
+        spec,
+        normalization,
+        dataSource: data.source,
+        trainRows: nTrain,
+        valRows: nVal,
+        firstEpoch: done + 1,
+        epochs,
+      });
+
+      // Early stopping. A checkpoint written with patience holds its best epoch's weights, so on resume the
+      // loaded state is the best so far and the patience count starts again.
+      const monitor = (r: EpochRecord) => r.valLoss ?? r.loss;
+      // A per-epoch checkpoint of an unfinished run (earlyStopping set) holds the current weights, and
+      // the wait count and best state separately, so the run goes on exactly as if never stopped.
+      let bestEpoch = prev?.bestEpoch ?? done;
+      const best = history.find((r) => r.epoch === bestEpoch);
+      let bestValue = prev?.earlyStopping?.bestValue ?? (best ? monitor(best) : Infinity);
+      let bestState: { params: ParamSet; optimizer: AdamState } | undefined =
+        resumed?.best ?? (resumed?.optimizer !== undefined ? { params: resumed.params, optimizer: resumed.optimizer } : undefined);
+      let wait = prev?.earlyStopping?.wait ?? 0;
+      let stoppedEarly = false;
+
+      const trainingConfig = () => ({
+        engine: engine.name,
+        backend: engine.backend,
+        loss,
+        optimizer: { name: 'adam' as const, ...adam },
+        batchSize,
+        epochs,
+        seed,
+        valSplit,
+        ...(patience !== undefined ? { patience } : {}),
+        l1,
+        l2,
+        ...(streamPlan ? { stream: { bufferRows: streamPlan.bufferRows, blockRows: streamPlan.blockRows } } : {}),
+      });
+      /** Writes the engine's current state as the checkpoint of `epochsDone` epochs; `unfinished` adds the early-stopping state. */
+      const save = async (epochsDone: number, rngState: number[], unfinished?: { wait: number; bestValue: number; bestEpoch: number; best?: { params: ParamSet; optimizer: AdamState } }) => {
+        const state = await engine.getState();
+        const latentRange = await latentRangeNow();
+        const earlyStopping: EarlyStoppingState | undefined = unfinished && patience !== undefined ? { wait: unfinished.wait, bestValue: unfinished.bestValue } : undefined;
+        const meta = await writeCheckpoint(out!, {
+          meta: {
+            format: CHECKPOINT_FORMAT,
+            formatVersion: CHECKPOINT_FORMAT_VERSION,
+            spec,
+            encoderOutputLayer: encoderOutputLayerName(spec),
+            normalization,
+            latentRange,
+            training: trainingConfig(),
+            history: history.filter((h) => h.epoch <= epochsDone),
+            bestEpoch: unfinished?.bestEpoch ?? bestEpoch,
+            epochsCompleted: epochsDone,
+            rngState,
+            ...(earlyStopping ? { earlyStopping } : {}),
+            data: { source: data.source, rows: data.rows, cols },
+            versions: { aekit: AEKIT_VERSION, node: process.versions.node, ...engine.versions },
+            createdAt: new Date().toISOString(),
           },
-          history,
-          bestEpoch,
-          epochsCompleted: epoch,
-          rngState: shuffleRng.getState(),
-          data: { source: data.source, rows: data.rows, cols },
-          versions: { aekit: AEKIT_VERSION, node: process.versions.node, ...engine.versions },
-          createdAt: new Date().toISOString(),
-        },
+          params: state.params,
+          optimizer: state.optimizer,
+          ...(earlyStopping && unfinished?.best && unfinished.bestEpoch !== epochsDone ? { best: unfinished.best } : {}),
+        });
+        return { meta, state, latentRange };
+      };
+      // The last complete epoch not yet on disk (checkpointEvery > 1), kept to save it when interrupted.
+      let unsaved: { epoch: number; rngState: number[]; state: { params: ParamSet; optimizer: AdamState }; wait: number; bestValue: number; bestEpoch: number; best?: { params: ParamSet; optimizer: AdamState } } | undefined;
+      let interrupted = false;
+      const aborted = () => options.signal?.aborted === true;
+
+      const batches = Math.ceil(nTrain / batchSize);
+      // With a batch callback or an abort signal, run the epoch in chunks so progress can be reported
+      // (and an abort noticed) ~50 times per epoch.
+      const chunkBatches = options.onBatchEnd || options.signal ? Math.max(1, Math.ceil(batches / 50)) : batches;
+      const epochX = new Float32Array(trainX.length);
+      let epoch = done;
+      while (epoch < epochs && !aborted()) {
+        epoch++;
+        const t0 = performance.now();
+        let lossSum = 0;
+        if (streamPlan) {
+          let seen = 0;
+          for await (const chunk of streamEpoch(streamPlan, shuffleRng, normalization, batchSize)) {
+            if (aborted()) break;
+            const losses = await engine.trainSteps(chunk.data, chunk.rows);
+            losses.forEach((l, i) => {
+              lossSum += l * Math.min(batchSize, chunk.rows - i * batchSize);
+            });
+            seen += chunk.rows;
+            options.onBatchEnd?.({ epoch, batch: Math.ceil(seen / batchSize), batches, loss: lossSum / seen });
+          }
+        } else {
+          gatherRows(trainX, cols, shuffleRng.permutation(nTrain), epochX);
+          for (let b = 0; b < batches && !aborted(); b += chunkBatches) {
+            const startRow = b * batchSize;
+            const rows = Math.min(chunkBatches * batchSize, nTrain - startRow);
+            const losses = await engine.trainSteps(epochX.subarray(startRow * cols, (startRow + rows) * cols), rows);
+            losses.forEach((l, i) => {
+              lossSum += l * Math.min(batchSize, rows - i * batchSize);
+            });
+            options.onBatchEnd?.({ epoch, batch: Math.min(b + chunkBatches, batches), batches, loss: lossSum / (startRow + rows) });
+          }
+        }
+        if (aborted()) {
+          // The epoch is abandoned: its partial updates are never saved.
+          interrupted = true;
+          epoch--;
+          break;
+        }
+        const trainSeconds = (performance.now() - t0) / 1000;
+        const epochLoss = lossSum / nTrain;
+        if (!Number.isFinite(epochLoss)) {
+          throw new UsageError(`training diverged: the loss is ${epochLoss} at epoch ${epoch}; lower --lr or check the data's scale (--normalize)`);
+        }
+        const record: EpochRecord = { epoch, loss: epochLoss, seconds: 0, rowsPerSecond: nTrain / trainSeconds };
+        if (nVal > 0) record.valLoss = await evaluateVal();
+        record.seconds = (performance.now() - t0) / 1000;
+        history.push(record);
+        if (patience === undefined) {
+          bestEpoch = epoch;
+        } else if (monitor(record) < bestValue) {
+          bestValue = monitor(record);
+          bestEpoch = epoch;
+          bestState = await engine.getState();
+          wait = 0;
+        } else {
+          wait++;
+        }
+        const stopping = patience !== undefined && wait >= patience;
+        if (out !== undefined && !stopping && epoch < epochs) {
+          const progress = { wait, bestValue, bestEpoch, ...(bestState ? { best: bestState } : {}) };
+          if ((epoch - done) % checkpointEvery === 0) {
+            await save(epoch, shuffleRng.getState(), progress);
+            unsaved = undefined;
+          } else if (options.signal) {
+            unsaved = { epoch, rngState: shuffleRng.getState(), state: await engine.getState(), ...progress };
+          }
+        }
+        options.onEpochEnd?.({ ...record, epochs, bestEpoch });
+        if (stopping) {
+          stoppedEarly = epoch < epochs;
+          break;
+        }
+      }
+      if (interrupted || (aborted() && epoch < epochs && !stoppedEarly)) {
+        let where = 'no epoch was completed, nothing was saved';
+        if (out !== undefined && unsaved !== undefined) {
+          await engine.setState(unsaved.state.params, unsaved.state.optimizer);
+          await save(unsaved.epoch, unsaved.rngState, unsaved);
+        }
+        if (out !== undefined && epoch > 0) where = `${out} holds epoch ${epoch}; continue with: aekit train --resume ${out}`;
+        else if (epoch > done) where = `epoch ${epoch} was not saved (no --out)`;
+        throw new InterruptedError(`interrupted during epoch ${epoch + 1}: ${where}`, out !== undefined ? { file: out } : {});
+      }
+      if (patience !== undefined && bestEpoch !== epoch && bestState !== undefined) {
+        await engine.setState(bestState.params, bestState.optimizer);
+      }
+      const state = await engine.getState();
+      const latentRange = await latentRangeNow();
+      const valLoss = nVal > 0 ? await evaluateVal() : undefined;
+      const result: TrainResult = {
+        engine: engine.name,
+        backend: engine.backend,
+        spec,
+        normalization,
+        history,
+        bestEpoch,
+        epochsCompleted: epoch,
+        stoppedEarly,
         params: state.params,
         optimizer: state.optimizer,
-      });
-      result.checkpoint = { dir: out, meta };
+        latentRange,
+        ...(valLoss !== undefined ? { valLoss } : {}),
+      };
+      if (out !== undefined) {
+        const { meta } = await save(epoch, shuffleRng.getState());
+        result.checkpoint = { dir: out, meta };
+      }
+      return result;
+    } finally {
+      engine.dispose();
     }
-    return result;
-  } finally {
-    engine.dispose();
   }
 }
 

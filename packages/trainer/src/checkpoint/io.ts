@@ -3,7 +3,7 @@
  * sibling directory and renamed into place, so a crash or error never leaves a half checkpoint.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CHECKPOINT_FILES,
@@ -17,6 +17,8 @@ import {
 } from '@aekit/core';
 import type { AdamState, ParamSet } from '../engine.js';
 import { writeDirAtomic } from '../fs-atomic.js';
+import { decodeParamsAndMoments, encodeParamsAndMoments } from './best.js';
+import { recoverCheckpointDir, removeStaleTemps, syncDir, writeFileSynced } from './durable.js';
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -55,6 +57,8 @@ export interface CheckpointContents {
   meta: Omit<CheckpointMeta, 'weightsSha256' | 'optimizer'>;
   params: ParamSet;
   optimizer?: AdamState;
+  /** Best epoch's state of an unfinished run with early stopping (best.bin); needs meta.earlyStopping. */
+  best?: { params: ParamSet; optimizer: AdamState };
 }
 
 /** Writes a checkpoint directory atomically and returns the metadata written to aekit.json. */
@@ -67,14 +71,27 @@ export async function writeCheckpoint(dir: string, c: CheckpointContents): Promi
   if (c.optimizer !== undefined) {
     const enc = encodeOptimizer(c.optimizer);
     optimizerBytes = enc.bytes;
-    meta.optimizer = { step: c.optimizer.step, tensors: enc.tensors };
+    meta.optimizer = { step: c.optimizer.step, tensors: enc.tensors, sha256: sha256Hex(enc.bytes) };
   }
+  let bestBytes: Uint8Array | undefined;
+  if (c.best !== undefined && meta.earlyStopping !== undefined) {
+    bestBytes = encodeParamsAndMoments(c.best.params, c.best.optimizer);
+    meta.earlyStopping = { ...meta.earlyStopping, bestStep: c.best.optimizer.step, bestSha256: sha256Hex(bestBytes) };
+  }
+  // A run killed between the two renames of writeDirAtomic leaves the checkpoint under a temporary
+  // name: put it back before replacing it; leftovers of a run killed while filling are dropped.
+  await recoverCheckpointDir(dir);
+  await removeStaleTemps(dir);
+  // Each file is flushed to disk before the rename, and the parent after it, so a power cut leaves
+  // the old checkpoint or the new one, never a mix.
   await writeDirAtomic(dir, async (tmp) => {
-    await writeFile(join(tmp, CHECKPOINT_FILES.model), JSON.stringify(modelJson));
-    await writeFile(join(tmp, CHECKPOINT_FILES.weights), weights);
-    if (optimizerBytes !== undefined) await writeFile(join(tmp, CHECKPOINT_FILES.optimizer), optimizerBytes);
-    await writeFile(join(tmp, CHECKPOINT_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
+    await writeFileSynced(join(tmp, CHECKPOINT_FILES.model), JSON.stringify(modelJson));
+    await writeFileSynced(join(tmp, CHECKPOINT_FILES.weights), weights);
+    if (optimizerBytes !== undefined) await writeFileSynced(join(tmp, CHECKPOINT_FILES.optimizer), optimizerBytes);
+    if (bestBytes !== undefined) await writeFileSynced(join(tmp, CHECKPOINT_FILES.best), bestBytes);
+    await writeFileSynced(join(tmp, CHECKPOINT_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
   });
+  await syncDir(dir);
   return meta;
 }
 
@@ -84,6 +101,8 @@ export interface LoadedCheckpoint {
   params: ParamSet;
   /** Present when the checkpoint holds optimizer.bin. */
   optimizer?: AdamState;
+  /** Best epoch's state of an unfinished run with early stopping (best.bin). */
+  best?: { params: ParamSet; optimizer: AdamState };
 }
 
 /**
@@ -94,6 +113,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const fail = (msg: string, file = dir, cause?: unknown): never => {
     throw new CheckpointError(msg, { file, cause });
   };
+  await recoverCheckpointDir(dir);
   const st = await stat(dir).catch(() => undefined);
   if (st === undefined) fail(`${dir}: no such checkpoint directory; give the --out directory of an earlier aekit train`);
   if (!st!.isDirectory()) fail(`${dir} is a file, not a checkpoint directory; give the --out directory of an earlier aekit train`);
@@ -168,6 +188,9 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   if (meta.optimizer !== undefined) {
     const optPath = join(dir, CHECKPOINT_FILES.optimizer);
     const bytes = await read(CHECKPOINT_FILES.optimizer);
+    if (meta.optimizer.sha256 !== undefined && sha256Hex(bytes) !== meta.optimizer.sha256) {
+      fail(`${optPath}: SHA-256 does not match aekit.json's optimizer.sha256; the checkpoint is damaged or was edited, train again`, optPath);
+    }
     const byName = new Map(meta.optimizer.tensors.map((t) => [t.name, t]));
     const moment = (key: 'm' | 'v'): ParamSet =>
       params.map((p) => {
@@ -177,6 +200,17 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
         return { ...p, kernel: f32(bytes, k.offset, p.kernel.length, optPath, k.name), bias: f32(bytes, b.offset, p.bias.length, optPath, b.name) };
       });
     loaded.optimizer = { step: meta.optimizer.step, m: moment('m'), v: moment('v') };
+  }
+  const es = meta.earlyStopping;
+  if (es?.bestSha256 !== undefined && es.bestStep !== undefined) {
+    const bestPath = join(dir, CHECKPOINT_FILES.best);
+    const bytes = await read(CHECKPOINT_FILES.best);
+    if (sha256Hex(bytes) !== es.bestSha256) {
+      fail(`${bestPath}: SHA-256 does not match aekit.json's earlyStopping.bestSha256; the checkpoint is damaged or was edited, train again`, bestPath);
+    }
+    const best = decodeParamsAndMoments(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), params, es.bestStep);
+    if (best === undefined) fail(`${bestPath}: ${bytes.length} bytes, not the size of the model's parameters and moments; the checkpoint is damaged`, bestPath);
+    loaded.best = best;
   }
   return loaded;
 }
