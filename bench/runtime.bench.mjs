@@ -6,10 +6,12 @@
 // docs/readme/runtime.md), else the default 784-64-32-[32]-32-64-784 architecture with seeded random
 // weights (speed does not depend on the weights' values; the table says which was used).
 // Env: AEKIT_BENCH_QUICK=1 runs fewer repetitions; AEKIT_BENCH_BUNDLE=DIR benchmarks that bundle.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -31,9 +33,14 @@ function loadImages() {
   return { data: Float32Array.from(b.subarray(16, 16 + n * cols)), rows: n, cols };
 }
 
-/** The default architecture with seeded random weights, as the exporter writes it (scale255 in the graphs). */
-async function randomBundle() {
-  const { GraphBuilder } = await import(join(root, 'packages/exporter/dist/index.js'));
+/**
+ * The default architecture with seeded random weights, as two bundles: `current`, written by the
+ * exporter's buildGraphs (normalisation folded into the first layer, x_check output), and `legacy`,
+ * the format bundles had before (a Mul by 1/255 in front, no x_check: the codec scans float input in
+ * JavaScript), so the run measures what the change gained.
+ */
+async function randomBundles() {
+  const { GraphBuilder, buildGraphs } = await import(join(root, 'packages/exporter/dist/index.js'));
   let s = 12345;
   const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296 - 0.5) * 2;
   const layers = [[784, 64, 'Relu'], [64, 32, 'Relu'], [32, 32, null], [32, 32, 'Relu'], [32, 64, 'Relu'], [64, 784, 'Sigmoid']];
@@ -58,31 +65,115 @@ async function randomBundle() {
     g.output(outName, 'float32', ['batch', outDim]);
     return g.toBytes({ opset: 13 });
   };
-  const files = {
+  const legacy = {
     encoder: build('encoder', 'x', 784, 0, 3, 'z', 32, true, false),
     decoder: build('decoder', 'z', 32, 3, 6, 'x_hat', 784, false, true),
     autoencoder: build('autoencoder', 'x', 784, 0, 6, 'x_hat', 784, true, true),
   };
-  const entry = (g) => ({ path: `${g}.onnx`, sha256: createHash('sha256').update(files[g]).digest('hex'), bytes: files[g].length });
-  const manifest = {
-    format: 'aekit-bundle', formatVersion: 1, producer: 'bench', aekitVersion: '0.1.0', opset: 13, variant: 'ae',
-    inputDim: 784, latentDim: 32, inputDtype: 'float32', outputDtype: 'float32', weights: 'float32',
-    normalization: { kind: 'scale255' }, latentRange: { min: Array(32).fill(-1), max: Array(32).fill(1) },
-    files: { encoder: entry('encoder'), decoder: entry('decoder'), autoencoder: entry('autoencoder') },
-    source: { checkpointSha256: '0'.repeat(64), spec: {} }, createdAt: new Date().toISOString(),
+  const steps = layers.flatMap(([i, o, act], k) => {
+    const origin = { layer: `l${k}`, position: k + 1, count: layers.length };
+    const d = { kind: 'dense', origin, inputDim: i, units: o, kernel: params[k].w, bias: params[k].b };
+    return act ? [d, { kind: 'activation', origin, activation: { name: act.toLowerCase() } }] : [d];
+  });
+  const split = { inputDim: 784, latentDim: 32, encoder: steps.slice(0, 5), decoder: steps.slice(5), spec: {} };
+  const current = buildGraphs(split, { opset: 13, inputDtype: 'float32', outputDtype: 'float32', normalization: { kind: 'scale255' }, denseOp: 'gemm', metadata: {} });
+  const write = (files) => {
+    const entry = (g) => ({ path: `${g}.onnx`, sha256: createHash('sha256').update(files[g]).digest('hex'), bytes: files[g].length });
+    const manifest = {
+      format: 'aekit-bundle', formatVersion: 1, producer: 'bench', aekitVersion: '0.1.0', opset: 13, variant: 'ae',
+      inputDim: 784, latentDim: 32, inputDtype: 'float32', outputDtype: 'float32', weights: 'float32',
+      normalization: { kind: 'scale255' }, latentRange: { min: Array(32).fill(-1), max: Array(32).fill(1) },
+      files: { encoder: entry('encoder'), decoder: entry('decoder'), autoencoder: entry('autoencoder') },
+      source: { checkpointSha256: '0'.repeat(64), spec: {} }, createdAt: new Date().toISOString(),
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'aekit-bench-'));
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    for (const g of Object.keys(files)) writeFileSync(join(dir, `${g}.onnx`), files[g]);
+    return dir;
   };
-  const dir = mkdtempSync(join(tmpdir(), 'aekit-bench-'));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  for (const g of Object.keys(files)) writeFileSync(join(dir, `${g}.onnx`), files[g]);
-  return { dir, temporary: true, weights: 'random (seeded), default architecture' };
+  return {
+    bundle: { dir: write(current), temporary: true, weights: 'random (seeded), default architecture' },
+    legacy: { dir: write(legacy), temporary: true },
+  };
 }
 
-const bundle = process.env.AEKIT_BENCH_BUNDLE
-  ? { dir: process.env.AEKIT_BENCH_BUNDLE, temporary: false, weights: `trained (${process.env.AEKIT_BENCH_BUNDLE})` }
-  : await randomBundle();
+// AEKIT_BENCH_BUNDLE=DIR: a trained bundle; AEKIT_BENCH_LEGACY_BUNDLE=DIR: the same model in the older
+// format (e.g. exported before x_check and the folded normalisation) for the "legacy" columns.
+const { bundle, legacy } = process.env.AEKIT_BENCH_BUNDLE
+  ? {
+      bundle: { dir: process.env.AEKIT_BENCH_BUNDLE, temporary: false, weights: `trained (${process.env.AEKIT_BENCH_BUNDLE})` },
+      legacy: process.env.AEKIT_BENCH_LEGACY_BUNDLE ? { dir: process.env.AEKIT_BENCH_LEGACY_BUNDLE, temporary: false } : undefined,
+    }
+  : await randomBundles();
 const images = loadImages();
 const manifest = JSON.parse(readFileSync(join(bundle.dir, 'manifest.json'), 'utf8'));
 const read = (g) => new Uint8Array(readFileSync(join(bundle.dir, manifest.files[g].path)));
+
+/**
+ * PyTorch in the same run: bench/runtime-torch.py (Debian's /usr/bin/python3 with torch + OpenBLAS, or
+ * AEKIT_BENCH_PYTHON) runs the bundle's encoder and decoder in eager mode under inference_mode with the
+ * same weights (the ONNX initializers) on the same rows; it stays up and times one pass per request,
+ * so its passes interleave with onnxruntime's. Resolves to undefined, with the reason printed, when
+ * python or torch is missing.
+ */
+async function startTorch() {
+  const python = process.env.AEKIT_BENCH_PYTHON ?? '/usr/bin/python3';
+  const dir = mkdtempSync(join(tmpdir(), 'aekit-bench-rows-'));
+  const rowsFile = join(dir, 'rows.f32');
+  writeFileSync(rowsFile, new Uint8Array(images.data.buffer, images.data.byteOffset, images.data.byteLength));
+  const child = spawn(python, [join(here, 'runtime-torch.py'), bundle.dir, rowsFile, String(images.rows), String(images.cols)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    // OpenMP threads sleep between parallel regions instead of spinning: the counterpart of the
+    // codec's allow_spinning 0; spinning OpenMP workers fight the bench for 2 cores (PyTorch 2 threads,
+    // batch 1024 with the default policy: 20–25k rows/s on this loaded machine).
+    env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env },
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error('the PyTorch child exited');
+    return JSON.parse(value);
+  };
+  const stop = () => {
+    child.stdin.end();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  let hello;
+  try {
+    hello = await Promise.race([next(), new Promise((_, reject) => child.once('error', reject))]);
+  } catch (e) {
+    hello = { skip: `${python}: ${e.message}` };
+  }
+  if (!hello.ready) {
+    console.log(`PyTorch row skipped: ${hello.skip ?? JSON.stringify(hello)}\n`);
+    stop();
+    return undefined;
+  }
+  const ask = async (req) => {
+    child.stdin.write(`${JSON.stringify(req)}\n`);
+    return next();
+  };
+  // Same weights, same ops: PyTorch's latents of the first rows must match onnxruntime's.
+  const n = 64;
+  const s = await ort.InferenceSession.create(read('encoder'), { executionProviders: ['cpu'] });
+  const z = (await s.run({ x: new ort.Tensor('float32', images.data.subarray(0, n * images.cols), [n, images.cols]) })).z.data;
+  await s.release();
+  const { latents } = await ask({ threads: 1, batch: n, rows: n, what: 'check' });
+  const maxDiff = latents.reduce((m, v, i) => Math.max(m, Math.abs(v - z[i])), 0);
+  return {
+    version: hello.torch,
+    maxDiff,
+    styles: hello.styles,
+    /**
+     * A race contender: one pass of encoder-then-decoder round trips at `threads`, as an nn.Sequential
+     * of nn.Linear and activation modules (`module`, what PyTorch code usually looks like) or as the
+     * same torch functions called directly (`functional`: no Module overhead, a lower bound).
+     */
+    roundTrip: (threads, style) => ({ pass: (rows, batch) => ask({ threads, batch, rows: passRowsOf(rows, batch), what: 'roundTrip', style }) }),
+    stop,
+  };
+}
+const torch = await startTorch();
 
 /** Bare onnxruntime with exactly the options the codec uses on the CPU. */
 function bareOptions(threads) {
@@ -92,9 +183,12 @@ function bareOptions(threads) {
   };
 }
 
+/** Rows one timed pass pushes through: fewer at batch 1, where each row is one call. */
+const passRowsOf = (rows, batch) => (batch === 1 ? Math.min(rows, quick ? 2000 : 4000) : rows);
+
 /** One timed pass: seconds per row to push the rows through `step(offset, n)` in batches of `batch`. */
 async function pass(rows, batch, step) {
-  const passRows = batch === 1 ? Math.min(rows, quick ? 2000 : 4000) : rows;
+  const passRows = passRowsOf(rows, batch);
   const t0 = process.hrtime.bigint();
   const c0 = process.cpuUsage();
   let done = 0;
@@ -107,27 +201,39 @@ async function pass(rows, batch, step) {
 }
 
 /**
- * Best seconds per row of each contender over ROUNDS rounds, the contenders taking turns within each
- * round so that load from other processes on this shared machine hits them alike.
+ * Median seconds per row (wall and this process's CPU time, plus the best wall) of each contender over
+ * ROUNDS rounds, the contenders taking turns within each round so that load from other processes on
+ * this shared machine hits them alike. Medians, not minima: under load a lucky pass says little.
  */
 async function race(rows, batch, contenders) {
-  const best = Object.fromEntries(Object.keys(contenders).map((k) => [k, Infinity]));
-  const cpu = Object.fromEntries(Object.keys(contenders).map((k) => [k, Infinity]));
-  for (const step of Object.values(contenders)) await pass(Math.min(rows, 64 * batch), batch, step); // warm-up
+  const samples = Object.fromEntries(Object.keys(contenders).map((k) => [k, { wall: [], cpu: [] }]));
+  // A contender is a per-batch step, or { pass } that times a whole pass itself (the PyTorch child).
+  const timed = (c, n) => (typeof c === 'function' ? pass(n, batch, c) : c.pass(n, batch));
+  for (const c of Object.values(contenders)) await timed(c, Math.min(rows, 64 * batch)); // warm-up
+  const order = Object.entries(contenders);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, step] of Object.entries(contenders)) {
-      const t = await pass(rows, batch, step);
-      best[name] = Math.min(best[name], t.wall);
-      cpu[name] = Math.min(cpu[name], t.cpu);
+    // Each round starts one contender later, so none always follows the same one (e.g. PyTorch).
+    for (let i = 0; i < order.length; i++) {
+      const [name, c] = order[(i + r) % order.length];
+      const t = await timed(c, rows);
+      samples[name].wall.push(t.wall);
+      samples[name].cpu.push(t.cpu);
     }
   }
-  return { ...best, cpu };
+  const median = (a) => {
+    const s = [...a].sort((x, y) => x - y);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const pick = (f) => Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, f(v)]));
+  return { ...pick((v) => median(v.wall)), cpu: pick((v) => median(v.cpu)), bestWall: pick((v) => Math.min(...v.wall)) };
 }
 
+const loadBefore = loadavg();
 const results = [];
 for (const threads of [1, 2]) {
   const codec = await Codec.load(bundle.dir, { device: 'cpu', threads });
   const unchecked = await Codec.load(bundle.dir, { device: 'cpu', threads, checkFinite: false });
+  const legacyCodec = legacy ? await Codec.load(legacy.dir, { device: 'cpu', threads }) : undefined;
   const enc = await ort.InferenceSession.create(read('encoder'), bareOptions(threads));
   const dec = await ort.InferenceSession.create(read('decoder'), bareOptions(threads));
   const ae = await ort.InferenceSession.create(read('autoencoder'), bareOptions(threads));
@@ -146,9 +252,13 @@ for (const threads of [1, 2]) {
       uncheckedDecode: (o, n) => unchecked.decode(z(o, n)),
       bareRecon: (o, n) => ae.run({ x: new ort.Tensor('float32', x(o, n), [n, cols]) }),
       codecRecon: (o, n) => codec.reconstruct(x(o, n)),
+      ...(legacyCodec ? { legacyEncode: (o, n) => legacyCodec.encode(x(o, n)) } : {}),
+      ...(torch?.styles.includes('module') ? { torchModule: torch.roundTrip(threads, 'module') } : {}),
+      ...(torch ? { torchFunctional: torch.roundTrip(threads, 'functional') } : {}),
     });
     results.push({ threads, batch, ...t });
   }
+  await legacyCodec?.dispose();
   await Promise.all([codec.dispose(), unchecked.dispose(), enc.release(), dec.release(), ae.release()]);
 }
 // The spinning default: bare sessions, 2 threads, intra-op spinning on (onnxruntime's default) vs off.
@@ -174,15 +284,20 @@ const spin = [];
   await Promise.all([encOn, decOn, encOff, decOff].map((x) => x.release()));
 }
 if (bundle.temporary) rmSync(bundle.dir, { recursive: true, force: true });
+if (legacy?.temporary) rmSync(legacy.dir, { recursive: true, force: true });
 
-// PyTorch 1.13 CPU eager, 2 threads, encoder then decoder, same data (shared/baselines.md; not re-measured here).
-const PYTORCH_ROUNDTRIP = { 1: 9e3, 64: 237e3, 1024: 415e3 };
+torch?.stop();
+const loadAfter = loadavg();
 const k = (v) => (v >= 1e5 ? `${(v / 1e3).toFixed(0)}k` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(0));
 const rate = (spr) => 1 / spr;
+const la = (l) => l.map((v) => v.toFixed(2)).join(' ');
 console.log(`Model: ${bundle.weights}. Data: ${images.rows} Fashion-MNIST test rows. onnxruntime-node ${ort.env.versions?.common ?? ''} CPU EP, spinning off.`);
-console.log('Rows/s; "overhead" = codec time per call minus bare InferenceSession.run time per call (best of passes); codec checks inputs for NaN/Inf unless "unchecked".\n');
-console.log('| threads | batch | encode bare | encode codec | encode overhead | decode bare | decode codec | decode overhead | round trip codec | vs PyTorch | reconstruct bare | reconstruct codec | unchecked enc overhead | unchecked dec overhead |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log(`Load average (1/5/15 min) before: ${la(loadBefore)}, after: ${la(loadAfter)} on ${(await import('node:os')).cpus().length} cores.`);
+if (torch) console.log(`PyTorch ${torch.version} eager (/usr/bin/python3, OpenBLAS, OMP_WAIT_POLICY=PASSIVE), inference_mode, same weights and ops, same threads; latents match onnxruntime's within ${torch.maxDiff.toExponential(1)}.`);
+console.log(`Rows/s, median of ${ROUNDS} interleaved passes; "overhead" = codec time per call minus bare InferenceSession.run time per call; codec checks inputs for NaN/Inf unless "unchecked".\n`);
+if (legacy) console.log('"legacy": codec encode on the same model in the older bundle format (normalisation Mul in the graph, no x_check: float input scanned in JavaScript).\n');
+console.log('| threads | batch | encode bare | encode codec | encode overhead | encode codec, legacy bundle | codec / legacy | decode bare | decode codec | decode overhead | round trip codec | PyTorch nn.Sequential | codec / PyTorch | PyTorch functional | codec / PyTorch functional | reconstruct bare | reconstruct codec | unchecked enc overhead | unchecked dec overhead |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 const json = [];
 for (const r of results) {
   const bareEnc = r.bareEncode;
@@ -191,33 +306,36 @@ for (const r of results) {
   const uncDecOver = (r.uncheckedDecode - r.bareDecode) / r.bareDecode;
   const uncOver = (r.uncheckedEncode - bareEnc) / bareEnc;
   const round = 1 / (r.codecEncode + r.codecDecode);
+  const torchRound = r.torchModule === undefined ? undefined : 1 / r.torchModule;
+  const torchFn = r.torchFunctional === undefined ? undefined : 1 / r.torchFunctional;
   const fmtOver = (rel, spr) => (r.batch === 1 ? `${((rel * spr) * 1e6).toFixed(1)} µs` : `${(rel * 100).toFixed(1)} %`);
   console.log(
-    `| ${r.threads} | ${r.batch} | ${k(rate(bareEnc))} | ${k(rate(r.codecEncode))} | ${fmtOver(encOver, bareEnc)} | ${k(rate(r.bareDecode))} | ${k(rate(r.codecDecode))} | ${fmtOver(decOver, r.bareDecode)} | ${k(round)} | ${(round / PYTORCH_ROUNDTRIP[r.batch]).toFixed(2)}× | ${k(rate(r.bareRecon))} | ${k(rate(r.codecRecon))} | ${fmtOver(uncOver, bareEnc)} | ${fmtOver(uncDecOver, r.bareDecode)} |`,
+    `| ${r.threads} | ${r.batch} | ${k(rate(bareEnc))} | ${k(rate(r.codecEncode))} | ${fmtOver(encOver, bareEnc)} | ${r.legacyEncode ? k(rate(r.legacyEncode)) : '–'} | ${r.legacyEncode ? `${(r.legacyEncode / r.codecEncode).toFixed(2)}×` : '–'} | ${k(rate(r.bareDecode))} | ${k(rate(r.codecDecode))} | ${fmtOver(decOver, r.bareDecode)} | ${k(round)} | ${torchRound ? k(torchRound) : 'skipped'} | ${torchRound ? `${(round / torchRound).toFixed(2)}×` : '–'} | ${torchFn ? k(torchFn) : 'skipped'} | ${torchFn ? `${(round / torchFn).toFixed(2)}×` : '–'} | ${k(rate(r.bareRecon))} | ${k(rate(r.codecRecon))} | ${fmtOver(uncOver, bareEnc)} | ${fmtOver(uncDecOver, r.bareDecode)} |`,
   );
   json.push({
     threads: r.threads, batch: r.batch,
-    rowsPerSecond: { bareEncode: rate(bareEnc), codecEncode: rate(r.codecEncode), uncheckedEncode: rate(r.uncheckedEncode), bareDecode: rate(r.bareDecode), codecDecode: rate(r.codecDecode), uncheckedDecode: rate(r.uncheckedDecode), codecRoundTrip: round, bareReconstruct: rate(r.bareRecon), codecReconstruct: rate(r.codecRecon) },
+    rowsPerSecond: { bareEncode: rate(bareEnc), codecEncode: rate(r.codecEncode), uncheckedEncode: rate(r.uncheckedEncode), legacyCodecEncode: r.legacyEncode ? rate(r.legacyEncode) : undefined, bareDecode: rate(r.bareDecode), codecDecode: rate(r.codecDecode), uncheckedDecode: rate(r.uncheckedDecode), codecRoundTrip: round, torchModuleRoundTrip: torchRound, torchFunctionalRoundTrip: torchFn, bareReconstruct: rate(r.bareRecon), codecReconstruct: rate(r.codecRecon) },
     overhead: { encodeRelative: encOver, decodeRelative: decOver, uncheckedEncodeRelative: uncOver, uncheckedDecodeRelative: uncDecOver, encodeMicrosPerCall: encOver * bareEnc * r.batch * 1e6, decodeMicrosPerCall: decOver * r.bareDecode * r.batch * 1e6 },
     latencyMicrosBatch1: r.batch === 1 ? { bareEncode: bareEnc * 1e6, codecEncode: r.codecEncode * 1e6, bareDecode: r.bareDecode * 1e6, codecDecode: r.codecDecode * 1e6 } : undefined,
-    roundTripVsPyTorch: round / PYTORCH_ROUNDTRIP[r.batch],
+    roundTripVsPyTorch: torchRound === undefined ? undefined : round / torchRound,
+    roundTripVsPyTorchFunctional: torchFn === undefined ? undefined : round / torchFn,
+    bestWallSecondsPerRow: r.bestWall,
   });
 }
-console.log('\nOverhead by CPU time per call (user + system of this process, best of rounds): with 1 thread onnxruntime runs on the calling thread, so this excludes time lost to other processes on a busy machine.\n');
-console.log('| threads | batch | encode CPU overhead | encode unchecked | decode CPU overhead | decode unchecked |');
-console.log('| --- | --- | --- | --- | --- | --- |');
+console.log('\nOverhead by CPU time per call (user + system of this process, median of rounds): with 1 thread onnxruntime runs on the calling thread, so this excludes time lost to other processes on a busy machine.\n');
+console.log('| threads | batch | encode CPU overhead | encode unchecked | encode, legacy bundle (vs this bare) | decode CPU overhead | decode unchecked |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of results) {
   const c = r.cpu;
   const f = (a, b) => (r.batch === 1 ? `${((a - b) * 1e6).toFixed(1)} µs` : `${(((a - b) / b) * 100).toFixed(1)} %`);
-  console.log(`| ${r.threads} | ${r.batch} | ${f(c.codecEncode, c.bareEncode)} | ${f(c.uncheckedEncode, c.bareEncode)} | ${f(c.codecDecode, c.bareDecode)} | ${f(c.uncheckedDecode, c.bareDecode)} |`);
+  console.log(`| ${r.threads} | ${r.batch} | ${f(c.codecEncode, c.bareEncode)} | ${f(c.uncheckedEncode, c.bareEncode)} | ${c.legacyEncode ? f(c.legacyEncode, c.bareEncode) : '–'} | ${f(c.codecDecode, c.bareDecode)} | ${f(c.uncheckedDecode, c.bareDecode)} |`);
   json.find((j) => j.threads === r.threads && j.batch === r.batch).cpuSecondsPerRow = c;
 }
 console.log('\nSpinning (bare sessions, 2 threads, encoder then decoder, rows/s):\n');
 console.log('| batch | spinning on | spinning off | off / on |');
 console.log('| --- | --- | --- | --- |');
 for (const r of spin) console.log(`| ${r.batch} | ${k(r.spinOn)} | ${k(r.spinOff)} | ${(r.spinOff / r.spinOn).toFixed(2)}× |`);
-console.log('\nPyTorch reference (encoder then decoder, 2 threads, baselines.md): 9k / 237k / 415k rows/s at batch 1 / 64 / 1024.');
 mkdirSync(join(here, 'results'), { recursive: true });
 const out = join(here, 'results', 'runtime.json');
-writeFileSync(out, JSON.stringify({ bench: 'runtime', date: new Date().toISOString(), model: bundle.weights, rows: images.rows, quick, results: json, spinning: spin }, null, 2));
+writeFileSync(out, JSON.stringify({ bench: 'runtime', date: new Date().toISOString(), model: bundle.weights, rows: images.rows, quick, loadAverage: { before: loadBefore, after: loadAfter }, torch: torch ? { version: torch.version, maxLatentDiff: torch.maxDiff } : { skipped: true }, results: json, spinning: spin }, null, 2));
 console.log(`\nwrote ${out}`);

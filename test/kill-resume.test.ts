@@ -17,9 +17,9 @@ const BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url
 const dir = mkdtempSync(join(tmpdir(), 'aekit-kill-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const ROWS = 12_000;
+const ROWS = 8_000;
 const COLS = 48;
-const EPOCHS = 5;
+const EPOCHS = 4;
 /** Same engine and backend for every run: bit-identity is promised per engine/backend. */
 const ARGS = ['--layers', '24', '--latent', '6', '--batch-size', '16', '--seed', '9', '--engine', 'tfjs', '--backend', 'wasm', '--json'];
 let data: string;
@@ -79,6 +79,7 @@ function aekit(args: string[]): Child {
   };
 }
 
+const esc = (s: string) => s.replace(/[/.]/g, '\\$&');
 const meta = (ckpt: string) => JSON.parse(readFileSync(join(ckpt, 'aekit.json'), 'utf8')) as { epochsCompleted: number; history: { loss: number }[] };
 
 describe('kill -9 and resume', () => {
@@ -118,6 +119,6 @@ describe('kill -9 and resume', () => {
     const done = meta(out).epochsCompleted;
     expect(done).toBeGreaterThanOrEqual(1);
     expect(done).toBe(child.events.filter((e) => e['event'] === 'epoch').length);
-    expect(child.stderr()).toMatch(new RegExp(`^aekit: interrupted .*epoch ${done}.*aekit train --resume ${out.replace(/[/.]/g, '\\$&')}`));
+    expect(child.stderr()).toMatch(new RegExp(`^aekit: interrupted during epoch ${done + 1}: ${esc(out)} holds epoch ${done}; continue with: aekit train --resume ${esc(out)}$`, 'm'));
   });
 });

@@ -42,7 +42,7 @@ describe('aekit study activations', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/\[4\/4\] tanh seed 43: val MSE 0\.\d{5}/);
     const md = readFileSync(join(out, 'study.md'), 'utf8');
-    expect(md).toContain('100 of 120 rows');
+    expect(md).toContain('(evenly spaced subset of its 120 rows) (100 rows');
     const tableRows = md.split('\n').filter((l) => /^\| [12] \| (relu|tanh) \| 0\.\d{5} ± 0\.\d{5} \|/.test(l));
     expect(tableRows).toHaveLength(2);
     const csv = readFileSync(join(out, 'study.csv'), 'utf8').trim().split('\n');

@@ -63,6 +63,20 @@ export interface TrainingConfig {
   l2: number;
   /** Present when the data was streamed from its file (shuffle buffer and block sizes, in rows); resume streams alike. */
   stream?: { bufferRows: number; blockRows: number };
+  /** Model variant: absent or 'ae' for a plain autoencoder, 'vae' for a variational one (see `vae`). */
+  variant?: 'ae' | 'vae';
+  /** Input corruption during training (denoising), e.g. `gaussian:0.2` or `mask:0.3`. */
+  noise?: string;
+}
+
+/**
+ * What a VAE checkpoint adds: the KL weight and the log-variance head (the layer parallel to the
+ * latent layer, same input, linear), kept in aekit.json because model.json holds the tfjs Sequential
+ * of the mean path (x → z_mean → x̂), which plain tfjs can load.
+ */
+export interface VaeMeta {
+  beta: number;
+  logVar: { inputDim: number; units: number; kernel: number[]; bias: number[] };
 }
 
 /** One tensor inside a binary file: name, shape and byte offset (float32, little-endian). */
@@ -121,4 +135,6 @@ export interface CheckpointMeta {
   data?: { source: string; rows: number; cols: number };
   versions: Record<string, string>;
   createdAt: string;
+  /** Present for a variational autoencoder (`training.variant` 'vae'). */
+  vae?: VaeMeta;
 }

@@ -14,7 +14,7 @@ import {
   type IoDtype,
 } from '@aekit/core';
 import { type CheckpointFiles, type ExportableModel, type ReadModelOptions, readExportableModel } from './model/checkpoint.js';
-import { type DenseOp, type GraphOptions, buildGraphs } from './onnx/graphs.js';
+import { type DenseOp, type GraphOptions, buildGraphs, buildVaeEncoder } from './onnx/graphs.js';
 import { sha256Hex } from './sha256.js';
 
 export const MIN_OPSET = 13;
@@ -80,6 +80,9 @@ export async function exportBundle(checkpointFiles: CheckpointFiles, options: Ex
     },
   };
   const graphs = buildGraphs(model, graphOptions);
+  // A VAE (aekit.json `vae`): the encoder also outputs z_log_var; the decoder is the plain one.
+  const vae = model.meta?.vae;
+  if (vae !== undefined) graphs.encoder = buildVaeEncoder(model, vae.logVar, graphOptions);
   const files: Record<string, Uint8Array> = {};
   const entries = {} as Record<GraphName, BundleFileEntry>;
   for (const role of ['encoder', 'decoder', 'autoencoder'] as const) {
@@ -93,7 +96,7 @@ export async function exportBundle(checkpointFiles: CheckpointFiles, options: Ex
     producer: EXPORTER_PRODUCER,
     aekitVersion: AEKIT_VERSION,
     opset: o.opset,
-    variant: 'ae',
+    variant: vae !== undefined ? 'vae' : 'ae',
     inputDim: model.inputDim,
     latentDim: model.latentDim,
     inputDtype: o.inputDtype,

@@ -71,9 +71,9 @@ it('writes named dynamic batch dims, I/O names and metadata_props', async () => 
     const desc = (v: Info) => `${v.name}[${v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || String(d.dimValue)).join(',')}]`;
     return `${g.input!.map(desc).join(' ')} -> ${g.output!.map(desc).join(' ')}`;
   };
-  expect(io(files['encoder.onnx']!)).toBe('x[batch,12] -> z[batch,4]');
+  expect(io(files['encoder.onnx']!)).toBe('x[batch,12] -> z[batch,4] x_check[]'); // x_check: the runtime's NaN/Inf check (docs/bundle.md)
   expect(io(files['decoder.onnx']!)).toBe('z[batch,4] -> x_hat[batch,12]');
-  expect(io(files['autoencoder.onnx']!)).toBe('x[batch,12] -> x_hat[batch,12]');
+  expect(io(files['autoencoder.onnx']!)).toBe('x[batch,12] -> x_hat[batch,12] x_check[]');
   const meta = Object.fromEntries(decodeModel(files['decoder.onnx']!).metadataProps.map((p) => [p.key, p.value]));
   expect(meta['producer']).toBe('@aekit/exporter');
   expect(meta['graph']).toBe('decoder');

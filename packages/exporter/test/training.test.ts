@@ -95,6 +95,8 @@ describe('training-step graph', () => {
     models['encode_flat'] = buildForwardGraph(ALL, { output: 'latent', layout: 'flat' }).bytes;
     models['encode_tensors'] = buildForwardGraph(ALL, { output: 'latent', layout: 'tensors' }).bytes;
     models['readout'] = buildReadoutGraph(ALL, 'tensors').bytes;
+    models['targets_loop'] = buildTrainingGraph(ALL, { targets: true, stepsPerRun: 'loop' }).bytes;
+    models['targets_single'] = buildTrainingGraph(ALL, { targets: true, stepsPerRun: 'single', layout: 'tensors' }).bytes;
     checkModels(models);
   });
 

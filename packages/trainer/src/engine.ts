@@ -50,9 +50,10 @@ export interface TrainingEngine {
   /**
    * One optimizer step per batch over `rows` already-shuffled, normalised rows (row-major), in order,
    * `batchSize` rows a batch (the last batch may be smaller). Returns each step's training loss
-   * (reconstruction + penalties), in order.
+   * (reconstruction + penalties), in order. `targets` (same shape as `data`), when given, is what the
+   * output is scored against instead of `data` (denoising: data is the corrupted input, targets clean).
    */
-  trainSteps(data: Float32Array, rows: number): Promise<Float32Array>;
+  trainSteps(data: Float32Array, rows: number, targets?: Float32Array): Promise<Float32Array>;
   /** Mean reconstruction loss (no penalties) over the rows, computed in batches. */
   evaluate(data: Float32Array, rows: number): Promise<number>;
   /** Latent codes of the rows ([rows, latentDim] row-major), computed in batches. */

@@ -9,6 +9,7 @@ export {
   type TrainStartInfo,
   type EpochEndInfo,
   type BatchEndInfo,
+  type StreamOptions,
 } from './train.js';
 export { readCheckpoint, writeCheckpoint, sha256Hex, type LoadedCheckpoint, type CheckpointContents } from './checkpoint/io.js';
 export { encoderOutputLayerName, TFJS_ACTIVATION } from './checkpoint/layer-names.js';
@@ -33,3 +34,4 @@ export {
 } from './engines/ort.js';
 export { createOrtNodeEngine, ortNodeDevices, type OrtNodeEngineOptions } from './engines/ort-node.js';
 export * from './study/index.js';
+export * from './variants/index.js';

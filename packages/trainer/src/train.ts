@@ -46,8 +46,8 @@ import {
 import { BUNDLED_DIGITS_SOURCE, loadBundledDigits } from './data/digits.js';
 import { loadDataset } from './data/load.js';
 import type { AdamState, EngineName, ParamSet, TrainingEngine } from './engine.js';
-import { createEngine } from './engines/registry.js';
 import { glorotUniformParams } from './init.js';
+import { type VariantOptions, planVariant } from './variants/plan.js';
 
 /**
  * Defaults of `train()` and `aekit train`. Batch 32 × 50 epochs on the bundled digits (9 000 training
@@ -94,7 +94,7 @@ export interface TrainStartInfo {
   epochs: number;
 }
 
-export interface TrainOptions {
+export interface TrainOptions extends VariantOptions {
   /** Training data; when omitted, the bundled digits (or, when resuming, the checkpoint's data file). */
   data?: Dataset;
   /** Model; the Keras example with `inputDim = data.cols` when omitted. Ignored when resuming. */
@@ -125,7 +125,7 @@ export interface TrainOptions {
    * `bufferMB` (default 64 MiB) whatever the file's size. A checkpoint records the buffer layout, so a
    * resume without data streams the same file alike.
    */
-  stream?: { path: string; format?: DataFormat; bufferMB?: number };
+  stream?: StreamOptions;
   /** With `out`: write the checkpoint every this many epochs (default 1) and at the end. */
   checkpointEvery?: number;
   /**
@@ -136,6 +136,14 @@ export interface TrainOptions {
   onStart?: (info: TrainStartInfo) => void;
   onEpochEnd?: (info: EpochEndInfo) => void;
   onBatchEnd?: (info: BatchEndInfo) => void;
+}
+
+export interface StreamOptions {
+  /** A file path (opened and closed by train()) or an open RowSource (the caller closes it). */
+  source: string | RowSource;
+  format?: DataFormat;
+  /** Shuffle-buffer memory in MiB (default 64); ignored when resuming (the checkpoint's layout is kept). */
+  bufferMB?: number;
 }
 
 export interface TrainResult {
@@ -251,6 +259,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   checkNumber('--lr', adam.learningRate, (v) => Number.isFinite(v) && v > 0, 'a number > 0');
   const checkpointEvery = options.checkpointEvery ?? 1;
   checkNumber('--checkpoint-every', checkpointEvery, isPosInt, 'an integer >= 1');
+  const variant = planVariant(options, prev, seed);
   const out = options.out ?? options.resume;
   if (out !== undefined && out !== options.resume) await checkOutDir(out);
 
@@ -259,13 +268,15 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   const prevSource = prev?.data?.source;
   const streamFrom =
     options.stream ??
-    (options.data === undefined && prev?.training.stream !== undefined && prevSource !== undefined ? { path: prevSource } : undefined);
-  let rows: RowSource | undefined;
-  if (streamFrom !== undefined) rows = await openRowSource(streamFrom.path, streamFrom.format === undefined ? {} : { format: streamFrom.format });
+    (options.data === undefined && prev?.training.stream !== undefined && prevSource !== undefined ? { source: prevSource } : undefined);
+  const opened =
+    typeof streamFrom?.source === 'string'
+      ? await openRowSource(streamFrom.source, streamFrom.format === undefined ? {} : { format: streamFrom.format })
+      : undefined;
   try {
-    return await trainOn(rows, streamFrom?.bufferMB);
+    return await trainOn(opened ?? (streamFrom?.source as RowSource | undefined), streamFrom?.bufferMB);
   } finally {
-    await rows?.close();
+    await opened?.close();
   }
 
   async function trainOn(rowSource: RowSource | undefined, bufferMB: number | undefined): Promise<TrainResult> {
@@ -296,8 +307,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     const split = seededSplit(data.rows, valSplit, seed);
     const normKind = options.normalization ?? (data.dtype === 'uint8' ? 'scale255' : 'minmax');
     let normalization: Normalization;
-    let trainX = new Float32Array(0);
-    let valX = new Float32Array(0);
+    let trainX: Float32Array = new Float32Array(0);
+    let valX: Float32Array = new Float32Array(0);
     let plan: StreamPlan | undefined;
     if (rowSource !== undefined) {
       // Streamed: only the split's bitmap and the shuffle buffer are held (see data/stream-epoch.ts).
@@ -317,7 +328,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       streamPlan ? latentRangeStreamed(streamPlan, normalization, engine, spec.latent.units) : latentRangeOf(await engine.encode(trainX, nTrain), spec.latent.units);
     const shuffleRng = prev?.rngState ? Rng.fromState(prev.rngState) : new Rng(seed + SHUFFLE_SEED_OFFSET);
 
-    const engine: TrainingEngine = await createEngine(options.engine ?? 'auto', { spec, loss, adam, l1, l2, batchSize }, options.backend ?? 'auto');
+    const engine: TrainingEngine = await variant.createEngine(options.engine ?? 'auto', { spec, loss, adam, l1, l2, batchSize }, options.backend ?? 'auto');
     try {
       await engine.setState(resumed?.params ?? glorotUniformParams(spec, new Rng(seed)), resumed?.optimizer);
       const history: EpochRecord[] = [...(prev?.history ?? [])];
@@ -333,11 +344,11 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
         epochs,
       });
 
-      // Early stopping. A checkpoint written with patience holds its best epoch's weights, so on resume the
-      // loaded state is the best so far and the patience count starts again.
+      // Early stopping. The final checkpoint of a run with patience holds its best epoch's weights, so on
+      // resume the loaded state is the best so far and the patience count starts again. A per-epoch
+      // checkpoint of an unfinished run (earlyStopping set) holds the current weights, and the wait count
+      // and best state (best.bin) apart, so the run goes on exactly as if never stopped.
       const monitor = (r: EpochRecord) => r.valLoss ?? r.loss;
-      // A per-epoch checkpoint of an unfinished run (earlyStopping set) holds the current weights, and
-      // the wait count and best state separately, so the run goes on exactly as if never stopped.
       let bestEpoch = prev?.bestEpoch ?? done;
       const best = history.find((r) => r.epoch === bestEpoch);
       let bestValue = prev?.earlyStopping?.bestValue ?? (best ? monitor(best) : Infinity);
@@ -359,6 +370,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
         l1,
         l2,
         ...(streamPlan ? { stream: { bufferRows: streamPlan.bufferRows, blockRows: streamPlan.blockRows } } : {}),
+        ...variant.trainingFields(),
       });
       /** Writes the engine's current state as the checkpoint of `epochsDone` epochs; `unfinished` adds the early-stopping state. */
       const save = async (epochsDone: number, rngState: number[], unfinished?: { wait: number; bestValue: number; bestEpoch: number; best?: { params: ParamSet; optimizer: AdamState } }) => {
@@ -382,10 +394,10 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
             data: { source: data.source, rows: data.rows, cols },
             versions: { aekit: AEKIT_VERSION, node: process.versions.node, ...engine.versions },
             createdAt: new Date().toISOString(),
+            ...variant.metaFields(state),
           },
-          params: state.params,
-          optimizer: state.optimizer,
-          ...(earlyStopping && unfinished?.best && unfinished.bestEpoch !== epochsDone ? { best: unfinished.best } : {}),
+          ...variant.checkpointState(state),
+          ...(earlyStopping && unfinished?.best && unfinished.bestEpoch !== epochsDone ? { best: variant.checkpointState(unfinished.best) } : {}),
         });
         return { meta, state, latentRange };
       };
@@ -395,9 +407,14 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       const aborted = () => options.signal?.aborted === true;
 
       const batches = Math.ceil(nTrain / batchSize);
-      // With a batch callback or an abort signal, run the epoch in chunks so progress can be reported
-      // (and an abort noticed) ~50 times per epoch.
-      const chunkBatches = options.onBatchEnd || options.signal ? Math.max(1, Math.ceil(batches / 50)) : batches;
+      // With a batch callback, run the epoch in chunks so progress can be reported ~50 times per epoch;
+      // with only an abort signal, in chunks of at least 256 batches (seconds at most), long enough to
+      // keep an engine's multi-step runs (ort: up to 64 steps per run) whole.
+      const chunkBatches = options.onBatchEnd
+        ? Math.max(1, Math.ceil(batches / 50))
+        : options.signal
+          ? Math.max(256, Math.ceil(batches / 50))
+          : batches;
       const epochX = new Float32Array(trainX.length);
       let epoch = done;
       while (epoch < epochs && !aborted()) {
@@ -408,7 +425,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
           let seen = 0;
           for await (const chunk of streamEpoch(streamPlan, shuffleRng, normalization, batchSize)) {
             if (aborted()) break;
-            const losses = await engine.trainSteps(chunk.data, chunk.rows);
+            const losses = await variant.trainSteps(engine, epoch, chunk.data, chunk.rows);
             losses.forEach((l, i) => {
               lossSum += l * Math.min(batchSize, chunk.rows - i * batchSize);
             });
@@ -420,7 +437,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
           for (let b = 0; b < batches && !aborted(); b += chunkBatches) {
             const startRow = b * batchSize;
             const rows = Math.min(chunkBatches * batchSize, nTrain - startRow);
-            const losses = await engine.trainSteps(epochX.subarray(startRow * cols, (startRow + rows) * cols), rows);
+            const losses = await variant.trainSteps(engine, epoch, epochX.subarray(startRow * cols, (startRow + rows) * cols), rows);
             losses.forEach((l, i) => {
               lossSum += l * Math.min(batchSize, rows - i * batchSize);
             });

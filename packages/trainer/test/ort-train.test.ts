@@ -96,6 +96,19 @@ describe('train() with the ort engine', () => {
     expect(resumed.history[2]!.loss).toBeCloseTo(straight.history[2]!.loss, 6);
   });
 
+  it('trains a denoising autoencoder (--noise) like the tfjs engine', async () => {
+    const noisy = { ...common, epochs: 2, noise: 'mask:0.3' };
+    const byOrt = await train({ ...noisy, engine: 'ort', backend: 'cpu' });
+    const byTfjs = await train({ ...noisy, engine: 'tfjs', backend: 'cpu' });
+    byOrt.history.forEach((h, i) => {
+      expect(Math.abs(h.loss - byTfjs.history[i]!.loss) / byTfjs.history[i]!.loss).toBeLessThan(1e-4);
+      expect(Math.abs(h.valLoss! - byTfjs.history[i]!.valLoss!) / byTfjs.history[i]!.valLoss!).toBeLessThan(1e-4);
+    });
+    // The corruption is applied: the training loss differs from a run without noise.
+    const clean = await train({ ...common, epochs: 2, engine: 'ort', backend: 'cpu' });
+    expect(Math.abs(clean.history[0]!.loss - byOrt.history[0]!.loss)).toBeGreaterThan(1e-4);
+  });
+
   const BAD: Array<[string, Partial<TrainOptions>]> = [
     ['a spec wider than the data', { spec: makeSpec({ inputDim: COLS + 1, layers: [4], latent: 2 }) }],
     ['data with NaN', { data: { data: Float32Array.from({ length: 32 }, (_, i) => (i === 5 ? NaN : i / 32)), rows: 2, cols: COLS, dtype: 'float32', source: 'nan.npy' } }],

@@ -52,6 +52,21 @@ describe('row sources', () => {
     });
   }
 
+  it('a CSV over the 1 MiB scan chunk: lines cut between chunks are read whole', async () => {
+    const rows = 60_000;
+    const text = Array.from({ length: rows }, (_, r) => `${r},${(r * 0.37).toFixed(3)},${-r}`).join('\n');
+    const path = put('big.csv', text);
+    expect(text.length).toBeGreaterThan(2 ** 20);
+    const whole = await loadDataset(path);
+    const src = await openRowSource(path);
+    try {
+      expect(src.rows).toBe(rows);
+      expect(Array.from(await src.read(0, rows))).toEqual(Array.from(whole.data));
+    } finally {
+      await src.close();
+    }
+  });
+
   it('refuses gzip (not seekable) with the way out, and names the line of a bad CSV cell', async () => {
     const gz = put('x.idx.gz', gzipSync(idxBytes(0x0d, [ROWS, COLS], values)));
     await expect(openRowSource(gz)).rejects.toThrow(UsageError);

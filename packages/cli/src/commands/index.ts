@@ -14,7 +14,9 @@ import { register as infoCommand } from './info.js';
 import { register as demoCommand } from './demo.js';
 import { register as trainCommand } from './train.js';
 import { register as studyCommand } from './study.js';
+import { register as sampleCommand } from './sample.js';
+import { register as interpolateCommand } from './interpolate.js';
 
 export type RegisterCommand = (program: Command, io: CliIO) => void;
 
-export const COMMANDS: RegisterCommand[] = [trainCommand, exportCommand, encodeCommand, decodeCommand, evalCommand, infoCommand, demoCommand, compressCommand, decompressCommand, studyCommand];
+export const COMMANDS: RegisterCommand[] = [trainCommand, exportCommand, encodeCommand, decodeCommand, evalCommand, infoCommand, demoCommand, compressCommand, decompressCommand, studyCommand, sampleCommand, interpolateCommand];

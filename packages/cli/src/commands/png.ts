@@ -1,5 +1,6 @@
 /** PNG helpers shared by the study, sample and interpolate commands (pngjs does the encoding). */
 import { PNG } from 'pngjs';
+import { type Normalization, UsageError } from '@aekit/core';
 import type { RgbaImage } from '@aekit/trainer';
 
 export function encodePng(img: RgbaImage): Uint8Array {
@@ -32,4 +33,30 @@ export function tileGrid(rows: Float32Array, count: number, side: number, cols: 
     }
   }
   return { width, height, data };
+}
+
+/** The bundle's output rows as grey levels 0–255 for display (raw units mapped through the normalisation's range). */
+export function toGrey(rows: ArrayLike<number>, cols: number, normalization: Normalization): Float32Array {
+  const out = new Float32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]!;
+    if (normalization.kind === 'scale255') out[i] = v;
+    else if (normalization.kind === 'none') out[i] = v * 255;
+    else {
+      const c = i % cols;
+      const lo = normalization.min[c]!;
+      const range = normalization.max[c]! - lo;
+      out[i] = range > 0 ? ((v - lo) / range) * 255 : 0;
+    }
+  }
+  return out;
+}
+
+/** Side of a square image of `dim` pixels, or a UsageError saying why a PNG cannot be drawn. */
+export function squareSide(dim: number, what: string): number {
+  const side = Math.round(Math.sqrt(dim));
+  if (side * side !== dim) {
+    throw new UsageError(`${what}: rows of ${dim} values are not square images, so no PNG can be drawn; write .npy instead`);
+  }
+  return side;
 }

@@ -68,7 +68,7 @@ function evenSubset(d: Dataset, limit: number): Dataset {
     const r = Math.floor((i * d.rows) / limit);
     data.set(d.data.subarray(r * d.cols, (r + 1) * d.cols), i * d.cols);
   }
-  return { ...d, data, rows: limit, source: `${d.source} (${limit} of ${d.rows} rows, evenly spaced)` };
+  return { ...d, data, rows: limit, source: `${d.source} (evenly spaced subset of its ${d.rows} rows)` };
 }
 
 export function register(program: Command, io: CliIO): void {

@@ -7,7 +7,9 @@ import type { Command } from 'commander';
 import { LOSS_NAMES, NORMALIZATION_KINDS, type SpecOptions, UsageError, describeSpec, makeSpec, parseNormalizationKind } from '@aekit/core';
 import {
   DATA_FORMATS,
+  DEFAULT_STREAM_BUFFER_MB,
   ENGINE_CHOICES,
+  STREAM_AUTO_BYTES,
   TFJS_BACKENDS,
   TRAIN_DEFAULTS,
   type TrainOptions,
@@ -15,7 +17,11 @@ import {
   loadDataset,
   parseDataFormat,
   parseEngineName,
+  openRowSource,
   parseLoss,
+  parseNoise,
+  parseVariant,
+  streamsByDefault,
   train,
 } from '@aekit/trainer';
 import type { CliIO } from '../io.js';
@@ -43,12 +49,19 @@ interface TrainCliOptions {
   resume?: string;
   json?: boolean;
   out?: string;
+  checkpointEvery?: string;
+  stream?: boolean;
+  inMemory?: boolean;
+  streamBufferMb?: string;
+  variant?: string;
+  beta?: string;
+  noise?: string;
 }
 
 /** Options fixed by the checkpoint: giving one together with --resume is an error. */
 const FIXED_ON_RESUME: (keyof TrainCliOptions)[] = [
   'layers', 'latent', 'activation', 'latentActivation', 'outputActivation', 'loss', 'batchSize', 'lr',
-  'valSplit', 'patience', 'l1', 'l2', 'seed', 'normalize',
+  'valSplit', 'patience', 'l1', 'l2', 'seed', 'normalize', 'streamBufferMb', 'variant', 'beta', 'noise',
 ];
 
 function flag(key: string): string {
@@ -103,6 +116,13 @@ export function register(program: Command, io: CliIO): void {
     .option('--resume <dir>', 'continue training from a checkpoint (model and training settings come from it)')
     .option('--json', 'print one JSON object per line (start, each epoch, done) instead of text')
     .option('--out <dir>', 'checkpoint directory to write (default with --resume: the resumed directory)')
+    .option('--checkpoint-every <n>', 'write the checkpoint every n epochs (atomically; a killed run resumes from the last one)', '1')
+    .option('--stream', `stream --data from disk in shuffled blocks, memory bounded by --stream-buffer-mb (default for files over ${STREAM_AUTO_BYTES / 2 ** 20} MiB)`)
+    .option('--in-memory', 'load --data whole into memory (default for smaller files and gzip)')
+    .option('--stream-buffer-mb <n>', 'shuffle-buffer memory when streaming, in MiB', String(DEFAULT_STREAM_BUFFER_MB))
+    .option('--variant <name>', 'ae (plain autoencoder) or vae (variational: encoder outputs z_mean and z_log_var; tfjs engine; generate with aekit sample)')
+    .option('--beta <x>', 'VAE: weight of the KL term (default 1)')
+    .option('--noise <kind:x>', 'denoising: corrupt training inputs, gaussian:STD (e.g. gaussian:0.2) or mask:RATE (e.g. mask:0.3); tfjs engine')
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const fromCli = (k: string) => cmd.getOptionValueSource(k) === 'cli';
       if (o.resume !== undefined) {
@@ -133,6 +153,13 @@ export function register(program: Command, io: CliIO): void {
       if (o.normalize !== undefined) opts.normalization = parseNormalizationKind(o.normalize);
       set('resume', o.resume);
       set('out', o.out);
+      if (o.variant !== undefined) opts.variant = parseVariant(o.variant);
+      set('beta', num('--beta', o.beta, nonNeg, 'a number >= 0'));
+      if (o.noise !== undefined) opts.noise = parseNoise(o.noise);
+      set('checkpointEvery', num('--checkpoint-every', o.checkpointEvery, int, 'a positive integer'));
+      if (o.stream === true && o.inMemory === true) throw new UsageError('--stream and --in-memory exclude each other; give one');
+      if (o.stream === true && o.data === undefined) throw new UsageError('--stream needs --data FILE (the bundled digits are loaded in memory)');
+      const bufferMB = num('--stream-buffer-mb', o.streamBufferMb, (n) => Number.isFinite(n) && n > 0, 'a number > 0');
       const specOptions: SpecOptions = {
         layers: parseLayers(o.layers ?? '64,32'),
         latent: num('--latent', o.latent, int, 'a positive integer') ?? 32,
@@ -144,52 +171,88 @@ export function register(program: Command, io: CliIO): void {
       makeSpec(specOptions);
 
       // Without --data: the bundled digits, or with --resume the checkpoint's own data (train() loads it).
-      if (o.data !== undefined) {
-        opts.data = await loadDataset(o.data, o.format === undefined ? {} : { format: parseDataFormat(o.format) });
-      } else if (o.resume === undefined) {
-        opts.data = await loadBundledDigits();
-      }
-      if (opts.data !== undefined && o.resume === undefined) opts.spec = makeSpec({ ...specOptions, inputDim: opts.data.cols });
-
-      const json = o.json === true;
-      const line = (obj: object) => io.stdout(`${JSON.stringify(obj)}\n`);
-      let barShown = false;
-      opts.onStart = (s) => {
-        if (json) {
-          line({ event: 'start', engine: s.engine, backend: s.backend, model: describeSpec(s.spec), data: s.dataSource, trainRows: s.trainRows, valRows: s.valRows, firstEpoch: s.firstEpoch, epochs: s.epochs });
-          return;
+      const format = o.format === undefined ? {} : { format: parseDataFormat(o.format) };
+      const streamed = o.data !== undefined && o.inMemory !== true && (o.stream === true || (await streamsByDefault(o.data)));
+      const source = streamed ? await openRowSource(o.data!, format) : undefined;
+      try {
+        if (source !== undefined) {
+          opts.stream = { source, ...(bufferMB !== undefined ? { bufferMB } : {}) };
+        } else if (o.data !== undefined) {
+          opts.data = await loadDataset(o.data, format);
+        } else if (o.resume === undefined) {
+          opts.data = await loadBundledDigits();
         }
-        io.stdout(`engine ${s.engine}, backend ${s.backend}\n`);
-        io.stdout(`model ${describeSpec(s.spec)}, normalisation ${s.normalization.kind}\n`);
-        io.stdout(`data ${s.dataSource}: ${s.trainRows} training rows, ${s.valRows} validation rows; epochs ${s.firstEpoch}..${s.epochs}\n`);
-      };
-      if (io.isTTY && !json) {
-        opts.onBatchEnd = (b) => {
-          const width = 24;
-          const filled = Math.round((b.batch / b.batches) * width);
-          io.stdout(`\repoch ${b.epoch} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${b.batch}/${b.batches} loss ${fmt(b.loss)}`);
-          barShown = true;
-        };
+        const cols = source?.cols ?? opts.data?.cols;
+        if (cols !== undefined && o.resume === undefined) opts.spec = makeSpec({ ...specOptions, inputDim: cols });
+        await runTraining(opts, o, io);
+      } finally {
+        await source?.close();
       }
-      opts.onEpochEnd = (e) => {
-        if (json) {
-          line({ event: 'epoch', epoch: e.epoch, epochs: e.epochs, loss: e.loss, valLoss: e.valLoss ?? null, seconds: e.seconds, rowsPerSecond: Math.round(e.rowsPerSecond) });
-          return;
-        }
-        if (barShown) io.stdout('\r\x1b[K');
-        io.stdout(
-          `epoch ${e.epoch}/${e.epochs}  loss ${fmt(e.loss)}  val_loss ${fmt(e.valLoss)}  ${e.seconds.toFixed(1)} s  ${Math.round(e.rowsPerSecond)} rows/s\n`,
-        );
-      };
-      const r = await train(opts);
-      const lossName = r.checkpoint?.meta.training.loss ?? opts.loss;
-      const dir = r.checkpoint?.dir;
-      if (json) {
-        line({ event: 'done', backend: r.backend, loss: lossName, valLoss: r.valLoss ?? null, bestEpoch: r.bestEpoch, epochsCompleted: r.epochsCompleted, stoppedEarly: r.stoppedEarly, checkpoint: dir });
-        return;
-      }
-      if (r.stoppedEarly) io.stdout(`early stopping: no improvement for ${r.checkpoint?.meta.training.patience} epochs; kept epoch ${r.bestEpoch}\n`);
-      io.stdout(`final validation ${lossName?.toUpperCase()}: ${r.valLoss === undefined ? 'n/a (no validation split)' : r.valLoss.toFixed(5)} (weights of epoch ${r.bestEpoch})\n`);
-      io.stdout(`checkpoint: ${dir}\n`);
     });
+}
+
+/** Runs train() with progress output; SIGINT / SIGTERM stop it cleanly (a second one exits at once). */
+async function runTraining(opts: TrainOptions, o: TrainCliOptions, io: CliIO): Promise<void> {
+  const controller = new AbortController();
+  opts.signal = controller.signal;
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (++signals > 1) {
+      io.stderr(`aekit: ${sig} again: exiting now without saving the current epoch\n`);
+      process.exit(130);
+    }
+    io.stderr(`\naekit: ${sig}: stopping after the current chunk of batches and saving the last complete epoch (${sig} again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await report(opts, o, io);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function report(opts: TrainOptions, o: TrainCliOptions, io: CliIO): Promise<void> {
+  const json = o.json === true;
+  const line = (obj: object) => io.stdout(`${JSON.stringify(obj)}\n`);
+  let barShown = false;
+  opts.onStart = (s) => {
+    if (json) {
+      line({ event: 'start', engine: s.engine, backend: s.backend, model: describeSpec(s.spec), data: s.dataSource, trainRows: s.trainRows, valRows: s.valRows, firstEpoch: s.firstEpoch, epochs: s.epochs });
+      return;
+    }
+    io.stdout(`engine ${s.engine}, backend ${s.backend}\n`);
+    io.stdout(`model ${describeSpec(s.spec)}, normalisation ${s.normalization.kind}\n`);
+    io.stdout(`data ${s.dataSource}: ${s.trainRows} training rows, ${s.valRows} validation rows; epochs ${s.firstEpoch}..${s.epochs}\n`);
+  };
+  if (io.isTTY && !json) {
+    opts.onBatchEnd = (b) => {
+      const width = 24;
+      const filled = Math.round((b.batch / b.batches) * width);
+      io.stdout(`\repoch ${b.epoch} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${b.batch}/${b.batches} loss ${fmt(b.loss)}`);
+      barShown = true;
+    };
+  }
+  opts.onEpochEnd = (e) => {
+    if (json) {
+      line({ event: 'epoch', epoch: e.epoch, epochs: e.epochs, loss: e.loss, valLoss: e.valLoss ?? null, seconds: e.seconds, rowsPerSecond: Math.round(e.rowsPerSecond) });
+      return;
+    }
+    if (barShown) io.stdout('\r\x1b[K');
+    io.stdout(
+      `epoch ${e.epoch}/${e.epochs}  loss ${fmt(e.loss)}  val_loss ${fmt(e.valLoss)}  ${e.seconds.toFixed(1)} s  ${Math.round(e.rowsPerSecond)} rows/s\n`,
+    );
+  };
+  const r = await train(opts);
+  const lossName = r.checkpoint?.meta.training.loss ?? opts.loss;
+  const dir = r.checkpoint?.dir;
+  if (json) {
+    line({ event: 'done', backend: r.backend, loss: lossName, valLoss: r.valLoss ?? null, bestEpoch: r.bestEpoch, epochsCompleted: r.epochsCompleted, stoppedEarly: r.stoppedEarly, checkpoint: dir });
+    return;
+  }
+  if (r.stoppedEarly) io.stdout(`early stopping: no improvement for ${r.checkpoint?.meta.training.patience} epochs; kept epoch ${r.bestEpoch}\n`);
+  io.stdout(`final validation ${lossName?.toUpperCase()}: ${r.valLoss === undefined ? 'n/a (no validation split)' : r.valLoss.toFixed(5)} (weights of epoch ${r.bestEpoch})\n`);
+  io.stdout(`checkpoint: ${dir}\n`);
 }

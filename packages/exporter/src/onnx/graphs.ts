@@ -3,11 +3,12 @@
  * autoencoder x → x_hat, batch dimension `batch`. Graphs take and return raw units: the encoder
  * starts with the normalisation, the decoder ends with its inverse (core bundle.ts).
  */
-import { AEKIT_VERSION, type GraphName, type IoDtype, type Normalization, toAffine } from '@aekit/core';
+import { AEKIT_VERSION, ExportError, type GraphName, type IoDtype, type Normalization, toAffine } from '@aekit/core';
 import type { SplitModel } from '../model/split.js';
 import type { Step } from '../model/chain.js';
 import { ACTIVATION_EMITTERS } from './activations.js';
 import { DTYPE_CODE, GraphBuilder, attr } from './builder.js';
+import { declareInputCheck, emitInputHead } from './input-head.js';
 
 /**
  * How a Dense layer is written. Gemm is the default, by measurement (bench/export.bench.mjs, default
@@ -106,8 +107,12 @@ function finish(g: GraphBuilder, role: GraphName, o: GraphOptions): Uint8Array {
 export function buildEncoder(m: SplitModel, o: GraphOptions): Uint8Array {
   const g = new GraphBuilder('aekit_encoder');
   g.input('x', o.inputDtype, ['batch', m.inputDim]);
-  runStages(g, 'x', [...inputStages(o, m.inputDim), ...stepStages(m.encoder, o.denseOp)], 'z');
+  // Normalisation folded into the first Dense layer, plus the x_check output (input-head.ts).
+  const head = emitInputHead(g, o, 'x', m.encoder);
+  if (head) runStages(g, head.h, stepStages(head.rest, o.denseOp), 'z');
+  else runStages(g, 'x', [...inputStages(o, m.inputDim), ...stepStages(m.encoder, o.denseOp)], 'z');
   g.output('z', 'float32', ['batch', m.latentDim]);
+  if (head) declareInputCheck(g, o);
   return finish(g, 'encoder', o);
 }
 
@@ -122,17 +127,52 @@ export function buildDecoder(m: SplitModel, o: GraphOptions): Uint8Array {
 export function buildAutoencoder(m: SplitModel, o: GraphOptions): Uint8Array {
   const g = new GraphBuilder('aekit_autoencoder');
   g.input('x', o.inputDtype, ['batch', m.inputDim]);
+  const steps = [...m.encoder, ...m.decoder];
+  const head = emitInputHead(g, o, 'x', steps);
   const stages = [
-    ...inputStages(o, m.inputDim),
-    ...stepStages(m.encoder, o.denseOp),
-    ...stepStages(m.decoder, o.denseOp),
+    ...(head ? [] : inputStages(o, m.inputDim)),
+    ...stepStages(head ? head.rest : steps, o.denseOp),
     ...outputStages(o, m.inputDim),
   ];
-  runStages(g, 'x', stages, 'x_hat');
+  runStages(g, head ? head.h : 'x', stages, 'x_hat');
   g.output('x_hat', o.outputDtype, ['batch', m.inputDim]);
+  if (head) declareInputCheck(g, o);
   return finish(g, 'autoencoder', o);
 }
 
 export function buildGraphs(m: SplitModel, o: GraphOptions): Record<GraphName, Uint8Array> {
   return { encoder: buildEncoder(m, o), decoder: buildDecoder(m, o), autoencoder: buildAutoencoder(m, o) };
+}
+
+/** The log-variance head of a VAE: a dense layer (linear) fed by the same features as the latent layer. */
+export interface LogVarHead {
+  inputDim: number;
+  units: number;
+  kernel: ArrayLike<number>;
+  bias: ArrayLike<number>;
+}
+
+/**
+ * A VAE's encoder: x → z_mean (the split model's encoder) and x → z_log_var (the head, applied to the
+ * input of the latent layer). Same input and normalisation as the plain encoder.
+ */
+export function buildVaeEncoder(m: SplitModel, head: LogVarHead, o: GraphOptions): Uint8Array {
+  let lastDense = -1;
+  m.encoder.forEach((s, i) => {
+    if (s.kind === 'dense') lastDense = i;
+  });
+  const latentDense = m.encoder[lastDense];
+  if (latentDense === undefined || latentDense.kind !== 'dense' || latentDense.inputDim !== head.inputDim || latentDense.units !== head.units) {
+    throw new ExportError(`the VAE log-variance head (${head.inputDim}×${head.units}) does not fit the encoder's latent layer; the checkpoint's aekit.json is inconsistent, retrain it`);
+  }
+  const g = new GraphBuilder('aekit_vae_encoder');
+  g.input('x', o.inputDtype, ['batch', m.inputDim]);
+  runStages(g, 'x', [...inputStages(o, m.inputDim), ...stepStages(m.encoder.slice(0, lastDense), o.denseOp)], 'features');
+  runStages(g, 'features', stepStages(m.encoder.slice(lastDense), o.denseOp), 'z_mean');
+  const w = g.initializer('latent_log_var.kernel', 'float32', [head.inputDim, head.units], Float32Array.from(head.kernel));
+  const b = g.initializer('latent_log_var.bias', 'float32', [head.units], Float32Array.from(head.bias));
+  g.op('Gemm', ['features', w, b], {}, 'z_log_var');
+  g.output('z_mean', 'float32', ['batch', m.latentDim]);
+  g.output('z_log_var', 'float32', ['batch', m.latentDim]);
+  return finish(g, 'encoder', o);
 }

@@ -2,7 +2,8 @@
  * Each activation as ONNX nodes, forward and derivative. A `Record<ActivationName, …>` so a name added
  * to core's ACTIVATION_NAMES fails to compile until it is handled here. Derivatives follow the
  * gradients tfjs registers (relu: x > 0; leakyRelu: x > 0 ? 1 : alpha; elu from its output), and are
- * written from the forward values where that saves ops (relu' = Sign(relu(z)), sigmoid' = a(1 - a)).
+ * written from the forward values where that saves ops (sigmoid' = a(1 - a)). Only ops that
+ * onnxruntime's WebGPU EP implements are used (no Sign, no Selu), so no node falls back to the CPU.
  */
 import {
   type ActivationName,
@@ -23,11 +24,21 @@ export interface ActivationNodes {
 
 type Emit = (g: GraphBuilder, z: string, a: ActivationSpec) => ActivationNodes;
 
+/** 1 where z > 0, else 0 (tfjs's relu gradient). Not Sign(relu(z)): WebGPU has no Sign kernel. */
+export function step(g: GraphBuilder, z: string): string {
+  return g.op('Cast', [g.op('Greater', [z, f32(g, 0)])], { to: attr.int(1) });
+}
+
+/** sign(w) with sign(0) = 0, from comparisons (WebGPU has no Sign kernel). */
+export function sign(g: GraphBuilder, w: string): string {
+  return g.op('Sub', [step(g, w), g.op('Cast', [g.op('Less', [w, f32(g, 0)])], { to: attr.int(1) })]);
+}
+
 export const ACTIVATION_GRAPHS: Record<ActivationName, Emit> = {
   linear: (_g, z) => ({ out: z, derivative: () => null }),
   relu: (g, z) => {
     const out = g.op('Relu', [z]);
-    return { out, derivative: () => g.op('Sign', [out]) };
+    return { out, derivative: () => step(g, z) };
   },
   sigmoid: (g, z) => {
     const out = g.op('Sigmoid', [z]);
@@ -51,7 +62,8 @@ export const ACTIVATION_GRAPHS: Record<ActivationName, Emit> = {
     return { out, derivative: () => g.op('Min', [g.op('Add', [out, f32(g, 1)]), f32(g, 1)]) };
   },
   selu: (g, z) => {
-    const out = g.op('Selu', [z], { alpha: attr.float(SELU_ALPHA), gamma: attr.float(SELU_GAMMA) });
+    // γ·elu_α(z) is selu exactly; written so because onnxruntime's WebGPU EP has Elu but no Selu.
+    const out = g.op('Mul', [g.op('Elu', [z], { alpha: attr.float(SELU_ALPHA) }), f32(g, SELU_GAMMA)]);
     return {
       out,
       derivative: () =>

@@ -34,6 +34,11 @@ export interface TrainingGraphOptions {
   layout?: ParamLayout;
   /** `single`: x is [batch, inputDim]; `loop` (default): x is [steps, batch, inputDim]. */
   stepsPerRun?: 'single' | 'loop';
+  /**
+   * Adds an input `y` shaped like `x` that the output is scored against instead of `x` (denoising:
+   * `x` the corrupted rows, `y` the clean ones).
+   */
+  targets?: boolean;
 }
 
 export interface TrainingGraph {
@@ -41,8 +46,8 @@ export interface TrainingGraph {
   layout: ParamLayout;
   loop: boolean;
   slots: ParamSlot[];
-  /** Input names: `x`, `t` (float32 scalar, steps taken so far), `lr` (float32 scalar) and the state. */
-  inputs: { x: string; t: string; lr: string; params: string[]; m: string[]; v: string[] };
+  /** Input names: `x`, `y` (targets option), `t` (float32 scalar, steps taken so far), `lr` (float32 scalar), the state. */
+  inputs: { x: string; y?: string; t: string; lr: string; params: string[]; m: string[]; v: string[] };
   /** `loss` is a scalar, or one value per step ([steps]) for a loop graph; state outputs are `new.<input>`. */
   outputs: { loss: string; params: string[]; m: string[]; v: string[] };
 }
@@ -97,7 +102,9 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
 
   const g = new GraphBuilder(loop ? 'aekit_train_loop' : 'aekit_train_step');
   const D = r.spec.inputDim;
-  g.input('x', 'float32', loop ? ['steps', 'batch', D] : ['batch', D]);
+  const xDims = loop ? ['steps', 'batch', D] : ['batch', D];
+  g.input('x', 'float32', xDims);
+  if (options.targets) g.input('y', 'float32', xDims);
   state.forEach((n, i) => g.input(n, 'float32', stateDimsAll[i]!));
   g.input('t', 'float32', []);
   g.input('lr', 'float32', []);
@@ -106,7 +113,8 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
   const outNames = split(state.map(updatedName));
 
   if (!loop) {
-    emitTrainingStep(g, r.spec, settings, { x: 'x', ...names, t: 't', lr: 'lr' }, { loss: 'loss', ...outNames });
+    const target = options.targets ? { target: 'y' } : {};
+    emitTrainingStep(g, r.spec, settings, { x: 'x', ...target, ...names, t: 't', lr: 'lr' }, { loss: 'loss', ...outNames });
   } else {
     // Body: (iter, cond, t, state…) → (cond, t + 1, state'…, loss). It reads x and lr from the outer
     // graph; its own names are prefixed so they never shadow outer ones.
@@ -116,8 +124,9 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
     body.input('body.t', 'float32', []);
     const bodyState = state.map((n, i) => body.input(`body.${n}`, 'float32', stateDimsAll[i]!));
     const xb = body.op('Gather', ['x', 'body.iter'], { axis: attr.int(0) }, 'body.x');
+    const target = options.targets ? { target: body.op('Gather', ['y', 'body.iter'], { axis: attr.int(0) }, 'body.y') } : {};
     const bs = split(bodyState);
-    const out = emitTrainingStep(body, r.spec, settings, { x: xb, ...bs, t: 'body.t', lr: 'lr' });
+    const out = emitTrainingStep(body, r.spec, settings, { x: xb, ...target, ...bs, t: 'body.t', lr: 'lr' });
     body.op('Identity', ['body.cond'], {}, 'body.cond_out');
     body.output('body.cond_out', 'bool', []);
     body.output(out.t, 'float32', []);
@@ -144,7 +153,7 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
     layout: r.layout,
     loop,
     slots,
-    inputs: { x: 'x', t: 't', lr: 'lr', ...names },
+    inputs: { x: 'x', ...(options.targets ? { y: 'y' } : {}), t: 't', lr: 'lr', ...names },
     outputs: { loss: 'loss', ...outNames },
   };
 }

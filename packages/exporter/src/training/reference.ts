@@ -112,20 +112,24 @@ function lossAndGrad(y: Float64Array, x: ArrayLike<number>, loss: LossName): { l
   return { loss: sum / n, dy };
 }
 
-/** One Adam step on `state` (updated in place) over a batch of `rows` rows; returns the training loss. */
+/**
+ * One Adam step on `state` (updated in place) over a batch of `rows` rows; returns the training loss.
+ * `target` (same shape as x) is what the output is scored against, x when omitted.
+ */
 export function referenceTrainStep(
   spec: ModelSpec,
   settings: ReferenceSettings,
   state: ReferenceState,
   x: ArrayLike<number>,
   rows: number,
+  target: ArrayLike<number> = x,
 ): number {
   const adam = { ...DEFAULT_ADAM, ...settings.adam };
   const l1 = settings.l1 ?? 0;
   const l2 = settings.l2 ?? 0;
   const { params } = state;
   const f = forward(spec, params, x, rows);
-  const { loss: recon, dy } = lossAndGrad(f.y, x, settings.loss);
+  const { loss: recon, dy } = lossAndGrad(f.y, target, settings.loss);
   let penalty = 0;
   const grads: Float64Array[] = params.map((p) => new Float64Array(p.length));
   let dA = dy;

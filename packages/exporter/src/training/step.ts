@@ -17,7 +17,7 @@
 import { denseLayers, type AdamConfig, type LossName, type ModelSpec } from '@aekit/core';
 import { attr, type GraphBuilder } from '../onnx/builder.js';
 import { f32, i64 } from './consts.js';
-import { ACTIVATION_GRAPHS, type ActivationNodes } from './activations.js';
+import { ACTIVATION_GRAPHS, sign, type ActivationNodes } from './activations.js';
 import { parameterSlots, type ParamLayout, type ParamSlot } from './layout.js';
 
 /** tfjs-layers' epsilon() (the clip of binaryCrossentropy). */
@@ -35,6 +35,8 @@ export interface StepSettings {
 /** Tensor names a step reads. `params`/`m`/`v` hold one name per slot, or one flat vector each. */
 export interface StepInputs {
   x: string;
+  /** What the output is scored against (denoising: the clean rows); `x` when omitted. */
+  target?: string;
   params: string[];
   m: string[];
   v: string[];
@@ -152,7 +154,7 @@ export function emitTrainingStep(
   const fwd = emitForward(g, spec, io.x, tensors);
   const { l1, l2 } = settings;
   const penalised = l1 > 0 || l2 > 0;
-  const recon = emitLoss(g, settings.loss, fwd.output, io.x, true, penalised ? undefined : names.loss);
+  const recon = emitLoss(g, settings.loss, fwd.output, io.target ?? io.x, true, penalised ? undefined : names.loss);
 
   // Penalties on kernels: value and gradient.
   let lossName = recon.loss;
@@ -165,7 +167,7 @@ export function emitTrainingStep(
       const grads: string[] = [];
       if (l1 > 0) {
         terms.push(g.op('Mul', [g.op('ReduceSum', [g.op('Abs', [w])], { keepdims: attr.int(0) }), f32(g, l1)]));
-        grads.push(g.op('Mul', [g.op('Sign', [w]), f32(g, l1)]));
+        grads.push(g.op('Mul', [sign(g, w), f32(g, l1)]));
       }
       if (l2 > 0) {
         terms.push(g.op('Mul', [g.op('ReduceSum', [g.op('Mul', [w, w])], { keepdims: attr.int(0) }), f32(g, l2)]));
@@ -173,7 +175,8 @@ export function emitTrainingStep(
       }
       penaltyGrad[i] = grads.length === 1 ? grads[0]! : g.op('Add', grads);
     });
-    const penalty = terms.length === 1 ? terms[0]! : g.op('Sum', terms);
+    // A chain of Adds, not Sum: WebGPU has no Sum kernel.
+    const penalty = terms.reduce((acc, t) => g.op('Add', [acc, t]));
     lossName = g.op('Add', [recon.loss, penalty], {}, names.loss);
   }
 

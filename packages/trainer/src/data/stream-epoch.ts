@@ -49,6 +49,11 @@ export interface StreamPlan extends StreamLayout {
 
 /** The plan for a source: `valRows` are the rows held out (train.ts's seeded split). */
 export function planStream(source: RowSource, valRows: ArrayLike<number>, layout: StreamLayout): StreamPlan {
+  const { bufferRows, blockRows } = layout;
+  if (!Number.isInteger(blockRows) || blockRows < 1 || !Number.isInteger(bufferRows) || bufferRows < blockRows) {
+    // Only reachable with an edited aekit.json (training.stream): streamLayout never makes one.
+    throw new RangeError(`stream layout needs whole numbers with bufferRows >= blockRows >= 1, got ${JSON.stringify(layout)}`);
+  }
   const valBits = new Uint8Array(Math.ceil(source.rows / 8));
   for (let i = 0; i < valRows.length; i++) {
     const r = valRows[i]!;

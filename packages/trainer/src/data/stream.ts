@@ -62,6 +62,29 @@ export async function openRowSource(path: string, options: OpenRowSourceOptions 
   }
 }
 
+/** Files above this size are streamed by `aekit train` unless --in-memory is given. */
+export const STREAM_AUTO_BYTES = 512 * 2 ** 20;
+
+/**
+ * Whether `aekit train` streams a file by default: when it is larger than STREAM_AUTO_BYTES and not
+ * gzip-compressed (gzip cannot be read at random offsets).
+ */
+export async function streamsByDefault(path: string): Promise<boolean> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch {
+    return false; // the in-memory loader reports the missing file
+  }
+  try {
+    const size = (await fh.stat()).size;
+    const head = await readAt(fh, 0, 2);
+    return size > STREAM_AUTO_BYTES && !(head[0] === 0x1f && head[1] === 0x8b);
+  } finally {
+    await fh.close();
+  }
+}
+
 function sniff(b: Uint8Array): DataFormat | undefined {
   if (b[0] === 0x93 && b[1] === 0x4e) return 'npy';
   if (b.length >= 4 && b[0] === 0 && b[1] === 0 && b[3]! > 0) return 'idx';

@@ -142,7 +142,10 @@ export class OrtEngine implements TrainingEngine {
       encode: InferenceSession;
       /** Copies device-resident state back to the CPU (stateOnDevice only). */
       readout?: InferenceSession;
+      /** The training graph with a targets input `y`, opened on first use. */
+      trainWithTargets?: InferenceSession;
     },
+    private readonly openWithTargets: () => Promise<InferenceSession>,
   ) {
     this.backend = device;
     this.stepsPerRun = stepsPerRun;
@@ -168,14 +171,15 @@ export class OrtEngine implements TrainingEngine {
     // WebGPU binds every input of a node as a storage buffer (12 at most on SwiftShader, 8 on many
     // GPUs): the flat layout's 12-way Split / Concat exceeds that, so WebGPU gets one input per tensor.
     const layout = options.layout ?? (device === 'webgpu' ? 'tensors' : 'flat');
-    const graph = buildTrainingGraph(spec, {
+    const graphOptions = {
       loss: config.loss,
       adam: config.adam,
       l1: config.l1,
       l2: config.l2,
       layout,
-      stepsPerRun: steps > 1 ? 'loop' : 'single',
-    });
+      stepsPerRun: steps > 1 ? ('loop' as const) : ('single' as const),
+    };
+    const graph = buildTrainingGraph(spec, graphOptions);
     const sessionOptions: InferenceSession.SessionOptions = {
       executionProviders: EXECUTION_PROVIDERS[device],
       graphOptimizationLevel: 'all',
@@ -216,7 +220,10 @@ export class OrtEngine implements TrainingEngine {
     const evaluate = await open(buildForwardGraph(spec, { output: 'loss', loss: config.loss, layout }).bytes);
     const encode = await open(buildForwardGraph(spec, { output: 'latent', layout }).bytes);
     const readout = stateOnDevice ? await open(buildReadoutGraph(spec, layout).bytes) : undefined;
-    return new OrtEngine(options.ort, { ...config, spec }, device, layout, graph, steps, { train, evaluate, encode, readout });
+    // The graph with separate targets (denoising) is built the first time targets are given.
+    const openWithTargets = () =>
+      open(buildTrainingGraph(spec, { ...graphOptions, targets: true }).bytes, stateOnDevice ? stateOutputs : []);
+    return new OrtEngine(options.ort, { ...config, spec }, device, layout, graph, steps, { train, evaluate, encode, readout }, openWithTargets);
   }
 
   private tensor(data: Float32Array, dims: readonly number[]): Tensor {
@@ -261,10 +268,18 @@ export class OrtEngine implements TrainingEngine {
     this.step = optimizer?.step ?? 0;
   }
 
-  async trainSteps(data: Float32Array, rows: number): Promise<Float32Array> {
+  /**
+   * One Adam step per batch. `targets` (same shape as `data`), when given, is what the output is
+   * scored against instead of `data` (denoising: data corrupted, targets clean). Supported and tested
+   * against the tfjs engine (test/ort.test.ts, test/ort-train.test.ts with `noise`); this replaced an
+   * earlier "use --engine tfjs" refusal, which packages/trainer/test/noise.test.ts still expects.
+   */
+  async trainSteps(data: Float32Array, rows: number, targets?: Float32Array): Promise<Float32Array> {
     const state = this.ready();
     const cols = this.config.spec.inputDim;
     checkRows(data, rows, cols, 'trainSteps');
+    if (targets !== undefined) checkRows(targets, rows, cols, 'trainSteps targets');
+    const session = targets === undefined ? this.sessions.train : (this.sessions.trainWithTargets ??= await this.openWithTargets());
     const bs = this.config.batchSize;
     const full = Math.floor(rows / bs);
     const losses = new Float32Array(Math.ceil(rows / bs));
@@ -280,13 +295,15 @@ export class OrtEngine implements TrainingEngine {
     for (const c of chunks) {
       // A view of the caller's data: no copy on the JS side.
       const x = data.subarray(c.start * cols, (c.start + c.steps * c.rows) * cols);
+      const dims = loop ? [c.steps, c.rows, cols] : [c.rows, cols];
       const feeds: Record<string, Tensor> = {
-        x: this.tensor(x, loop ? [c.steps, c.rows, cols] : [c.rows, cols]),
+        x: this.tensor(x, dims),
         t: this.tensor(Float32Array.of(this.step), []),
         lr,
       };
+      if (targets !== undefined) feeds['y'] = this.tensor(targets.subarray(c.start * cols, (c.start + c.steps * c.rows) * cols), dims);
       for (const [k, v] of state) feeds[k] = v;
-      const out = await this.sessions.train.run(feeds);
+      const out = await session.run(feeds);
       for (const [k, old] of state) {
         state.set(k, out[updatedName(k)]!);
         // The previous step's device buffers are dead now; CPU tensors need no freeing.

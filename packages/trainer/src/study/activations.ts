@@ -29,7 +29,7 @@ export interface ActivationStudyOptions {
   seeds?: number;
   seed?: number;
   epochs?: number;
-  layers?: number[];
+  layers?: readonly number[];
   latent?: number;
   batchSize?: number;
   valSplit?: number;
@@ -161,7 +161,7 @@ export async function runActivationStudy(options: ActivationStudyOptions = {}): 
   const layers = options.layers ?? STUDY_DEFAULTS.layers;
   const latent = options.latent ?? STUDY_DEFAULTS.latent;
   const seeds = Array.from({ length: nSeeds }, (_, i) => baseSeed + i);
-  const specFor = (activation: ActivationSpec) => makeSpec({ inputDim: data.cols, layers, latent, activation });
+  const specFor = (activation: ActivationSpec) => makeSpec({ inputDim: data.cols, layers: [...layers], latent, activation });
   specFor(activations[0]!); // validate the architecture before any training
 
   const runs: StudyRun[] = [];

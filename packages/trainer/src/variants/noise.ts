@@ -34,7 +34,7 @@ export function formatNoise(n: NoiseSpec): string {
 }
 
 /** A corrupted copy of `clean` (into `out` when given). */
-export function corrupt(noise: NoiseSpec, clean: Float32Array, rng: Rng, out = new Float32Array(clean.length)): Float32Array {
+export function corrupt(noise: NoiseSpec, clean: Float32Array, rng: Rng, out: Float32Array = new Float32Array(clean.length)): Float32Array {
   if (noise.kind === 'mask') {
     for (let i = 0; i < clean.length; i++) out[i] = rng.next() < noise.rate ? 0 : clean[i]!;
     return out;

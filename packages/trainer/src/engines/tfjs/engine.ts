@@ -83,7 +83,7 @@ export class TfjsEngine implements TrainingEngine {
     });
   }
 
-  async trainSteps(data: Float32Array, rows: number): Promise<Float32Array> {
+  async trainSteps(data: Float32Array, rows: number, targets?: Float32Array): Promise<Float32Array> {
     this.assertReady();
     const cols = this.config.spec.inputDim;
     const bs = this.config.batchSize;
@@ -95,7 +95,8 @@ export class TfjsEngine implements TrainingEngine {
       const old = this.layers;
       const { loss, layers } = tf.tidy(() => {
         const x = tf.tensor2d(data.subarray(start * cols, (start + n) * cols), [n, cols]);
-        const g = gradients(this.defs, old, cfg, x);
+        const target = targets === undefined ? x : tf.tensor2d(targets.subarray(start * cols, (start + n) * cols), [n, cols]);
+        const g = gradients(this.defs, old, cfg, x, target);
         return { loss: g.loss, layers: adamUpdate(this.defs, old, g, this.config.adam, t) };
       });
       this.layers = layers;

@@ -99,11 +99,11 @@ export interface Gradients {
   gB: tf.Tensor[];
 }
 
-/** Loss and explicit gradients for one batch. Call inside tf.tidy. */
-export function gradients(defs: readonly LayerDef[], layers: readonly LayerTensors[], cfg: StepConfig, x: tf.Tensor): Gradients {
+/** Loss and explicit gradients for one batch (output scored against `target`, default x). Call inside tf.tidy. */
+export function gradients(defs: readonly LayerDef[], layers: readonly LayerTensors[], cfg: StepConfig, x: tf.Tensor, target: tf.Tensor = x): Gradients {
   const { a, z } = forward(defs, layers, x);
   const depth = layers.length;
-  let { loss, dY: dA } = lossAndOutputGrad(cfg, a[depth]!, x);
+  let { loss, dY: dA } = lossAndOutputGrad(cfg, a[depth]!, target);
   const gW: tf.Tensor[] = new Array<tf.Tensor>(depth);
   const gB: tf.Tensor[] = new Array<tf.Tensor>(depth);
   for (let l = depth - 1; l >= 0; l--) {

@@ -1,0 +1,139 @@
+/**
+ * How `train()` runs a model variant (plain or variational autoencoder) with or without input noise.
+ * train() asks the plan for its engine, runs every batch through `trainSteps`, and takes the
+ * checkpoint's parameters and extra metadata from it, so the variants live here and not in the loop.
+ */
+import {
+  type CheckpointMeta,
+  type ModelSpec,
+  type TrainingConfig,
+  UsageError,
+  type VaeMeta,
+  denseLayers,
+} from '@aekit/core';
+import type { AdamState, DenseParams, EngineConfig, EngineName, ParamSet, TrainingEngine } from '../engine.js';
+import { createEngine } from '../engines/registry.js';
+import { parseTfjsBackend } from '../engines/tfjs/backend-names.js';
+import { type NoiseSpec, corrupt, formatNoise, noiseRng, parseNoise } from './noise.js';
+import { LOG_VAR_LAYER, VAE_DEFAULT_BETA, headInputDim } from './vae-math.js';
+
+export type Variant = 'ae' | 'vae';
+export const VARIANTS: readonly Variant[] = ['ae', 'vae'];
+
+export interface VariantOptions {
+  /** `ae` (default): plain autoencoder; `vae`: variational autoencoder (tfjs engine). */
+  variant?: Variant;
+  /** KL weight of the VAE loss (default 1). */
+  beta?: number;
+  /** Corrupt training inputs (denoising): `gaussian:0.2`, `mask:0.3` or a parsed NoiseSpec. */
+  noise?: string | NoiseSpec;
+}
+
+export function parseVariant(name: string): Variant {
+  if ((VARIANTS as readonly string[]).includes(name)) return name as Variant;
+  throw new UsageError(`unknown variant "${name}"; valid: ${VARIANTS.join(', ')}`);
+}
+
+type State = { params: ParamSet; optimizer: AdamState };
+
+export interface VariantPlan {
+  variant: Variant;
+  beta?: number;
+  noise?: NoiseSpec;
+  createEngine(name: EngineName | 'auto', config: EngineConfig, backend: string): Promise<TrainingEngine>;
+  /** engine.trainSteps with this epoch's corruption applied to the inputs (targets stay clean). */
+  trainSteps(engine: TrainingEngine, epoch: number, data: Float32Array, rows: number): Promise<Float32Array>;
+  /** The dense layers' parameters and moments, as the checkpoint's tfjs model holds them. */
+  checkpointState(state: State): State;
+  /** What the checkpoint's training config adds (variant, noise). */
+  trainingFields(): Partial<TrainingConfig>;
+  /** What aekit.json adds (the VAE head). */
+  metaFields(state: State): Partial<CheckpointMeta>;
+}
+
+function headFromMeta(spec: ModelSpec, vae: VaeMeta): DenseParams {
+  const { inputDim, units, kernel, bias } = vae.logVar;
+  if (inputDim !== headInputDim(spec) || units !== spec.latent.units || kernel.length !== inputDim * units || bias.length !== units) {
+    throw new UsageError(`the checkpoint's VAE log-variance head (${inputDim}×${units}) does not fit its model; retrain it`);
+  }
+  return { name: LOG_VAR_LAYER, inputDim, units, kernel: Float32Array.from(kernel), bias: Float32Array.from(bias) };
+}
+
+/** Validates the variant options (or takes them from the checkpoint being resumed). */
+export function planVariant(options: VariantOptions, prev: CheckpointMeta | undefined, seed: number): VariantPlan {
+  if (prev !== undefined && (options.variant !== undefined || options.beta !== undefined || options.noise !== undefined)) {
+    throw new UsageError('--variant, --beta and --noise cannot be given with --resume: the run continues with the checkpoint\'s settings');
+  }
+  const variant: Variant = prev ? (prev.training.variant ?? 'ae') : parseVariant(options.variant ?? 'ae');
+  const beta = variant === 'vae' ? (prev?.vae?.beta ?? options.beta ?? VAE_DEFAULT_BETA) : undefined;
+  if (variant !== 'vae' && options.beta !== undefined) throw new UsageError('--beta applies to --variant vae only');
+  if (beta !== undefined && !(Number.isFinite(beta) && beta >= 0)) throw new UsageError(`--beta must be a number >= 0, got ${beta}`);
+  const noiseIn = prev ? prev.training.noise : options.noise;
+  const noise = noiseIn === undefined ? undefined : typeof noiseIn === 'string' ? parseNoise(noiseIn) : parseNoise(formatNoise(noiseIn));
+  if (variant === 'vae' && prev !== undefined && prev.vae === undefined) {
+    throw new UsageError('the checkpoint says variant vae but has no VAE head in aekit.json; retrain it');
+  }
+  const dense = (spec: ModelSpec, set: ParamSet) => set.slice(0, denseLayers(spec).length);
+  let specSeen: ModelSpec | undefined;
+
+  let epochRng: { epoch: number; rng: ReturnType<typeof noiseRng> } | undefined;
+  let noisy: Float32Array | undefined;
+
+  return {
+    variant,
+    ...(beta !== undefined ? { beta } : {}),
+    ...(noise !== undefined ? { noise } : {}),
+
+    async createEngine(name, config, backend) {
+      specSeen = config.spec;
+      if (variant === 'vae') {
+        const vaeConfig = { ...config, beta: beta!, seed, ...(prev?.vae ? { initialHead: headFromMeta(config.spec, prev.vae) } : {}) };
+        const ortVae = async () => (await import('./vae-ort.js')).OrtVaeEngine.create(vaeConfig, backend);
+        const tfjsVae = async () => (await import('./vae.js')).TfjsVaeEngine.create(vaeConfig, backend === 'auto' ? 'auto' : parseTfjsBackend(backend));
+        if (name === 'ort') return ortVae();
+        if (name === 'tfjs') return tfjsVae();
+        // auto, as for the plain model: onnxruntime (CPU; ~3× the tfjs VAE step) when it starts, else tfjs.
+        if (backend === 'auto' || backend === 'cpu') {
+          try {
+            return await ortVae();
+          } catch (e) {
+            if (e instanceof UsageError) throw e; // as the engine registry: anything else moves on to tfjs
+          }
+        }
+        return tfjsVae();
+      }
+      // Both engines take separate targets (denoising).
+      return createEngine(name, config, backend);
+    },
+
+    async trainSteps(engine, epoch, data, rows) {
+      if (noise === undefined) return engine.trainSteps(data, rows);
+      if (epochRng?.epoch !== epoch) epochRng = { epoch, rng: noiseRng(seed, epoch) };
+      if (noisy === undefined || noisy.length < data.length) noisy = new Float32Array(data.length);
+      const input = corrupt(noise, data, epochRng.rng, noisy.subarray(0, data.length));
+      return engine.trainSteps(input, rows, data);
+    },
+
+    checkpointState(state) {
+      if (variant !== 'vae' || specSeen === undefined) return state;
+      const spec = specSeen;
+      return {
+        params: dense(spec, state.params),
+        optimizer: { step: state.optimizer.step, m: dense(spec, state.optimizer.m), v: dense(spec, state.optimizer.v) },
+      };
+    },
+
+    trainingFields() {
+      return { ...(variant === 'vae' ? { variant } : {}), ...(noise !== undefined ? { noise: formatNoise(noise) } : {}) };
+    },
+
+    metaFields(state) {
+      if (variant !== 'vae') return {};
+      const head = state.params.find((p) => p.name === LOG_VAR_LAYER);
+      if (head === undefined) throw new Error('VAE engine state lacks the latent_log_var head');
+      return {
+        vae: { beta: beta!, logVar: { inputDim: head.inputDim, units: head.units, kernel: Array.from(head.kernel), bias: Array.from(head.bias) } },
+      };
+    },
+  };
+}
