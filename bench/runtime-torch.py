@@ -133,9 +133,13 @@ def compile_graph(path):
 
 def main():
     bundle, rows_path, rows, cols = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    manifest = json.load(open(f"{bundle}/manifest.json"))
-    enc_f, enc_m = compile_graph(f"{bundle}/{manifest['files']['encoder']['path']}")
-    dec_f, dec_m = compile_graph(f"{bundle}/{manifest['files']['decoder']['path']}")
+    try:
+        manifest = json.load(open(f"{bundle}/manifest.json"))
+        enc_f, enc_m = compile_graph(f"{bundle}/{manifest['files']['encoder']['path']}")
+        dec_f, dec_m = compile_graph(f"{bundle}/{manifest['files']['decoder']['path']}")
+    except Exception as e:  # e.g. an op this contender does not translate
+        reply({"skip": f"{type(e).__name__}: {e}"})
+        return
     styles = {"functional": (enc_f, dec_f)}
     if enc_m is not None and dec_m is not None:
         styles["module"] = (enc_m, dec_m)

@@ -5,7 +5,13 @@
 // Fashion-MNIST test images. Model: the trained demo bundle when AEKIT_BENCH_BUNDLE names one (see
 // docs/readme/runtime.md), else the default 784-64-32-[32]-32-64-784 architecture with seeded random
 // weights (speed does not depend on the weights' values; the table says which was used).
-// Env: AEKIT_BENCH_QUICK=1 runs fewer repetitions; AEKIT_BENCH_BUNDLE=DIR benchmarks that bundle.
+// Also in the same run: PyTorch eager on the same weights and rows (bench/runtime-torch.py in a child
+// /usr/bin/python3; the row is skipped with the reason printed when torch is missing), and the codec
+// on the same model in the pre-x_check bundle format ("legacy"). Contenders take turns in a fresh
+// order each round; tables show medians of the rounds and this process's CPU time, with the load average.
+// Env: AEKIT_BENCH_QUICK=1 runs fewer repetitions; AEKIT_BENCH_BUNDLE=DIR benchmarks that bundle
+// (AEKIT_BENCH_LEGACY_BUNDLE=DIR: the same model exported in the older format); AEKIT_BENCH_PYTHON.
+// Weights: PyTorch reads the ONNX initializers, so with AEKIT_BENCH_BUNDLE it runs the trained model.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -211,10 +217,17 @@ async function race(rows, batch, contenders) {
   const timed = (c, n) => (typeof c === 'function' ? pass(n, batch, c) : c.pass(n, batch));
   for (const c of Object.values(contenders)) await timed(c, Math.min(rows, 64 * batch)); // warm-up
   const order = Object.entries(contenders);
+  let seed = 0x9e3779b9 ^ batch;
+  const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296;
   for (let r = 0; r < ROUNDS; r++) {
-    // Each round starts one contender later, so none always follows the same one (e.g. PyTorch).
-    for (let i = 0; i < order.length; i++) {
-      const [name, c] = order[(i + r) % order.length];
+    // A fresh (seeded) order each round: a contender run right after another one (e.g. the PyTorch
+    // child, whose caches and threads it inherits) is slowed; a fixed order measurably biased the
+    // bare sessions by 15–20 % at batch 1024.
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const [name, c] of order) {
       const t = await timed(c, rows);
       samples[name].wall.push(t.wall);
       samples[name].cpu.push(t.cpu);

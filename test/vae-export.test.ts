@@ -181,6 +181,14 @@ describe('aekit sample / interpolate', () => {
     expect(r.code).toBe(0);
     const png = PNG.sync.read(readFileSync(join(dir, 'strip.png')));
     expect([png.width, png.height]).toEqual([8 * 10 + 2, 12]);
+    // An endpoint may be a data file (its first row) instead of an index.
+    await writeNpy(join(dir, 'one.npy'), (data.data as Uint8Array).slice(3 * 16, 4 * 16), [1, 16]);
+    const f = await run('interpolate', bundle, join(dir, 'one.npy'), '7', '--data', join(dir, 'rows.npy'), '--steps', '3', '--out', join(dir, 'walk.npy'), '--device', 'cpu');
+    expect(f.err).toBe('');
+    expect(f.out).toContain('from first row of');
+    const viaIndex = await run('interpolate', bundle, '3', '7', '--data', join(dir, 'rows.npy'), '--steps', '3', '--out', join(dir, 'walk2.npy'), '--device', 'cpu');
+    expect(viaIndex.code).toBe(0);
+    expect(readFileSync(join(dir, 'walk.npy'))).toEqual(readFileSync(join(dir, 'walk2.npy')));
     const bad = await run('interpolate', bundle, '0', '999', '--data', join(dir, 'rows.npy'), '--out', join(dir, 'x.png'), '--device', 'cpu');
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/^aekit: B 999: .* has 300 rows \(0 to 299\)\n$/);

@@ -158,6 +158,7 @@ export interface TrainResult {
   stoppedEarly: boolean;
   /** Validation loss of the kept weights (undefined without a validation split). */
   valLoss?: number;
+  /** The dense layers in spec order; a VAE appends its `latent_log_var` head (also in checkpoint.meta.vae). */
   params: ParamSet;
   optimizer: AdamState;
   latentRange: { min: number[]; max: number[] };
