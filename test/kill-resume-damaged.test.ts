@@ -7,18 +7,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from 'aekit';
+import { runCli } from './helpers/cli.js';
 import { encodeNpy } from '@aekit/trainer';
 
 const dir = mkdtempSync(join(tmpdir(), 'aekit-damaged-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false });
-  return { code, out, err };
-}
+const run = (...argv: string[]) => runCli(argv);
 
 const ckpt = join(dir, 'ckpt');
 

@@ -8,16 +8,12 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from 'aekit';
+import { runCli } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'aekit-stream-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false });
-  return { code, out, err };
-}
+const run = (...argv: string[]) => runCli(argv);
 
 const csv = ['a,b,c,d,e,f', ...Array.from({ length: 80 }, (_, r) => Array.from({ length: 6 }, (_, c) => (0.5 + 0.4 * Math.sin(r * 0.7 + c)).toFixed(4)).join(','))].join('\n');
 const data = join(dir, 'x.csv');

@@ -7,28 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from 'aekit';
+import { runCli, structuredCsv } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'aekit-study-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false });
-  return { code, out, err };
-}
+const run = (...argv: string[]) => runCli(argv);
 
-/** 120 rows of 10 values in [0, 1] driven by two factors. */
-function csvRows(rows = 120, cols = 10): string {
-  const lines = [Array.from({ length: cols }, (_, c) => `f${c}`).join(',')];
-  for (let r = 0; r < rows; r++) {
-    const a = Math.sin(r * 1.3);
-    const b = Math.cos(r * 0.7);
-    lines.push(Array.from({ length: cols }, (_, c) => (0.5 + 0.25 * a * Math.sin(c) + 0.2 * b * Math.cos(c)).toFixed(4)).join(','));
-  }
-  return `${lines.join('\n')}\n`;
-}
+const csvRows = (rows = 120, cols = 10): string => structuredCsv(rows, cols);
 
 const TINY = ['--layers', '6', '--latent', '2', '--batch-size', '16', '--epochs', '3', '--engine', 'tfjs', '--backend', 'cpu'];
 

@@ -6,22 +6,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from 'aekit';
+import { runCli, structuredCsv } from './helpers/cli.js';
 import { encodeNpy } from '@aekit/trainer';
 
 const dir = mkdtempSync(join(tmpdir(), 'aekit-train-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  return runIn(false, argv);
-}
-
-async function runIn(isTTY: boolean, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY });
-  return { code, out, err };
-}
+const run = (...argv: string[]) => runCli(argv);
+const runIn = (isTTY: boolean, argv: string[]) => runCli(argv, isTTY);
 
 function put(name: string, bytes: Uint8Array | string): string {
   const p = join(dir, name);
@@ -29,16 +21,7 @@ function put(name: string, bytes: Uint8Array | string): string {
   return p;
 }
 
-/** 64 rows of 8 values in [0, 1] with structure (two factors). */
-function csvRows(rows = 64, cols = 8): string {
-  const lines = [Array.from({ length: cols }, (_, c) => `f${c}`).join(',')];
-  for (let r = 0; r < rows; r++) {
-    const a = Math.sin(r * 1.3);
-    const b = Math.cos(r * 0.7);
-    lines.push(Array.from({ length: cols }, (_, c) => (0.5 + 0.25 * a * Math.sin(c) + 0.2 * b * Math.cos(c)).toFixed(4)).join(','));
-  }
-  return `${lines.join('\n')}\n`;
-}
+const csvRows = (rows = 64, cols = 8): string => structuredCsv(rows, cols);
 
 const SMALL = ['--layers', '6', '--latent', '2', '--batch-size', '16', '--engine', 'tfjs', '--backend', 'cpu'];
 

@@ -14,7 +14,7 @@ import { exportBundle } from '@aekit/exporter';
 import { readCheckpointFiles, writeBundle } from '@aekit/exporter/node';
 import { BundleError, Codec } from '@aekit/runtime';
 import { type Dataset, type TrainResult, train, writeNpy } from '@aekit/trainer';
-import { main } from 'aekit';
+import { runCli } from './helpers/cli.js';
 import { checkModels, checkerAvailable } from './helpers/onnx-checker.js';
 import { standardNormals } from '../packages/runtime/src/sample.js';
 import { TfjsVaeEngine } from '../packages/trainer/src/variants/vae.js';
@@ -42,12 +42,7 @@ const spec = makeSpec({ inputDim: 16, layers: [12], latent: 3 });
 let result: TrainResult;
 const bundle = join(dir, 'bundle');
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false });
-  return { code, out, err };
-}
+const run = (...argv: string[]) => runCli(argv);
 
 beforeAll(async () => {
   result = await train({ data, spec, variant: 'vae', beta: 0.1, epochs: 4, batchSize: 16, seed: 2, adam: { learningRate: 0.01 }, engine: 'tfjs', backend: 'cpu', out: join(dir, 'ckpt') });

@@ -370,7 +370,7 @@ describe('bad input', () => {
       const err = await decompress(codec, bytes.subarray(0, n)).catch((e: unknown) => e);
       expect([n, (err as ContainerError).code]).toEqual([n, 'E_AEZ_TRUNCATED']);
     }
-    expect((await decompress(codec, new Uint8Array(0)).catch((e: ContainerError) => e)).message).toMatch(/empty/);
+    expect(((await decompress(codec, new Uint8Array(0)).catch((e: unknown) => e)) as ContainerError).message).toMatch(/empty/);
   });
 
   it('detects a flipped byte anywhere by CRC (or a bound behind it)', async () => {
@@ -392,13 +392,13 @@ describe('bad input', () => {
   it('refuses wrong magic and unknown versions', async () => {
     const { codec, bytes } = await make();
     const png = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
-    expect((await decompress(codec, png).catch((e: ContainerError) => e)).message).toMatch(/not an aekit compressed file.*byte 1/);
+    expect(((await decompress(codec, png).catch((e: unknown) => e)) as ContainerError).message).toMatch(/not an aekit compressed file.*byte 1/);
     expect(await codeOf(decompress(codec, enc.encode('hello world, this is text')))).toBe('E_AEZ_MAGIC');
     expect(await codeOf(decompress(codec, enc.encode('h')))).toBe('E_AEZ_MAGIC');
     const v2 = bytes.slice();
     new DataView(v2.buffer).setUint16(8, 2, true);
     fixHeaderCrc(v2);
-    expect((await decompress(codec, v2).catch((e: ContainerError) => e)).message).toMatch(/version 2 is not supported/);
+    expect(((await decompress(codec, v2).catch((e: unknown) => e)) as ContainerError).message).toMatch(/version 2 is not supported/);
     const flags = bytes.slice();
     new DataView(flags.buffer).setUint16(10, 1, true);
     expect(await codeOf(decompress(codec, flags))).toBe('E_AEZ_VERSION');
@@ -434,7 +434,7 @@ describe('bad input', () => {
     const more = bytes.slice();
     new DataView(more.buffer).setBigUint64(64, 41n, true);
     fixHeaderCrc(more);
-    expect((await decompress(codec, more).catch((e: ContainerError) => e)).message).toMatch(/chunks hold 40 rows.*header says 41/);
+    expect(((await decompress(codec, more).catch((e: unknown) => e)) as ContainerError).message).toMatch(/chunks hold 40 rows.*header says 41/);
     const fewer = bytes.slice();
     new DataView(fewer.buffer).setBigUint64(64, 20n, true);
     fixHeaderCrc(fewer);
@@ -461,7 +461,7 @@ describe('bad input', () => {
     const wide = bytes.slice();
     new DataView(wide.buffer).setUint32(48, 7, true);
     fixHeaderCrc(wide);
-    expect((await decompress(codec, wide).catch((e: ContainerError) => e)).message).toMatch(/7 input columns but the bundle has 6/);
+    expect(((await decompress(codec, wide).catch((e: unknown) => e)) as ContainerError).message).toMatch(/7 input columns but the bundle has 6/);
     await expect(decompress(codec, 'text' as unknown as Uint8Array)).rejects.toThrow(TypeError);
   });
 });

@@ -5,10 +5,12 @@
  * `window.aekitDemo` lets the browser tests drive the page.
  */
 import { Codec, type Rows } from '@aekit/runtime';
+import * as ort from 'onnxruntime-web';
 import { attachDrawPad, coalesce } from './draw-pad.js';
 import { exportInPage } from './export-in-page.js';
 import { PIXELS, drawingToRow, paintRow, paintStrip } from './images.js';
 import { readParams } from './params.js';
+import { TRAIN_DEFAULTS, type EpochLoss, type TrainDevice, trainInPage } from './train-in-page.js';
 
 type Status = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -34,6 +36,20 @@ interface DemoState {
   compressed: Partial<Record<'float16' | 'uint8', number>>;
   draws: number;
   lastDraw?: { inputSum: number; outputSum: number; ms: number };
+  /** The in-page training run whose model is shown (set while and after it runs). */
+  training?: TrainingState;
+}
+
+interface TrainingState {
+  running: boolean;
+  /** Execution provider asked for, and the one the engine reports running. */
+  device: TrainDevice;
+  backend?: string;
+  rows?: number;
+  initialLoss?: number;
+  history: EpochLoss[];
+  trainMs?: number;
+  exportMs?: number;
 }
 
 const params = readParams();
@@ -270,6 +286,103 @@ el('export-form').addEventListener('submit', (e) => {
   exportAndRun(checkpointInput.value).catch((err) => showError(`Exporting ${checkpointInput.value}`, err));
 });
 
+// Training in the page (issue 7.3): the ort engine on wasm, or WebGPU when the device switch says so.
+const trainButton = el<HTMLButtonElement>('train');
+const epochsInput = el<HTMLInputElement>('train-epochs');
+const rowsInput = el<HTMLInputElement>('train-rows');
+epochsInput.value = String(TRAIN_DEFAULTS.epochs);
+rowsInput.value = String(TRAIN_DEFAULTS.rows);
+
+function trainDevice(): TrainDevice {
+  const asked = deviceSelect.value;
+  if (asked === 'webgpu' || asked === 'wasm') return asked;
+  return codec?.device === 'webgpu' ? 'webgpu' : 'wasm'; // auto: what runs the shown bundle
+}
+
+/** Loss per epoch as a line (epoch 0: the initial weights), scaled to the largest value. */
+function plotLoss(t: TrainingState): void {
+  const canvas = el<HTMLCanvasElement>('train-loss');
+  const ctx = canvas.getContext('2d')!;
+  const values = [t.initialLoss ?? NaN, ...t.history.map((h) => h.loss)].filter((v) => Number.isFinite(v));
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  if (values.length < 2) return;
+  const top = Math.max(...values);
+  const pad = 8;
+  ctx.strokeStyle = '#1565c0';
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  values.forEach((v, i) => {
+    const x = pad + (i / (values.length - 1)) * (canvas.width - 2 * pad);
+    const y = canvas.height - pad - (v / top) * (canvas.height - 2 * pad);
+    if (i === 0) ctx.moveTo(x, y);
+    else ctx.lineTo(x, y);
+  });
+  ctx.stroke();
+  ctx.fillStyle = '#555';
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.fillText(`loss ${values[0]!.toFixed(4)} → ${values[values.length - 1]!.toFixed(4)}`, pad, 14);
+}
+
+async function trainAndRun(epochs: number, rows: number, device: TrainDevice = trainDevice()) {
+  if (state.training?.running) throw new Error('a training run is already going on in this page');
+  if (!samples) samples = await loadSamples();
+  // onnxruntime-web reads its files from wasmPaths; set by the runtime on the first load, unless that failed early.
+  ort.env.wasm.wasmPaths ??= new URL(params.wasmPaths, location.href).href;
+  const t: TrainingState = { running: true, device, history: [] };
+  state.training = t;
+  trainButton.disabled = true;
+  const list = el('train-epochs-list');
+  list.replaceChildren();
+  plotLoss(t);
+  const status = el('train-status');
+  status.textContent = `training on ${device}…`;
+  try {
+    const run = await trainInPage(ort, samples, {
+      device,
+      epochs,
+      rows,
+      onEpoch: (e) => {
+        t.history.push(e);
+        const li = document.createElement('li');
+        li.textContent = `loss ${e.loss.toFixed(5)} (${e.ms.toFixed(0)} ms)`;
+        list.append(li);
+        status.textContent = `training on ${device}: epoch ${e.epoch} of ${epochs}, loss ${e.loss.toFixed(5)}`;
+        plotLoss(t);
+      },
+    });
+    Object.assign(t, { backend: run.backend, rows: run.rows, initialLoss: run.initialLoss, trainMs: run.trainMs, exportMs: run.exportMs });
+    plotLoss(t);
+    const c = await Codec.load(run.bundle, { device, wasmPaths: params.wasmPaths, log: (m) => console.info(m) });
+    const old = codec;
+    codec = c;
+    await old?.dispose();
+    clearError();
+    state.device = c.device;
+    el('stat-device').textContent = `${c.device} — model trained in this page`;
+    await showSize(c);
+    await showSamples(c);
+    redraw();
+    const last = t.history[t.history.length - 1]!;
+    status.textContent =
+      `trained ${epochs} epochs on ${run.rows} rows with the ${run.backend} execution provider in ${(run.trainMs / 1000).toFixed(1)} s ` +
+      `(loss ${run.initialLoss.toFixed(4)} → ${last.loss.toFixed(4)}); exported in ${run.exportMs.toFixed(0)} ms; reconstructions above run on ${c.device}`;
+    setStatus('ready', `Running the model trained in this page (${c.manifest.inputDim} → ${c.latentDim} → ${c.manifest.inputDim}) on ${c.device}`);
+    return { ...t, codecDevice: c.device, mse: state.mse, manifest: run.export.manifest };
+  } catch (e) {
+    status.textContent = 'training failed (details above)';
+    showError(`Training in the page on ${device}`, e);
+    throw e;
+  } finally {
+    t.running = false;
+    trainButton.disabled = false;
+  }
+}
+el('train-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  clearError();
+  trainAndRun(Number(epochsInput.value), Number(rowsInput.value)).catch(() => undefined); // shown on the page
+});
+
 const ready = load(params.bundle, params.device);
 
 /** Test hooks: the browser tests drive the page through these. */
@@ -298,5 +411,12 @@ const api = {
   lastDraw: () => (lastDrawRows ? { input: Array.from(lastDrawRows.input), output: Array.from(lastDrawRows.output) } : undefined),
   load: (url: string, device: 'auto' | 'webgpu' | 'wasm') => load(url, device).then(() => state),
   exportAndRun,
+  trainAndRun,
+  /** Reconstructs uint8 rows given by the test (e.g. digits the page never trained on). */
+  async reconstructRows(pixels: number[]) {
+    if (!codec) throw new Error('no bundle loaded');
+    const out = await codec.reconstruct(asInput(codec, Uint8Array.from(pixels)));
+    return { device: codec.device, rows: out.rows, data: Array.from(out.data) };
+  },
 };
 (window as unknown as { aekitDemo: typeof api }).aekitDemo = api;

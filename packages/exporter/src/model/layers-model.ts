@@ -3,7 +3,7 @@
  * Supported: Sequential or a functional chain (one input, one output, no branches) of InputLayer,
  * Dense, Activation, LeakyReLU, Dropout (identity at inference) and Flatten.
  */
-import { type ActivationName, type ActivationSpec, CheckpointError, ExportError } from '@aekit/core';
+import { type ActivationName, type ActivationSpec, CheckpointError, ExportError, TFJS_ACTIVATION } from '@aekit/core';
 import type { DenseChain, LayerOrigin, Step } from './chain.js';
 import { type NamedTensor, type WeightFiles, readWeights } from './weights.js';
 
@@ -19,16 +19,11 @@ export const SUPPORTED_LAYERS = ['InputLayer', 'Dense', 'Activation', 'LeakyReLU
 
 /** tfjs / Keras activation identifiers → aekit names. Anything else is unsupported. */
 const TFJS_ACTIVATIONS: Record<string, ActivationName> = {
-  linear: 'linear',
-  relu: 'relu',
-  sigmoid: 'sigmoid',
-  tanh: 'tanh',
-  elu: 'elu',
-  selu: 'selu',
-  softplus: 'softplus',
-  swish: 'swish',
+  // The identifiers aekit checkpoints write (core's table), plus Keras's alias for swish.
+  ...Object.fromEntries(
+    Object.entries(TFJS_ACTIVATION).flatMap(([name, id]) => (id === null ? [] : [[id, name as ActivationName]])),
+  ),
   silu: 'swish',
-  gelu: 'gelu',
 };
 
 /** tfjs's LeakyReLU layer default negative slope (the layer's, not `tf.leakyRelu`'s 0.2). */
