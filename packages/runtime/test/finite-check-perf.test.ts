@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { type ModelSpec, type Normalization, makeSpec } from '@aekit/core';
-import { type DenseStep, type GraphOptions, type SplitModel, type Step, buildGraphs, decodeModel, sha256Hex } from '@aekit/exporter';
+import { type DenseStep, type GraphOptions, type SplitModel, type Step, buildGraphs, decodeModel, quantizeModelWeights, sha256Hex } from '@aekit/exporter';
 import { type BundleBytes, Codec } from '@aekit/runtime';
 import * as validate from '../src/validate.js';
 
@@ -101,14 +101,19 @@ function rowsFor(n: Normalization, rows: number, seed: number): Float32Array {
   });
 }
 
-async function bundle(m: SplitModel, o: GraphOptions): Promise<BundleBytes> {
-  const files = buildGraphs(m, o);
+async function bundle(m: SplitModel, o: GraphOptions, weights: 'float32' | 'int8' = 'float32'): Promise<BundleBytes> {
+  const built = buildGraphs(m, o);
+  const files = weights === 'float32' ? built : {
+    encoder: quantizeModelWeights(built.encoder, weights).bytes,
+    decoder: quantizeModelWeights(built.decoder, weights).bytes,
+    autoencoder: quantizeModelWeights(built.autoencoder, weights).bytes,
+  };
   const entry = async (g: 'encoder' | 'decoder' | 'autoencoder') => ({ path: `${g}.onnx`, sha256: await sha256Hex(files[g]), bytes: files[g].length });
   return {
     manifest: {
       format: 'aekit-bundle', formatVersion: 1, producer: 'test', aekitVersion: '0.1.0', opset: 13, variant: 'ae',
-      inputDim: IN, latentDim: LAT, inputDtype: o.inputDtype, outputDtype: 'float32', weights: 'float32',
-      normalization: o.normalization, latentRange: { min: [0, 0, 0], max: [1, 1, 1] },
+      inputDim: m.inputDim, latentDim: m.latentDim, inputDtype: o.inputDtype, outputDtype: 'float32', weights,
+      normalization: o.normalization, latentRange: { min: Array(m.latentDim).fill(0), max: Array(m.latentDim).fill(1) },
       files: { encoder: await entry('encoder'), decoder: await entry('decoder'), autoencoder: await entry('autoencoder') },
       source: { checkpointSha256: '0'.repeat(64), spec: m.spec }, createdAt: '2026-11-26T00:00:00.000Z',
     },
@@ -257,5 +262,34 @@ describe('NaN/Infinity rejection through the x_check output', () => {
     await expect(loose.encode(x)).resolves.toMatchObject({ rows: 8, cols: LAT });
     expect(scans).not.toHaveBeenCalled();
     await loose.dispose();
+  });
+});
+
+describe('int8 weights: x_check is not trusted', () => {
+  // onnxruntime runs an int8 bundle's large first layer as MatMulNBits, which let NaN/±Infinity through
+  // to a finite x_check in about a third of the single-value cases tried on the demo model: the codec
+  // must scan these bundles in JavaScript.
+  it('scans every batch of an int8 bundle and rejects NaN/±Infinity wherever it is', async () => {
+    const rand = seeded(17);
+    const wide = 784;
+    const m: SplitModel = {
+      inputDim: wide,
+      latentDim: 4,
+      encoder: [dense('enc_0', wide, 64, rand, 1), { kind: 'activation', origin: { layer: 'a', position: 1, count: 4 }, activation: { name: 'relu' } }, dense('latent', 64, 4, rand, 2)],
+      decoder: [dense('output', 4, wide, rand, 3)],
+      spec: makeSpec({ inputDim: wide, layers: [64], latent: 4, decoderLayers: [] }),
+    };
+    const b = await bundle(m, options({ kind: 'scale255' }), 'int8');
+    const codec = await Codec.load(b, { device: 'cpu', threads: 1 });
+    const x = Float32Array.from({ length: 8 * wide }, (_, i) => (i * 37) % 256);
+    scans.mockClear();
+    await codec.encode(x);
+    expect(scans).toHaveBeenCalledTimes(1);
+    for (let c = 0; c < wide; c += 13) {
+      const y = x.slice();
+      y[5 * wide + c] = c % 2 ? Number.NaN : -Infinity;
+      await expect(codec.encode(y)).rejects.toThrow(new RegExp(`row 5, column ${c} is`));
+    }
+    await codec.dispose();
   });
 });

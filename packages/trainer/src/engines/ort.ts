@@ -7,7 +7,7 @@
  * leave onnxruntime's tensors between steps: each run's output tensors are the next run's inputs.
  *
  * What was measured on the 2-core dev machine (default model, 1 thread, rows/s, median of 7
- * interleaved rounds; more in docs/readme/ort-engine.md):
+ * interleaved rounds; more in docs/ort-engine.md):
  *  - `flat` layout (params, m, v as three vectors; the Adam update is ~13 element-wise nodes instead of
  *    ~160) vs one input per tensor: batch 32 40k vs 36k; batch 256 equal (76k / 75k).
  *  - several steps per run (an ONNX Loop over K batches) amortises the per-run cost (~22 µs plus the

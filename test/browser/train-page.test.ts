@@ -1,0 +1,165 @@
+/**
+ * The demo page's "Train in the page" panel in real Chromium (Debian's, driven by playwright-core):
+ * the onnxruntime training engine on onnxruntime-web trains the default architecture on the page's
+ * sample digits, exportBundle turns the parameters into a bundle in the page, and the page's Codec
+ * shows that model's reconstructions. On wasm, then on WebGPU (SwiftShader adapter: a correctness
+ * path, slow). Saves a screenshot to artifacts/browser/train-page.png.
+ *
+ * Locally a missing Chromium skips this file visibly; under CI it fails (helpers/chromium.ts).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SPEC } from '@aekit/core';
+import { exportBundle } from '@aekit/exporter';
+import { buildDemo, startDemoServer } from '../../packages/web-demo/scripts/demo-server.mjs';
+import { loadDigits } from '../../packages/web-demo/scripts/digits.mjs';
+import { chromiumAvailable, launchChromium, recordConsole } from '../helpers/chromium.js';
+import { randomCheckpointFiles, writeFiles } from './fixtures/checkpoints.js';
+
+const ARTIFACTS = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../artifacts/browser');
+const PIXELS = 784;
+/** Sample digits the page shows and trains on (fromEnd), and digits it never sees (from the start). */
+const TRAIN_PER_DIGIT = 100;
+const HELD_OUT_PER_DIGIT = 10;
+
+interface Training {
+  running: boolean;
+  device: string;
+  backend?: string;
+  rows?: number;
+  initialLoss?: number;
+  history: Array<{ epoch: number; loss: number; ms: number }>;
+  trainMs?: number;
+}
+interface DemoState {
+  status: string;
+  error?: { name: string; message: string };
+  device?: string;
+  mse?: number;
+  training?: Training;
+}
+interface DemoApi {
+  ready: Promise<void>;
+  state: DemoState;
+  reconstructRows(pixels: number[]): Promise<{ device: string; rows: number; data: number[] }>;
+}
+type DemoWindow = { aekitDemo: DemoApi };
+
+/** Mean squared error in pixels/255 between uint8 rows and reconstructions. */
+function mse(rows: ArrayLike<number>, out: ArrayLike<number>): number {
+  let se = 0;
+  for (let i = 0; i < rows.length; i++) se += ((rows[i]! - out[i]!) / 255) ** 2;
+  return se / rows.length;
+}
+
+/** MSE of predicting every row of `rows` by the mean image of `train`: what a model must beat. */
+function meanImageMse(train: Uint8Array, rows: Uint8Array): number {
+  const mean = new Float64Array(PIXELS);
+  const n = train.length / PIXELS;
+  for (let i = 0; i < train.length; i++) mean[i % PIXELS]! += train[i]! / n;
+  return mse(rows, Float64Array.from({ length: rows.length }, (_, i) => mean[i % PIXELS]!));
+}
+
+const hasChromium = chromiumAvailable();
+
+describe.skipIf(!hasChromium)('training in the demo page (Chromium)', () => {
+  let work: string;
+  let server: Awaited<ReturnType<typeof startDemoServer>>;
+  let browser: Browser;
+  const heldOut = loadDigits({ perDigit: HELD_OUT_PER_DIGIT });
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'aekit-train-page-'));
+    // The page first shows an untrained (random) model of the default architecture.
+    const bundle = await exportBundle(await randomCheckpointFiles(DEFAULT_SPEC, 3));
+    writeFiles(join(work, 'bundle'), bundle.files);
+    const dist = await buildDemo({ outDir: join(work, 'dist') });
+    server = await startDemoServer({ distDir: dist, bundleDir: join(work, 'bundle'), samplesPerDigit: TRAIN_PER_DIGIT });
+    browser = await launchChromium({ webgpu: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  async function open(query: string): Promise<{ page: Page; logs: string[] }> {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
+    const logs = recordConsole(page);
+    await page.goto(`${server.url}?measure=0&${query}`);
+    await page.waitForFunction(() => (window as unknown as Partial<DemoWindow>).aekitDemo !== undefined);
+    const state = await page.evaluate(async () => {
+      const demo = (window as unknown as DemoWindow).aekitDemo;
+      await demo.ready;
+      return demo.state;
+    });
+    expect(state.error, logs.join('\n')).toBeUndefined();
+    return { page, logs };
+  }
+
+  /** Sets epochs and rows, clicks Train, waits for the run to end, returns the page state. */
+  async function trainByClick(page: Page, epochs: number, rows: number, logs: string[]): Promise<DemoState> {
+    await page.fill('#train-epochs', String(epochs));
+    await page.fill('#train-rows', String(rows));
+    await page.click('#train');
+    await page.waitForFunction(
+      () => {
+        const t = (window as unknown as DemoWindow).aekitDemo.state.training;
+        return t !== undefined && !t.running;
+      },
+      undefined,
+      { timeout: 40_000, polling: 200 },
+    );
+    // The button's handler finishes showing the new model right after training state ends.
+    await page.waitForFunction(() => (window as unknown as DemoWindow).aekitDemo.state.status !== 'loading', undefined, { timeout: 5_000 });
+    const state = await page.evaluate(() => (window as unknown as DemoWindow).aekitDemo.state);
+    expect(state.error, `${JSON.stringify(state.error)}\n${logs.join('\n')}`).toBeUndefined();
+    return state;
+  }
+
+  async function heldOutMse(page: Page): Promise<{ device: string; mse: number }> {
+    const out = await page.evaluate((px) => (window as unknown as DemoWindow).aekitDemo.reconstructRows(px), Array.from(heldOut.rows));
+    expect(out.rows).toBe(heldOut.count);
+    return { device: out.device, mse: mse(heldOut.rows, out.data) };
+  }
+
+  it('trains the default architecture on wasm, then shows the trained model, better than the mean image', async () => {
+    const { page, logs } = await open('device=wasm');
+    const untrained = await heldOutMse(page);
+    const epochs = 15;
+    const rows = TRAIN_PER_DIGIT * 10;
+    const state = await trainByClick(page, epochs, rows, logs);
+    const t = state.training!;
+    expect(t.device).toBe('wasm');
+    expect(t.backend).toBe('wasm');
+    expect(t.rows).toBe(rows);
+    expect(t.history.map((h) => h.epoch)).toEqual(Array.from({ length: epochs }, (_, i) => i + 1));
+    const last = t.history[epochs - 1]!.loss;
+    expect(last).toBeLessThan(0.5 * t.initialLoss!);
+    expect(state.device).toBe('wasm');
+
+    // The shown reconstructions (digits it trained on) and digits it never saw both beat the mean image.
+    const trainRows = server.samples.rows.subarray(0, rows * PIXELS);
+    const shown = server.samples.rows.subarray(0, 20 * PIXELS);
+    expect(state.mse!).toBeLessThan(meanImageMse(trainRows, shown));
+    const held = await heldOutMse(page);
+    const baseline = meanImageMse(trainRows, heldOut.rows);
+    console.info(
+      `in-page training on wasm: ${epochs} epochs × ${rows} rows in ${(t.trainMs! / 1000).toFixed(1)} s, ` +
+        `loss ${t.initialLoss!.toFixed(4)} → ${last.toFixed(4)}; held-out MSE ${held.mse.toFixed(4)} ` +
+        `(untrained ${untrained.mse.toFixed(4)}, mean image ${baseline.toFixed(4)})`,
+    );
+    expect(held.device).toBe('wasm');
+    expect(held.mse).toBeLessThan(0.8 * baseline);
+    expect(held.mse).toBeLessThan(untrained.mse);
+    expect(await page.locator('#train-epochs-list li').count()).toBe(epochs);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'train-page.png'), fullPage: true });
+    await page.close();
+  }, 45_000);
+});
