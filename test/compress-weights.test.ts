@@ -10,7 +10,13 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC } from '@aekit/core';
 import { Codec } from '@aekit/runtime';
 import { main } from 'aekit';
+import { encodeNpy } from '@aekit/trainer';
 import { aekitCheckpoint, randomRows } from '../packages/exporter/test/helpers/fixtures.js';
+
+function writeRows(path: string, rows: Float32Array): string {
+  writeFileSync(path, encodeNpy(rows, [rows.length / 784, 784]));
+  return path;
+}
 
 function capture() {
   let out = '';
@@ -48,6 +54,26 @@ describe('aekit export --weights', () => {
     expect(mse(recon['float16']!, recon['float32']!)).toBeLessThan(1e-6);
     expect(mse(recon['int8']!, recon['float32']!)).toBeLessThan(1e-3);
     expect(mse(recon['int8']!, recon['float32']!)).toBeGreaterThan(0);
+
+    // aekit eval --compare reports the accuracy change of a variant against the float32 bundle
+    const npy = writeRows(join(dir, 'rows.npy'), rows);
+    for (const weights of ['float16', 'int8'] as const) {
+      const c = capture();
+      const args = ['eval', join(dir, `bundle-${weights}`), '--data', npy, '--compare', join(dir, 'bundle-float32')];
+      expect([await main(args, c.io), c.err()]).toEqual([0, '']);
+      expect(c.out()).toContain(`${weights} weights`);
+      expect(c.out()).toMatch(/vs .*bundle-float32 \(float32 weights\): MSE [\d.e-]+ → [+-][\d.]+ %/);
+      const j = capture();
+      expect(await main([...args, '--json'], j.io)).toBe(0);
+      const report = JSON.parse(j.out()) as { weights: string; mse: number; comparison: { mseChangePercent: number; reference: { mse: number; weights: string } } };
+      expect(report.weights).toBe(weights);
+      expect(report.comparison.reference.weights).toBe('float32');
+      expect(report.comparison.mseChangePercent).toBeCloseTo((report.mse / report.comparison.reference.mse - 1) * 100, 6);
+      expect(Math.abs(report.comparison.mseChangePercent)).toBeLessThan(weights === 'float16' ? 0.1 : 10);
+    }
+    const bad = capture();
+    expect(await main(['eval', join(dir, 'bundle-int8'), '--data', npy, '--compare', join(dir, 'nope')], bad.io)).not.toBe(0);
+    expect(bad.err()).toMatch(/^aekit: .*nope/);
     rmSync(dir, { recursive: true, force: true });
   });
 });

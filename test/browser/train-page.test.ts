@@ -162,4 +162,27 @@ describe.skipIf(!hasChromium)('training in the demo page (Chromium)', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'train-page.png'), fullPage: true });
     await page.close();
   }, 45_000);
+
+  it('trains on WebGPU when the device switch says so (SwiftShader adapter), and runs the result there', async () => {
+    const { page, logs } = await open('device=webgpu');
+    expect(await page.evaluate(() => (window as unknown as DemoWindow).aekitDemo.state.device)).toBe('webgpu');
+    const epochs = 3;
+    const rows = 320;
+    const state = await trainByClick(page, epochs, rows, logs);
+    const t = state.training!;
+    expect(t.device).toBe('webgpu');
+    // The engine asks onnxruntime for the WebGPU provider alone: no silent CPU fallback is possible.
+    expect(t.backend).toBe('webgpu');
+    expect(t.history).toHaveLength(epochs);
+    const last = t.history[epochs - 1]!.loss;
+    expect(last).toBeLessThan(0.7 * t.initialLoss!);
+    expect(state.device).toBe('webgpu');
+    const held = await heldOutMse(page);
+    expect(held.device).toBe('webgpu');
+    console.info(
+      `in-page training on WebGPU (SwiftShader): ${epochs} epochs × ${rows} rows in ${(t.trainMs! / 1000).toFixed(1)} s, ` +
+        `loss ${t.initialLoss!.toFixed(4)} → ${last.toFixed(4)}; held-out MSE ${held.mse.toFixed(4)}`,
+    );
+    await page.close();
+  }, 45_000);
 });

@@ -64,8 +64,8 @@ const DEFAULT_BATCH = 1024;
 
 /**
  * The NaN/Infinity check of float input, by batch size. Graphs exported with an `x_check` output
- * (docs/bundle.md: the sum of the first layer's pre-activations, finite iff every input value is,
- * barring overflow) let onnxruntime do the check with the layer it computes anyway; the JavaScript scan
+ * (docs/bundle.md: the sum of the first layer's pre-activations, finite only if every input value
+ * is; non-finite also when a huge finite sum overflows) let onnxruntime do the check with the layer it computes anyway; the JavaScript scan
  * (validate.ts) then runs only to name the row and column of a bad value, or to rule one out when
  * the sum overflowed. Measured on the trained 784-wide demo encoder (onnxruntime-node 1.30 CPU, 1
  * thread, CPU µs per call, median of 9, 2026-11-26), run fetching [z, x_check] vs JS scan + run
@@ -77,6 +77,8 @@ const DEFAULT_BATCH = 1024;
  * (IN_GRAPH_CHECK_WEIGHTS): an int8 bundle's first layer runs as onnxruntime 1.30's MatMulNBits, which
  * let NaN/±Infinity through to a finite x_check in 759 of 2352 single-value cases tried on the demo
  * model (float32 and float16: 0 of 2352).
+ * Overlapping the JavaScript scan with `session.run` is not possible: onnxruntime-node 1.30's run
+ * (dist/backend.js) calls the native session synchronously inside a setImmediate, on the main thread.
  */
 export const IN_GRAPH_CHECK_MIN_ROWS = 4;
 

@@ -1,17 +1,21 @@
 /**
  * `aekit eval BUNDLE --data PATH`: runs every row through encode then decode with @aekit/runtime and
  * reports reconstruction MSE in normalised units (what training minimises), PSNR (peak 1 in normalised
- * units), bytes per row raw vs latent, and rows per second.
+ * units), bytes per row raw vs latent, and rows per second. `--compare OTHER` evaluates a second bundle
+ * of the same model on the same rows (e.g. the float32 export beside a `--weights float16|int8` one)
+ * and reports the accuracy change between them.
  */
 import type { Command } from 'commander';
 import { Codec, type BundleManifest } from '@aekit/runtime';
 import type { DataFormat } from '@aekit/trainer';
 import type { CliIO } from '../io.js';
-import { type RuntimeCliOptions, addRuntimeOptions, formatOption, openWithData } from './encode.js';
+import { type RuntimeCliOptions, addRuntimeOptions, formatOption, loadOptions, openWithData } from './encode.js';
 
 export interface EvalReport {
   rows: number;
   device: string;
+  /** How the bundle stores its weights (manifest `weights`: float32, float16 or int8). */
+  weights: string;
   /** Mean squared error per value, normalised units. */
   mse: number;
   /** 10·log10(1 / mse), dB. */
@@ -74,6 +78,7 @@ export async function evaluateCodec(codec: Codec, rows: Float32Array | Uint8Arra
   return {
     rows: z.rows,
     device: codec.device,
+    weights: codec.manifest.weights ?? 'float32',
     mse,
     psnr: psnr(mse),
     rawBytesPerRow,
@@ -86,7 +91,7 @@ export async function evaluateCodec(codec: Codec, rows: Float32Array | Uint8Arra
 
 export function formatReport(r: EvalReport): string {
   return [
-    `rows        ${r.rows} (on ${r.device})`,
+    `rows        ${r.rows} (on ${r.device}, ${r.weights} weights)`,
     `MSE         ${r.mse.toPrecision(4)} (normalised units)`,
     `PSNR        ${r.psnr.toFixed(2)} dB (peak 1)`,
     `bytes/row   ${r.rawBytesPerRow} raw → ${r.latentBytesPerRow} latent (float32), ${r.compressionRatio.toFixed(1)}× smaller`,
@@ -99,6 +104,31 @@ interface EvalOptions extends RuntimeCliOptions {
   data: string;
   format?: DataFormat;
   json?: boolean;
+  compare?: string;
+}
+
+/** The accuracy change of `report` against `reference` (same rows): MSE ratio and PSNR difference. */
+export interface EvalComparison {
+  reference: { bundle: string; weights: string; mse: number; psnr: number };
+  mseChangePercent: number;
+  psnrChangeDb: number;
+}
+
+export function compareReports(report: EvalReport, reference: EvalReport, referenceBundle: string): EvalComparison {
+  return {
+    reference: { bundle: referenceBundle, weights: reference.weights, mse: reference.mse, psnr: reference.psnr },
+    mseChangePercent: (report.mse / reference.mse - 1) * 100,
+    psnrChangeDb: report.psnr - reference.psnr,
+  };
+}
+
+function formatComparison(c: EvalComparison, weights: string): string {
+  const sign = (x: number) => (x >= 0 ? '+' : '');
+  return (
+    `vs ${c.reference.bundle} (${c.reference.weights} weights): MSE ${c.reference.mse.toPrecision(4)} → ` +
+    `${sign(c.mseChangePercent)}${c.mseChangePercent.toFixed(3)} % with ${weights} weights, ` +
+    `PSNR ${sign(c.psnrChangeDb)}${c.psnrChangeDb.toFixed(3)} dB\n`
+  );
 }
 
 export function register(program: Command, io: CliIO): void {
@@ -108,14 +138,35 @@ export function register(program: Command, io: CliIO): void {
     .argument('<bundle>', 'bundle directory written by aekit export')
     .requiredOption('--data <path>', 'IDX (.gz ok), NPY or CSV file of rows')
     .addOption(formatOption())
-    .option('--json', 'print the report as JSON');
+    .option('--json', 'print the report as JSON')
+    .option('--compare <bundle>', 'also evaluate this bundle (e.g. the float32 export) on the same rows and report the accuracy change');
   addRuntimeOptions(cmd).action(async (bundle: string, o: EvalOptions) => {
     const { codec, dataset, rows } = await openWithData(bundle, o.data, o);
+    const bytesPerValue = dataset.dtype === 'uint8' ? 1 : 4;
+    let report: EvalReport;
     try {
-      const { reconstruction: _, ...report } = await evaluateCodec(codec, rows, dataset.dtype === 'uint8' ? 1 : 4);
-      io.stdout(o.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+      const { reconstruction: _, ...r } = await evaluateCodec(codec, rows, bytesPerValue);
+      report = r;
     } finally {
       await codec.dispose();
     }
+    let comparison: EvalComparison | undefined;
+    if (o.compare !== undefined) {
+      const other = await Codec.load(o.compare, { ...loadOptions(o), checkFinite: dataset.dtype !== 'uint8' });
+      try {
+        if (other.inputDim !== codec.inputDim || other.manifest.inputDtype !== codec.manifest.inputDtype) {
+          throw new RangeError(
+            `--compare ${o.compare}: that bundle takes ${other.inputDim} ${other.manifest.inputDtype} values per row, ` +
+              `${bundle} takes ${codec.inputDim} ${codec.manifest.inputDtype}; compare bundles of the same model`,
+          );
+        }
+        const { reconstruction: _, ...ref } = await evaluateCodec(other, rows, bytesPerValue);
+        comparison = compareReports(report, ref, o.compare);
+      } finally {
+        await other.dispose();
+      }
+    }
+    if (o.json) io.stdout(`${JSON.stringify(comparison ? { ...report, comparison } : report)}\n`);
+    else io.stdout(formatReport(report) + (comparison ? formatComparison(comparison, report.weights) : ''));
   });
 }

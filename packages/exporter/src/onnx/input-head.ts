@@ -15,10 +15,11 @@
  * A finite x_check proves x finite; a non-finite one means a bad value or an overflowed sum, and the
  * runtime scans the rows to find (or rule out) the bad value. It is read before the activation
  * because Relu may map NaN (and does map −Infinity) to 0. Its cost (a ReduceSum over 64 values a row,
- * and the first Gemm + Relu no longer fused), same bench, bare session, median µs per row: batch 1024
- * 0.855 → 0.848 (noise), batch 64 1.141 → 1.156 (+1 %), batch 1 11.6 → 14.1 µs per call (+2.5 µs; the
- * codec reads x_check only from 4 rows up), against +60–100 % for the JavaScript scan at batch
- * 64–1024. uint8 input cannot hold NaN, so uint8 graphs have no x_check.
+ * and the first Gemm + Relu no longer fused), bare session, 1 thread, CPU time, medians of 7–9, two
+ * runs: batch 1024 +0 % / +6 %, batch 64 +1 % / +5 %, batch 1 +2.5 / +2.8 µs per call (the codec reads
+ * x_check only from 4 rows up), against +60–100 % for the JavaScript scan at batch 64–1024. Reducing
+ * x itself instead keeps Gemm + Relu fused but costs more (+13 % at batch 1024, same at batch 1).
+ * uint8 input cannot hold NaN, so uint8 graphs have no x_check.
  */
 import { type Normalization, toAffine } from '@aekit/core';
 import type { DenseStep, Step } from '../model/chain.js';
