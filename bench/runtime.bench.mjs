@@ -3,7 +3,7 @@
 // @aekit/runtime's Codec and through a bare onnxruntime-node InferenceSession.run on the same model
 // files with the same session options, in the same run; 1 and 2 intra-op threads. Data: the 10k
 // Fashion-MNIST test images. Model: the trained demo bundle when AEKIT_BENCH_BUNDLE names one (see
-// docs/readme/runtime.md), else the default 784-64-32-[32]-32-64-784 architecture with seeded random
+// docs/runtime.md), else the default 784-64-32-[32]-32-64-784 architecture with seeded random
 // weights (speed does not depend on the weights' values; the table says which was used).
 // Also in the same run: PyTorch eager on the same weights and rows (bench/runtime-torch.py in a child
 // /usr/bin/python3; the row is skipped with the reason printed when torch is missing), and the codec
@@ -247,6 +247,7 @@ for (const threads of [1, 2]) {
   const codec = await Codec.load(bundle.dir, { device: 'cpu', threads });
   const unchecked = await Codec.load(bundle.dir, { device: 'cpu', threads, checkFinite: false });
   const legacyCodec = legacy ? await Codec.load(legacy.dir, { device: 'cpu', threads }) : undefined;
+  const legacyUnchecked = legacy ? await Codec.load(legacy.dir, { device: 'cpu', threads, checkFinite: false }) : undefined;
   const enc = await ort.InferenceSession.create(read('encoder'), bareOptions(threads));
   const dec = await ort.InferenceSession.create(read('decoder'), bareOptions(threads));
   const ae = await ort.InferenceSession.create(read('autoencoder'), bareOptions(threads));
@@ -266,12 +267,14 @@ for (const threads of [1, 2]) {
       bareRecon: (o, n) => ae.run({ x: new ort.Tensor('float32', x(o, n), [n, cols]) }),
       codecRecon: (o, n) => codec.reconstruct(x(o, n)),
       ...(legacyCodec ? { legacyEncode: (o, n) => legacyCodec.encode(x(o, n)) } : {}),
+      ...(legacyUnchecked ? { legacyUncheckedEncode: (o, n) => legacyUnchecked.encode(x(o, n)) } : {}),
       ...(torch?.styles.includes('module') ? { torchModule: torch.roundTrip(threads, 'module') } : {}),
       ...(torch ? { torchFunctional: torch.roundTrip(threads, 'functional') } : {}),
     });
     results.push({ threads, batch, ...t });
   }
   await legacyCodec?.dispose();
+  await legacyUnchecked?.dispose();
   await Promise.all([codec.dispose(), unchecked.dispose(), enc.release(), dec.release(), ae.release()]);
 }
 // The spinning default: bare sessions, 2 threads, intra-op spinning on (onnxruntime's default) vs off.
@@ -327,7 +330,7 @@ for (const r of results) {
   );
   json.push({
     threads: r.threads, batch: r.batch,
-    rowsPerSecond: { bareEncode: rate(bareEnc), codecEncode: rate(r.codecEncode), uncheckedEncode: rate(r.uncheckedEncode), legacyCodecEncode: r.legacyEncode ? rate(r.legacyEncode) : undefined, bareDecode: rate(r.bareDecode), codecDecode: rate(r.codecDecode), uncheckedDecode: rate(r.uncheckedDecode), codecRoundTrip: round, torchModuleRoundTrip: torchRound, torchFunctionalRoundTrip: torchFn, bareReconstruct: rate(r.bareRecon), codecReconstruct: rate(r.codecRecon) },
+    rowsPerSecond: { bareEncode: rate(bareEnc), codecEncode: rate(r.codecEncode), uncheckedEncode: rate(r.uncheckedEncode), legacyCodecEncode: r.legacyEncode ? rate(r.legacyEncode) : undefined, legacyUncheckedEncode: r.legacyUncheckedEncode ? rate(r.legacyUncheckedEncode) : undefined, bareDecode: rate(r.bareDecode), codecDecode: rate(r.codecDecode), uncheckedDecode: rate(r.uncheckedDecode), codecRoundTrip: round, torchModuleRoundTrip: torchRound, torchFunctionalRoundTrip: torchFn, bareReconstruct: rate(r.bareRecon), codecReconstruct: rate(r.codecRecon) },
     overhead: { encodeRelative: encOver, decodeRelative: decOver, uncheckedEncodeRelative: uncOver, uncheckedDecodeRelative: uncDecOver, encodeMicrosPerCall: encOver * bareEnc * r.batch * 1e6, decodeMicrosPerCall: decOver * r.bareDecode * r.batch * 1e6 },
     latencyMicrosBatch1: r.batch === 1 ? { bareEncode: bareEnc * 1e6, codecEncode: r.codecEncode * 1e6, bareDecode: r.bareDecode * 1e6, codecDecode: r.codecDecode * 1e6 } : undefined,
     roundTripVsPyTorch: torchRound === undefined ? undefined : round / torchRound,
@@ -336,12 +339,12 @@ for (const r of results) {
   });
 }
 console.log('\nOverhead by CPU time per call (user + system of this process, median of rounds): with 1 thread onnxruntime runs on the calling thread, so this excludes time lost to other processes on a busy machine.\n');
-console.log('| threads | batch | encode CPU overhead | encode unchecked | encode, legacy bundle (vs this bare) | decode CPU overhead | decode unchecked |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log('| threads | batch | encode CPU overhead | encode unchecked | encode, legacy bundle (vs this bare) | graph format: unchecked legacy / unchecked current CPU | decode CPU overhead | decode unchecked |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of results) {
   const c = r.cpu;
   const f = (a, b) => (r.batch === 1 ? `${((a - b) * 1e6).toFixed(1)} µs` : `${(((a - b) / b) * 100).toFixed(1)} %`);
-  console.log(`| ${r.threads} | ${r.batch} | ${f(c.codecEncode, c.bareEncode)} | ${f(c.uncheckedEncode, c.bareEncode)} | ${c.legacyEncode ? f(c.legacyEncode, c.bareEncode) : '–'} | ${f(c.codecDecode, c.bareDecode)} | ${f(c.uncheckedDecode, c.bareDecode)} |`);
+  console.log(`| ${r.threads} | ${r.batch} | ${f(c.codecEncode, c.bareEncode)} | ${f(c.uncheckedEncode, c.bareEncode)} | ${c.legacyEncode ? f(c.legacyEncode, c.bareEncode) : '–'} | ${c.legacyUncheckedEncode ? `${(c.legacyUncheckedEncode / c.uncheckedEncode).toFixed(2)}×` : '–'} | ${f(c.codecDecode, c.bareDecode)} | ${f(c.uncheckedDecode, c.bareDecode)} |`);
   json.find((j) => j.threads === r.threads && j.batch === r.batch).cpuSecondsPerRow = c;
 }
 console.log('\nSpinning (bare sessions, 2 threads, encoder then decoder, rows/s):\n');

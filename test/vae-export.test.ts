@@ -3,13 +3,13 @@
  * tfjs engine within 1e-5 (and the decoder likewise), the manifest says variant 'vae', codec.sample
  * is reproducible with a seed, and `aekit sample` / `aekit interpolate` write the PNGs.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ADAM, makeSpec } from '@aekit/core';
+import { CheckpointError, type CheckpointMeta, DEFAULT_ADAM, makeSpec } from '@aekit/core';
 import { exportBundle } from '@aekit/exporter';
 import { readCheckpointFiles, writeBundle } from '@aekit/exporter/node';
 import { BundleError, Codec } from '@aekit/runtime';
@@ -93,6 +93,36 @@ describe('VAE export', () => {
     const xHat = (await dec.run({ z: new ort.Tensor('float32', z, [n, 3]) }))['x_hat']!.data as Float32Array;
     expect(maxDiff(xHat, viaTfjs, 255)).toBeLessThan(1e-5);
     engine.dispose();
+  });
+});
+
+describe('VAE checkpoint head file (vae_head.bin)', () => {
+  it('a flipped byte in vae_head.bin is refused by export (API and `aekit export`), naming the file', async () => {
+    const damaged = join(dir, 'ckpt-damaged');
+    cpSync(join(dir, 'ckpt'), damaged, { recursive: true });
+    const bytes = readFileSync(join(damaged, 'vae_head.bin'));
+    bytes[bytes.length - 3]! ^= 0x01;
+    writeFileSync(join(damaged, 'vae_head.bin'), bytes);
+    const e = await exportBundle(await readCheckpointFiles(damaged)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CheckpointError);
+    expect((e as Error).message).toMatch(/vae_head\.bin does not match the SHA-256 recorded in aekit\.json/);
+    const r = await run('export', damaged, '--out', join(dir, 'bundle-damaged'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^aekit: vae_head\.bin does not match the SHA-256/);
+  });
+
+  it('an older checkpoint with the head as JSON in aekit.json exports the same encoder', async () => {
+    const legacy = join(dir, 'ckpt-legacy');
+    cpSync(join(dir, 'ckpt'), legacy, { recursive: true });
+    const head = result.params.at(-1)!;
+    const meta = JSON.parse(readFileSync(join(legacy, 'aekit.json'), 'utf8')) as CheckpointMeta;
+    meta.vae = { beta: meta.vae!.beta, logVar: { inputDim: head.inputDim, units: head.units, kernel: Array.from(head.kernel), bias: Array.from(head.bias) } };
+    writeFileSync(join(legacy, 'aekit.json'), JSON.stringify(meta));
+    rmSync(join(legacy, 'vae_head.bin'));
+    const a = await exportBundle(await readCheckpointFiles(join(dir, 'ckpt')));
+    const b = await exportBundle(await readCheckpointFiles(legacy));
+    expect(b.manifest.variant).toBe('vae');
+    expect(b.files['encoder.onnx']).toEqual(a.files['encoder.onnx']);
   });
 });
 

@@ -37,6 +37,8 @@ export const CHECKPOINT_FILES = {
   optimizer: 'optimizer.bin',
   /** Best epoch's parameters and optimizer state in a per-epoch checkpoint with early stopping. */
   best: 'best.bin',
+  /** A VAE's log-variance head (kernel, bias; float32 LE), described by aekit.json's `vae.head`. */
+  vaeHead: 'vae_head.bin',
 } as const;
 
 export const CHECKPOINT_FORMAT = 'aekit-checkpoint';
@@ -90,12 +92,17 @@ export interface TrainingConfig {
 
 /**
  * What a VAE checkpoint adds: the KL weight and the log-variance head (the layer parallel to the
- * latent layer, same input, linear), kept in aekit.json because model.json holds the tfjs Sequential
- * of the mean path (x → z_mean → x̂), which plain tfjs can load.
+ * latent layer, same input, linear), kept apart from model.json, which holds the tfjs Sequential of
+ * the mean path (x → z_mean → x̂) that plain tfjs can load. The head's parameters are in vae_head.bin
+ * (`head`, hashed); its Adam moments are in optimizer.bin (`latent_log_var/kernel/m`, …) and its best
+ * state in best.bin, after the dense layers'.
  */
 export interface VaeMeta {
   beta: number;
-  logVar: { inputDim: number; units: number; kernel: number[]; bias: number[] };
+  /** The head in vae_head.bin: tensors `latent_log_var/kernel` [inputDim, units] and `latent_log_var/bias` [units]. */
+  head?: { inputDim: number; units: number; tensors: TensorEntry[]; sha256: string };
+  /** Checkpoints written before vae_head.bin: the head as JSON numbers (not covered by any hash). Read, no longer written. */
+  logVar?: { inputDim: number; units: number; kernel: number[]; bias: number[] };
 }
 
 /** One tensor inside a binary file: name, shape and byte offset (float32, little-endian). */

@@ -81,8 +81,8 @@ export async function exportBundle(checkpointFiles: CheckpointFiles, options: Ex
   };
   const graphs = buildGraphs(model, graphOptions);
   // A VAE (aekit.json `vae`): the encoder also outputs z_log_var; the decoder is the plain one.
-  const vae = model.meta?.vae;
-  if (vae !== undefined) graphs.encoder = buildVaeEncoder(model, vae.logVar, graphOptions);
+  const vae = model.vaeHead;
+  if (vae !== undefined) graphs.encoder = buildVaeEncoder(model, vae, graphOptions);
   const files: Record<string, Uint8Array> = {};
   const entries = {} as Record<GraphName, BundleFileEntry>;
   for (const role of ['encoder', 'decoder', 'autoencoder'] as const) {

@@ -70,6 +70,8 @@ export async function readCheckpointFiles(path: string): Promise<Record<string, 
   }
   const meta = await readOptional(join(dir, CHECKPOINT_FILES.meta));
   if (meta) files[CHECKPOINT_FILES.meta] = meta;
+  const vaeHead = await readOptional(join(dir, CHECKPOINT_FILES.vaeHead));
+  if (vaeHead) files[CHECKPOINT_FILES.vaeHead] = vaeHead;
   return files;
 }
 

@@ -68,7 +68,7 @@ const webgpu: DeviceProvider = {
   },
 };
 
-/** Threads when none are asked for: 2 on machines with 2+ cores (see docs/readme/runtime.md for the measurements). */
+/** Threads when none are asked for: 2 on machines with 2+ cores (see docs/runtime.md for the measurements). */
 export const NODE_DEFAULT_THREADS = Math.max(1, Math.min(2, availableParallelism()));
 
 export function nodeThreadOptions(threads: number): OrtSessionOptions {

@@ -28,7 +28,7 @@ export interface Platform {
   readonly devices: Readonly<Record<string, DeviceProvider>>;
   /** Device names `auto` tries, best first. */
   readonly auto: readonly string[];
-  /** Threads used when the caller gives none (chosen by measurement; see docs/readme/runtime.md). */
+  /** Threads used when the caller gives none (chosen by measurement; see docs/runtime.md). */
   readonly defaultThreads: number;
   /** Session options for a thread count (Node: intra-op threads without spinning). */
   threadOptions(threads: number): OrtSessionOptions;

@@ -1,7 +1,7 @@
 /**
  * The variational autoencoder on the tfjs engine: the KL term against a hand computation, the loss
  * made of reconstruction + β·KL/D, training through train(), and a checkpoint whose model.json is the
- * mean path and whose aekit.json carries the log-variance head.
+ * mean path and whose vae_head.bin carries the log-variance head.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,7 +67,7 @@ describe('VAE engine', () => {
     engine.dispose();
   });
 
-  it('trains through train(), writes the head to aekit.json and the mean path to model.json', async () => {
+  it('trains through train(), writes the head to vae_head.bin and the mean path to model.json', async () => {
     const out = join(tmp.dir, 'vae');
     const r = await train({ data, spec, variant: 'vae', beta: 0.02, epochs: 8, batchSize: 16, seed: 4, adam: { learningRate: 0.01 }, engine: 'tfjs', backend: 'cpu', out });
     expect(r.history[7]!.valLoss!).toBeLessThan(r.history[0]!.valLoss! * 0.8);
@@ -75,11 +75,12 @@ describe('VAE engine', () => {
     const meta = r.checkpoint!.meta;
     expect(meta.training.variant).toBe('vae');
     expect(meta.vae!.beta).toBe(0.02);
-    expect(meta.vae!.logVar.kernel).toHaveLength(8 * 2);
-    expect(Float32Array.from(meta.vae!.logVar.kernel)).toEqual(r.params.at(-1)!.kernel);
+    expect(meta.vae!.head).toMatchObject({ inputDim: 8, units: 2 });
+    expect(readFileSync(join(out, 'vae_head.bin')).length).toBe(4 * (8 * 2 + 2));
     // model.json: the plain Sequential x → z_mean → x̂, loadable and equal to the engine's mean path.
     const loaded = await readCheckpoint(out);
-    expect(loaded.params.map((p) => p.name)).toEqual(['enc_0', 'latent', 'dec_0', 'output']);
+    expect(loaded.params.map((p) => p.name)).toEqual(['enc_0', 'latent', 'dec_0', 'output', LOG_VAR_LAYER]);
+    expect(loaded.params.at(-1)!.kernel).toEqual(r.params.at(-1)!.kernel);
     const engine = await TfjsVaeEngine.create({ spec, loss: 'mse', adam: DEFAULT_ADAM, l1: 0, l2: 0, batchSize: 16, beta: 0.02, seed: 4 }, 'cpu');
     await engine.setState(r.params);
     const x = data.data.subarray(0, 8 * COLS) as Float32Array;
@@ -97,7 +98,7 @@ describe('VAE engine', () => {
     model.dispose();
   });
 
-  it('resumes: the head comes back from aekit.json and training goes on', async () => {
+  it('resumes: the head comes back from vae_head.bin and training goes on', async () => {
     const out = join(tmp.dir, 'vae-resume');
     const first = await train({ data, spec, variant: 'vae', beta: 0.02, epochs: 2, batchSize: 16, seed: 4, engine: 'tfjs', backend: 'cpu', out });
     const head = first.params.at(-1)!;
@@ -105,13 +106,13 @@ describe('VAE engine', () => {
     expect(r.epochsCompleted).toBe(3);
     expect(r.checkpoint!.meta.vae!.beta).toBe(0.02);
     expect(r.params.at(-1)!.kernel).not.toEqual(head.kernel); // trained on
-    // The engine a resume creates starts from the head saved in aekit.json, not a fresh one.
+    // The engine a resume creates starts from the head saved in vae_head.bin, not a fresh one.
     const loaded = await readCheckpoint(out);
     const engine = await planVariant({}, loaded.meta, loaded.meta.training.seed).createEngine('tfjs', { spec, loss: 'mse', adam: DEFAULT_ADAM, l1: 0, l2: 0, batchSize: 16 }, 'cpu');
     await engine.setState(loaded.params);
     const restored = (await engine.getState()).params.at(-1)!;
     expect(restored.name).toBe(LOG_VAR_LAYER);
-    expect(Array.from(restored.kernel)).toEqual(loaded.meta.vae!.logVar.kernel);
+    expect(restored.kernel).toEqual(loaded.params.at(-1)!.kernel);
     engine.dispose();
     await expect(train({ resume: out, epochs: 4, variant: 'vae', data })).rejects.toThrow(/cannot be given with --resume/);
   });
@@ -199,7 +200,7 @@ describe('VAE on the onnxruntime engine', () => {
     const r = await train({ data, spec, variant: 'vae', beta: 0.02, epochs: 4, batchSize: 16, seed: 4, adam: { learningRate: 0.01 }, engine: 'ort', backend: 'cpu', out: join(tmp.dir, 'vae-ort') });
     expect(r.engine).toBe('ort');
     expect(r.history[3]!.valLoss!).toBeLessThan(r.history[0]!.valLoss!);
-    expect(r.checkpoint!.meta.vae!.logVar.kernel).toHaveLength(16);
+    expect(r.checkpoint!.meta.vae!.head).toMatchObject({ inputDim: 8, units: 2 });
     expect(r.checkpoint!.meta.training).toMatchObject({ engine: 'ort', variant: 'vae' });
   });
 });

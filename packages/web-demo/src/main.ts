@@ -41,6 +41,8 @@ interface DemoState {
 }
 
 interface TrainingState {
+  /** 1 for the page's first run, then counting. */
+  run: number;
   running: boolean;
   /** Execution provider asked for, and the one the engine reports running. */
   device: TrainDevice;
@@ -328,7 +330,7 @@ async function trainAndRun(epochs: number, rows: number, device: TrainDevice = t
   if (!samples) samples = await loadSamples();
   // onnxruntime-web reads its files from wasmPaths; set by the runtime on the first load, unless that failed early.
   ort.env.wasm.wasmPaths ??= new URL(params.wasmPaths, location.href).href;
-  const t: TrainingState = { running: true, device, history: [] };
+  const t: TrainingState = { run: (state.training?.run ?? 0) + 1, running: true, device, history: [] };
   state.training = t;
   trainButton.disabled = true;
   const list = el('train-epochs-list');
@@ -365,7 +367,7 @@ async function trainAndRun(epochs: number, rows: number, device: TrainDevice = t
     const last = t.history[t.history.length - 1]!;
     status.textContent =
       `trained ${epochs} epochs on ${run.rows} rows with the ${run.backend} execution provider in ${(run.trainMs / 1000).toFixed(1)} s ` +
-      `(loss ${run.initialLoss.toFixed(4)} → ${last.loss.toFixed(4)}); exported in ${run.exportMs.toFixed(0)} ms; reconstructions above run on ${c.device}`;
+      `(binary cross-entropy ${run.initialLoss.toFixed(4)} → ${last.loss.toFixed(4)}); exported in ${run.exportMs.toFixed(0)} ms; reconstructions above run on ${c.device}`;
     setStatus('ready', `Running the model trained in this page (${c.manifest.inputDim} → ${c.latentDim} → ${c.manifest.inputDim}) on ${c.device}`);
     return { ...t, codecDevice: c.device, mse: state.mse, manifest: run.export.manifest };
   } catch (e) {

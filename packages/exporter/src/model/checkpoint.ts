@@ -15,6 +15,7 @@ import {
   describeSpec,
   validateSpec,
 } from '@aekit/core';
+import type { LogVarHead } from '../onnx/graphs.js';
 import { sha256Hex } from '../sha256.js';
 import type { DenseChain } from './chain.js';
 import { parseJsonFile, parseLayersModel } from './layers-model.js';
@@ -40,6 +41,34 @@ export interface ExportableModel extends SplitModel {
   splitAfter: string;
   /** SHA-256 over model.json, the weight shards in manifest order, then aekit.json when present. */
   checkpointSha256: string;
+  /** A VAE's log-variance head (aekit.json `vae`): from vae_head.bin, checked against its SHA-256, or from aekit.json in older checkpoints. */
+  vaeHead?: LogVarHead;
+}
+
+/** A VAE checkpoint's log-variance head, from vae_head.bin (hash checked) or, in checkpoints written before it, aekit.json. */
+async function readVaeHead(meta: CheckpointMeta, files: CheckpointFiles): Promise<LogVarHead | undefined> {
+  const vae = meta.vae;
+  if (vae === undefined) return undefined;
+  const file = CHECKPOINT_FILES.vaeHead;
+  if (vae.head === undefined) {
+    if (vae.logVar === undefined) throw new CheckpointError('aekit.json: "vae" has neither "head" nor "logVar"; the checkpoint is damaged, train again', { file: CHECKPOINT_FILES.meta });
+    return vae.logVar;
+  }
+  const bytes = files[file];
+  if (bytes === undefined) throw new CheckpointError(`${file} is missing: aekit.json describes a VAE whose log-variance head is in that file; copy the whole checkpoint directory`, { file });
+  if ((await sha256Hex(bytes)) !== vae.head.sha256) {
+    throw new CheckpointError(`${file} does not match the SHA-256 recorded in aekit.json: the file was changed or replaced after training`, { file });
+  }
+  const { inputDim, units, tensors } = vae.head;
+  const take = (name: string, n: number): Float32Array => {
+    const t = tensors.find((e) => e.name === `latent_log_var/${name}`);
+    if (t === undefined || t.offset < 0 || t.offset + 4 * n > bytes.length) {
+      throw new CheckpointError(`${file}: tensor latent_log_var/${name} (${n} values) is not listed in aekit.json or runs past the file's ${bytes.length} bytes`, { file });
+    }
+    // A copy of its own: the bytes may be a Buffer view at any offset.
+    return new Float32Array(Uint8Array.from(bytes.subarray(t.offset, t.offset + 4 * n)).buffer);
+  };
+  return { inputDim, units, kernel: take('kernel', inputDim * units), bias: take('bias', units) };
 }
 
 /** Checks a normalisation from JSON or from the caller (kinds, array lengths, finite values). */
@@ -98,6 +127,7 @@ export async function readExportableModel(files: CheckpointFiles, options: ReadM
       );
     }
   }
+  const vaeHead = meta ? await readVaeHead(meta, files) : undefined;
   const chain = parseLayersModel(modelJson, files);
 
   let splitAfter: string;
@@ -152,6 +182,7 @@ export async function readExportableModel(files: CheckpointFiles, options: ReadM
     normalization,
     latentRange,
     ...(meta ? { meta } : {}),
+    ...(vaeHead ? { vaeHead } : {}),
     splitAfter,
     checkpointSha256: await sha256Hex(...hashed),
   };

@@ -16,9 +16,11 @@ import {
   validateSpec,
 } from '@aekit/core';
 import type { AdamState, ParamSet } from '../engine.js';
+import { LOG_VAR_LAYER } from '../variants/vae-math.js';
 import { writeDirAtomic } from '../fs-atomic.js';
 import { decodeParamsAndMoments, encodeParamsAndMoments } from './best.js';
 import { recoverCheckpointDir, removeStaleTemps, syncDir, writeFileSynced } from './durable.js';
+import { decodeHead, encodeHead, splitHead } from './vae-head.js';
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -55,6 +57,7 @@ export function encodeOptimizer(opt: AdamState): { bytes: Uint8Array; tensors: T
 export interface CheckpointContents {
   /** Metadata without weightsSha256 / optimizer / encoderOutputLayer (filled in when writing). */
   meta: Omit<CheckpointMeta, 'weightsSha256' | 'optimizer'>;
+  /** The spec's dense layers; a VAE (meta.vae set) appends its `latent_log_var` head (→ vae_head.bin). */
   params: ParamSet;
   optimizer?: AdamState;
   /** Best epoch's state of an unfinished run with early stopping (best.bin); needs meta.earlyStopping. */
@@ -65,8 +68,18 @@ export interface CheckpointContents {
 export async function writeCheckpoint(dir: string, c: CheckpointContents): Promise<CheckpointMeta> {
   // tfjs is loaded only when a checkpoint is written, not by readers.
   const { layersArtifacts } = await import('./model-json.js');
-  const { modelJson, weights } = await layersArtifacts(c.meta.spec, c.params, CHECKPOINT_FILES.weights);
+  const { dense, head } = splitHead(c.meta.spec, c.params);
+  const { modelJson, weights } = await layersArtifacts(c.meta.spec, dense, CHECKPOINT_FILES.weights);
   const meta: CheckpointMeta = { ...c.meta, weightsSha256: sha256Hex(weights) };
+  let headBytes: Uint8Array | undefined;
+  if ((head === undefined) !== (meta.vae === undefined)) throw new Error('writeCheckpoint: a VAE needs both meta.vae and the latent_log_var head');
+  if (head !== undefined && meta.vae !== undefined) {
+    const enc = encodeHead(head);
+    headBytes = enc.bytes;
+    // The head lives in vae_head.bin, hashed; the JSON copy of older checkpoints is not written.
+    const { logVar: _json, ...vae } = meta.vae;
+    meta.vae = { ...vae, head: { inputDim: head.inputDim, units: head.units, tensors: enc.tensors, sha256: sha256Hex(enc.bytes) } };
+  }
   let optimizerBytes: Uint8Array | undefined;
   if (c.optimizer !== undefined) {
     const enc = encodeOptimizer(c.optimizer);
@@ -87,6 +100,7 @@ export async function writeCheckpoint(dir: string, c: CheckpointContents): Promi
   await writeDirAtomic(dir, async (tmp) => {
     await writeFileSynced(join(tmp, CHECKPOINT_FILES.model), JSON.stringify(modelJson));
     await writeFileSynced(join(tmp, CHECKPOINT_FILES.weights), weights);
+    if (headBytes !== undefined) await writeFileSynced(join(tmp, CHECKPOINT_FILES.vaeHead), headBytes);
     if (optimizerBytes !== undefined) await writeFileSynced(join(tmp, CHECKPOINT_FILES.optimizer), optimizerBytes);
     if (bestBytes !== undefined) await writeFileSynced(join(tmp, CHECKPOINT_FILES.best), bestBytes);
     await writeFileSynced(join(tmp, CHECKPOINT_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
@@ -98,6 +112,7 @@ export async function writeCheckpoint(dir: string, c: CheckpointContents): Promi
 export interface LoadedCheckpoint {
   dir: string;
   meta: CheckpointMeta;
+  /** The spec's dense layers, then a VAE's `latent_log_var` head (from vae_head.bin, or aekit.json in older checkpoints). */
   params: ParamSet;
   /** Present when the checkpoint holds optimizer.bin. */
   optimizer?: AdamState;
@@ -184,6 +199,17 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
       bias: f32(weights, bAt, l.units, weightsPath, `${l.name}/bias`),
     };
   });
+  if (meta.vae !== undefined) {
+    const headPath = join(dir, CHECKPOINT_FILES.vaeHead);
+    let bytes: Uint8Array | undefined;
+    if (meta.vae.head !== undefined) {
+      bytes = await read(CHECKPOINT_FILES.vaeHead);
+      if (sha256Hex(bytes) !== meta.vae.head.sha256) {
+        fail(`${headPath}: SHA-256 does not match aekit.json's vae.head.sha256; the checkpoint is damaged or was edited, train again`, headPath);
+      }
+    }
+    params.push(decodeHead(spec, meta.vae, bytes, meta.vae.head !== undefined ? headPath : metaPath));
+  }
   const loaded: LoadedCheckpoint = { dir, meta: { ...meta, spec }, params };
   if (meta.optimizer !== undefined) {
     const optPath = join(dir, CHECKPOINT_FILES.optimizer);
@@ -196,7 +222,11 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
       params.map((p) => {
         const k = byName.get(`${p.name}/kernel/${key}`);
         const b = byName.get(`${p.name}/bias/${key}`);
-        if (k === undefined || b === undefined) return fail(`${metaPath}: optimizer state for ${p.name} is missing`, metaPath);
+        if (k === undefined || b === undefined) {
+          // Checkpoints written before vae_head.bin did not save the head's moments: they restart at zero.
+          if (p.name === LOG_VAR_LAYER && meta.vae?.head === undefined) return { ...p, kernel: new Float32Array(p.kernel.length), bias: new Float32Array(p.bias.length) };
+          return fail(`${metaPath}: optimizer state for ${p.name} is missing`, metaPath);
+        }
         return { ...p, kernel: f32(bytes, k.offset, p.kernel.length, optPath, k.name), bias: f32(bytes, b.offset, p.bias.length, optPath, b.name) };
       });
     loaded.optimizer = { step: meta.optimizer.step, m: moment('m'), v: moment('v') };
@@ -208,9 +238,23 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     if (sha256Hex(bytes) !== es.bestSha256) {
       fail(`${bestPath}: SHA-256 does not match aekit.json's earlyStopping.bestSha256; the checkpoint is damaged or was edited, train again`, bestPath);
     }
-    const best = decodeParamsAndMoments(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), params, es.bestStep);
+    const best = decodeParamsAndMoments(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), params, es.bestStep) ??
+      (meta.vae !== undefined && meta.vae.head === undefined ? legacyVaeBest(bytes, params, es.bestStep) : undefined);
     if (best === undefined) fail(`${bestPath}: ${bytes.length} bytes, not the size of the model's parameters and moments; the checkpoint is damaged`, bestPath);
     loaded.best = best;
   }
   return loaded;
+}
+
+/**
+ * best.bin of a VAE checkpoint written before vae_head.bin holds only the dense layers' state: the
+ * head is taken as it is now, with zero moments (what resuming such a checkpoint always did).
+ */
+function legacyVaeBest(bytes: Buffer, params: ParamSet, step: number): { params: ParamSet; optimizer: AdamState } | undefined {
+  const head = params.at(-1);
+  if (head?.name !== LOG_VAR_LAYER) return undefined;
+  const best = decodeParamsAndMoments(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), params.slice(0, -1), step);
+  if (best === undefined) return undefined;
+  const zero = { ...head, kernel: new Float32Array(head.kernel.length), bias: new Float32Array(head.bias.length) };
+  return { params: [...best.params, head], optimizer: { step, m: [...best.optimizer.m, zero], v: [...best.optimizer.v, { ...zero }] } };
 }

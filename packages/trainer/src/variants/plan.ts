@@ -3,19 +3,12 @@
  * train() asks the plan for its engine, runs every batch through `trainSteps`, and takes the
  * checkpoint's parameters and extra metadata from it, so the variants live here and not in the loop.
  */
-import {
-  type CheckpointMeta,
-  type ModelSpec,
-  type TrainingConfig,
-  UsageError,
-  type VaeMeta,
-  denseLayers,
-} from '@aekit/core';
-import type { AdamState, DenseParams, EngineConfig, EngineName, ParamSet, TrainingEngine } from '../engine.js';
+import { type CheckpointMeta, type TrainingConfig, UsageError } from '@aekit/core';
+import type { AdamState, EngineConfig, EngineName, ParamSet, TrainingEngine } from '../engine.js';
 import { createEngine } from '../engines/registry.js';
 import { parseTfjsBackend } from '../engines/tfjs/backend-names.js';
 import { type NoiseSpec, corrupt, formatNoise, noiseRng, parseNoise } from './noise.js';
-import { LOG_VAR_LAYER, VAE_DEFAULT_BETA, headInputDim } from './vae-math.js';
+import { LOG_VAR_LAYER, VAE_DEFAULT_BETA } from './vae-math.js';
 
 export type Variant = 'ae' | 'vae';
 export const VARIANTS: readonly Variant[] = ['ae', 'vae'];
@@ -43,20 +36,12 @@ export interface VariantPlan {
   createEngine(name: EngineName | 'auto', config: EngineConfig, backend: string): Promise<TrainingEngine>;
   /** engine.trainSteps with this epoch's corruption applied to the inputs (targets stay clean). */
   trainSteps(engine: TrainingEngine, epoch: number, data: Float32Array, rows: number): Promise<Float32Array>;
-  /** The dense layers' parameters and moments, as the checkpoint's tfjs model holds them. */
+  /** The parameters and moments the checkpoint holds (all of them; a VAE's head goes to vae_head.bin). */
   checkpointState(state: State): State;
   /** What the checkpoint's training config adds (variant, noise). */
   trainingFields(): Partial<TrainingConfig>;
-  /** What aekit.json adds (the VAE head). */
+  /** What aekit.json adds (the VAE's β; writeCheckpoint describes the head). */
   metaFields(state: State): Partial<CheckpointMeta>;
-}
-
-function headFromMeta(spec: ModelSpec, vae: VaeMeta): DenseParams {
-  const { inputDim, units, kernel, bias } = vae.logVar;
-  if (inputDim !== headInputDim(spec) || units !== spec.latent.units || kernel.length !== inputDim * units || bias.length !== units) {
-    throw new UsageError(`the checkpoint's VAE log-variance head (${inputDim}×${units}) does not fit its model; retrain it`);
-  }
-  return { name: LOG_VAR_LAYER, inputDim, units, kernel: Float32Array.from(kernel), bias: Float32Array.from(bias) };
 }
 
 /** Validates the variant options (or takes them from the checkpoint being resumed). */
@@ -73,8 +58,6 @@ export function planVariant(options: VariantOptions, prev: CheckpointMeta | unde
   if (variant === 'vae' && prev !== undefined && prev.vae === undefined) {
     throw new UsageError('the checkpoint says variant vae but has no VAE head in aekit.json; retrain it');
   }
-  const dense = (spec: ModelSpec, set: ParamSet) => set.slice(0, denseLayers(spec).length);
-  let specSeen: ModelSpec | undefined;
 
   let epochRng: { epoch: number; rng: ReturnType<typeof noiseRng> } | undefined;
   let noisy: Float32Array | undefined;
@@ -85,9 +68,9 @@ export function planVariant(options: VariantOptions, prev: CheckpointMeta | unde
     ...(noise !== undefined ? { noise } : {}),
 
     async createEngine(name, config, backend) {
-      specSeen = config.spec;
       if (variant === 'vae') {
-        const vaeConfig = { ...config, beta: beta!, seed, ...(prev?.vae ? { initialHead: headFromMeta(config.spec, prev.vae) } : {}) };
+        // On resume the head comes with the checkpoint's parameters (readCheckpoint appends it).
+        const vaeConfig = { ...config, beta: beta!, seed };
         const ortVae = async () => (await import('./vae-ort.js')).OrtVaeEngine.create(vaeConfig, backend);
         const tfjsVae = async () => (await import('./vae.js')).TfjsVaeEngine.create(vaeConfig, backend === 'auto' ? 'auto' : parseTfjsBackend(backend));
         if (name === 'ort') return ortVae();
@@ -115,12 +98,9 @@ export function planVariant(options: VariantOptions, prev: CheckpointMeta | unde
     },
 
     checkpointState(state) {
-      if (variant !== 'vae' || specSeen === undefined) return state;
-      const spec = specSeen;
-      return {
-        params: dense(spec, state.params),
-        optimizer: { step: state.optimizer.step, m: dense(spec, state.optimizer.m), v: dense(spec, state.optimizer.v) },
-      };
+      // The whole state: writeCheckpoint puts a VAE's head after the dense layers in vae_head.bin,
+      // optimizer.bin and best.bin.
+      return state;
     },
 
     trainingFields() {
@@ -129,11 +109,9 @@ export function planVariant(options: VariantOptions, prev: CheckpointMeta | unde
 
     metaFields(state) {
       if (variant !== 'vae') return {};
-      const head = state.params.find((p) => p.name === LOG_VAR_LAYER);
-      if (head === undefined) throw new Error('VAE engine state lacks the latent_log_var head');
-      return {
-        vae: { beta: beta!, logVar: { inputDim: head.inputDim, units: head.units, kernel: Array.from(head.kernel), bias: Array.from(head.bias) } },
-      };
+      if (!state.params.some((p) => p.name === LOG_VAR_LAYER)) throw new Error('VAE engine state lacks the latent_log_var head');
+      // writeCheckpoint adds `head` (vae_head.bin's table and hash).
+      return { vae: { beta: beta! } };
     },
   };
 }

@@ -11,8 +11,6 @@ export interface VaeEngineConfig extends EngineConfig {
   beta: number;
   /** Seeds the ε draws and the log-variance head's initial weights. */
   seed: number;
-  /** The head to start from when setState's parameters lack it (resuming from a checkpoint). */
-  initialHead?: DenseParams;
 }
 
 /** Width of the layer that feeds both heads. */
@@ -27,6 +25,20 @@ export function initLogVarHead(spec: ModelSpec, rng: Rng): DenseParams {
   const limit = Math.sqrt(6 / (inputDim + units));
   const kernel = Float32Array.from({ length: inputDim * units }, () => (2 * rng.next() - 1) * limit);
   return { name: LOG_VAR_LAYER, inputDim, units, kernel, bias: new Float32Array(units) };
+}
+
+/**
+ * The ε ~ N(0, I) of Adam step `step` (1-based), `count` values. Each step has a generator of its own,
+ * seeded from (seed, step), so the draws follow from the step count that the optimizer state already
+ * saves: a resumed run draws exactly what the uninterrupted run would, with no generator state to
+ * keep in step with every saved state (latest, best, last unsaved epoch).
+ */
+export function drawEpsilon(seed: number, step: number, count: number): Float32Array {
+  // An odd multiplier keeps (seed, step) → generator seed one-to-one for a given seed.
+  const rng = new Rng((Math.imul((seed + 5) >>> 0, 0x9e3779b1) + step) >>> 0);
+  const eps = new Float32Array(count);
+  for (let i = 0; i < count; i++) eps[i] = rng.normal();
+  return eps;
 }
 
 /**

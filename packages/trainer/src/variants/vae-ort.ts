@@ -1,7 +1,7 @@
 /**
  * The VAE on onnxruntime (CPU): one generated ONNX graph runs the forward pass with both heads, the
- * reparameterised sample z = μ + exp(log σ² / 2)·ε (ε is an input, drawn in JS from the same seeded
- * stream as the tfjs VAE engine, so both engines follow the same trajectory), the loss
+ * reparameterised sample z = μ + exp(log σ² / 2)·ε (ε is an input, drawn in JS per step exactly as the
+ * tfjs VAE engine draws it, vae-math.ts `drawEpsilon`, so both engines follow the same trajectory), the loss
  * reconstruction + β·KL / inputDim (and L1/L2 on every kernel), the backward pass written out, and Adam
  * — the same semantics as ./vae.ts. One step per run, one graph input per tensor; evaluate and encode
  * reuse the exporter's forward graphs (the mean path needs only the spec's dense layers).
@@ -11,7 +11,7 @@ import { ACTIVATION_GRAPHS, GraphBuilder, TRAINING_OPSET, attr, buildForwardGrap
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { AdamState, DenseParams, ParamSet, TrainingEngine } from '../engine.js';
 import { BCE_EPSILON } from '../engines/tfjs/step.js';
-import { type VaeEngineConfig, LOG_VAR_LAYER, headInputDim, initLogVarHead } from './vae-math.js';
+import { type VaeEngineConfig, LOG_VAR_LAYER, drawEpsilon, headInputDim, initLogVarHead } from './vae-math.js';
 
 interface Layer {
   name: string;
@@ -173,7 +173,6 @@ export class OrtVaeEngine implements TrainingEngine {
   readonly versions: Readonly<Record<string, string>>;
   private state = new Map<string, Tensor>();
   private step = 0;
-  private readonly rng: Rng;
   private readonly denseNames: string[];
 
   private constructor(
@@ -181,7 +180,6 @@ export class OrtVaeEngine implements TrainingEngine {
     private readonly config: VaeEngineConfig,
     private readonly sessions: { train: InferenceSession; evaluate: InferenceSession; encode: InferenceSession },
   ) {
-    this.rng = new Rng((config.seed + 5) >>> 0);
     this.denseNames = stateInputNames(config.spec, 'tensors').params;
     this.versions = { 'onnxruntime-node': ort.env.versions.node ?? '' };
   }
@@ -212,7 +210,7 @@ export class OrtVaeEngine implements TrainingEngine {
   async setState(params: ParamSet, optimizer?: AdamState): Promise<void> {
     const layers = vaeLayers(this.config.spec);
     const n = layers.length - 1;
-    const head = params[n] ?? this.config.initialHead ?? initLogVarHead(this.config.spec, new Rng((this.config.seed + 4) >>> 0));
+    const head = params[n] ?? initLogVarHead(this.config.spec, new Rng((this.config.seed + 4) >>> 0));
     const all: DenseParams[] = [...params.slice(0, n), head];
     const state = new Map<string, Tensor>();
     layers.forEach((l, i) => {
@@ -237,8 +235,7 @@ export class OrtVaeEngine implements TrainingEngine {
     const lr = this.tensor(Float32Array.of(this.config.adam.learningRate), []);
     for (let start = 0, k = 0; start < rows; start += bs, k++) {
       const n = Math.min(bs, rows - start);
-      const eps = new Float32Array(n * L);
-      for (let i = 0; i < eps.length; i++) eps[i] = this.rng.normal();
+      const eps = drawEpsilon(this.config.seed, this.step + 1, n * L);
       const x = data.subarray(start * D, (start + n) * D);
       const feeds: Record<string, Tensor> = {
         x: this.tensor(x, [n, D]),

@@ -24,7 +24,7 @@ import { ACTIVATION_OPS, alphaOf } from '../engines/tfjs/activations.js';
 import type { TfjsBackendName } from '../engines/tfjs/backend-names.js';
 import { selectTfjsBackend } from '../engines/tfjs/backend.js';
 import { reconstructionSum } from '../engines/tfjs/step.js';
-import { type VaeEngineConfig, LOG_VAR_LAYER, headInputDim, initLogVarHead } from './vae-math.js';
+import { type VaeEngineConfig, LOG_VAR_LAYER, drawEpsilon, headInputDim, initLogVarHead } from './vae-math.js';
 
 /** The same KL as a tfjs scalar (mean over rows). */
 export function klTensor(mean: tf.Tensor2D, logVar: tf.Tensor2D): tf.Scalar {
@@ -48,14 +48,12 @@ export class TfjsVaeEngine implements TrainingEngine {
   private m: tf.Tensor[] = [];
   private v: tf.Tensor[] = [];
   private step = 0;
-  private readonly rng: Rng;
   private readonly info: DenseLayerInfo[];
 
   private constructor(
     readonly backend: TfjsBackendName,
     private readonly config: VaeEngineConfig,
   ) {
-    this.rng = new Rng((config.seed + 5) >>> 0);
     this.info = denseLayers(config.spec);
   }
 
@@ -70,12 +68,13 @@ export class TfjsVaeEngine implements TrainingEngine {
 
   /**
    * `params`: the spec's dense layers, optionally followed by the `latent_log_var` head (absent at the
-   * start of training: then it is initialised from the seed).
+   * start of training: then it is initialised from the seed); `optimizer` alike (the head's moments
+   * start at zero when absent).
    */
   async setState(params: ParamSet, optimizer?: AdamState): Promise<void> {
     this.disposeAll();
     const n = this.info.length;
-    const headParams = params[n] ?? this.config.initialHead ?? initLogVarHead(this.config.spec, new Rng((this.config.seed + 4) >>> 0));
+    const headParams = params[n] ?? initLogVarHead(this.config.spec, new Rng((this.config.seed + 4) >>> 0));
     const make = (p: DenseParams): Dense => ({
       w: tf.variable(tf.tensor2d(p.kernel, [p.inputDim, p.units])),
       b: tf.variable(tf.tensor1d(p.bias)),
@@ -133,12 +132,6 @@ export class TfjsVaeEngine implements TrainingEngine {
     return { loss, recon, kl };
   }
 
-  private epsilon(rows: number): Float32Array {
-    const eps = new Float32Array(rows * this.config.spec.latent.units);
-    for (let i = 0; i < eps.length; i++) eps[i] = this.rng.normal();
-    return eps;
-  }
-
   async trainSteps(data: Float32Array, rows: number, targets?: Float32Array): Promise<Float32Array> {
     this.assertReady();
     const cols = this.config.spec.inputDim;
@@ -150,7 +143,7 @@ export class TfjsVaeEngine implements TrainingEngine {
     for (let start = 0; start < rows; start += bs) {
       const n = Math.min(bs, rows - start);
       const t = ++this.step;
-      const eps = this.epsilon(n);
+      const eps = drawEpsilon(this.config.seed, t, n * latent);
       const oldM = this.m;
       const oldV = this.v;
       const out = tf.tidy(() => {
