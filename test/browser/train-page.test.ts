@@ -13,8 +13,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SPEC } from '@aekit/core';
+import * as tf from '@tensorflow/tfjs';
+import { DEFAULT_SPEC, Rng, makeSpec } from '@aekit/core';
 import { exportBundle } from '@aekit/exporter';
+import { Codec as NodeCodec } from '@aekit/runtime';
+import { checkpointFiles } from '../../packages/web-demo/src/checkpoint-files.js';
+import { glorotUniformParams } from '../../packages/trainer/src/init.js';
 import { buildDemo, startDemoServer } from '../../packages/web-demo/scripts/demo-server.mjs';
 import { loadDigits } from '../../packages/web-demo/scripts/digits.mjs';
 import { chromiumAvailable, launchChromium, recordConsole } from '../helpers/chromium.js';
@@ -67,6 +71,56 @@ function meanImageMse(train: Uint8Array, rows: Uint8Array): number {
 }
 
 const hasChromium = chromiumAvailable();
+
+// The page's checkpoint writer (no tfjs) checked against tfjs itself, in Node.
+describe("checkpointFiles (the page's tfjs-free checkpoint writer)", () => {
+  it('writes a layers model tfjs loads with the same weights, which exports to a bundle computing what tfjs computes', async () => {
+    await tf.setBackend('cpu');
+    // A leakyRelu layer exercises the `<dense>_act` layer the trainer's writer adds.
+    const spec = makeSpec({ inputDim: 12, layers: [8], latent: 3, activation: 'leakyRelu:0.1', outputActivation: 'sigmoid' });
+    const params = glorotUniformParams(spec, new Rng(5));
+    params.forEach((p) => p.bias.forEach((_, i) => (p.bias[i] = 0.01 * (i + 1))));
+    const files = await checkpointFiles(spec, params, {
+      normalization: { kind: 'none' },
+      latentRange: { min: [-1, -1, -1], max: [1, 1, 1] },
+      training: { engine: 'ort', backend: 'wasm', loss: 'bce', optimizer: { name: 'adam', learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, batchSize: 4, epochs: 1, seed: 5, valSplit: 0, l1: 0, l2: 0 },
+      history: [],
+      epochsCompleted: 1,
+      versions: {},
+    });
+    const modelJson = JSON.parse(new TextDecoder().decode(files['model.json'])) as { modelTopology: object; weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }> };
+    const weightsBin = files['weights.bin']!;
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs: modelJson.weightsManifest[0]!.weights,
+        weightData: weightsBin.buffer.slice(weightsBin.byteOffset, weightsBin.byteOffset + weightsBin.byteLength),
+      }),
+    );
+    try {
+      expect(model.layers.map((l) => l.name)).toEqual(['enc_0', 'enc_0_act', 'latent', 'dec_0', 'dec_0_act', 'output']);
+      const got = model.getWeights().map((w) => w.dataSync());
+      expect(got).toEqual(params.flatMap((p) => [p.kernel, p.bias]));
+      const x = Float32Array.from({ length: 5 * 12 }, (_, i) => ((i * 7) % 11) / 10 - 0.4);
+      const want = (model.predict(tf.tensor2d(x, [5, 12])) as tf.Tensor).dataSync();
+      const bundle = await exportBundle(files);
+      expect(bundle.manifest.source.spec).toEqual(spec);
+      const f = bundle.files;
+      const codec = await NodeCodec.load(
+        { manifest: bundle.manifest, files: { encoder: f['encoder.onnx']!, decoder: f['decoder.onnx']!, autoencoder: f['autoencoder.onnx']! } },
+        { device: 'cpu' },
+      );
+      try {
+        const out = await codec.reconstruct(x, 5);
+        out.data.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5));
+      } finally {
+        await codec.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+});
 
 describe.skipIf(!hasChromium)('training in the demo page (Chromium)', () => {
   let work: string;

@@ -366,7 +366,7 @@ async function trainAndRun(epochs: number, rows: number, device: TrainDevice = t
     redraw();
     const last = t.history[t.history.length - 1]!;
     status.textContent =
-      `trained ${epochs} epochs on ${run.rows} rows with the ${run.backend} execution provider in ${(run.trainMs / 1000).toFixed(1)} s ` +
+      `trained ${epochs} epochs on ${run.rows} rows (batches of ${run.batchSize}) with the ${run.backend} execution provider in ${(run.trainMs / 1000).toFixed(1)} s ` +
       `(binary cross-entropy ${run.initialLoss.toFixed(4)} → ${last.loss.toFixed(4)}); exported in ${run.exportMs.toFixed(0)} ms; reconstructions above run on ${c.device}`;
     setStatus('ready', `Running the model trained in this page (${c.manifest.inputDim} → ${c.latentDim} → ${c.manifest.inputDim}) on ${c.device}`);
     return { ...t, codecDevice: c.device, mse: state.mse, manifest: run.export.manifest };

@@ -19,6 +19,7 @@ export interface TrainSettings {
   epochs: number;
   /** Training rows: the first `rows` of the pixel rows given (all of them when larger). */
   rows: number;
+  /** Default: 32, smaller for few rows (see defaultBatchSize). */
   batchSize?: number;
   learningRate?: number;
   seed?: number;
@@ -40,6 +41,7 @@ export interface TrainedInPage {
   backend: string;
   spec: ModelSpec;
   rows: number;
+  batchSize: number;
   /** Loss of the initial weights over the training rows, before any step. */
   initialLoss: number;
   history: EpochLoss[];
@@ -57,6 +59,14 @@ function checkInt(name: string, v: number, min: number, max: number): number {
   return v;
 }
 
+/**
+ * 32 rows a batch, but at least 8 steps an epoch down to batches of 4: the page may hold only a few
+ * sample digits (20 with `pnpm web-demo`), where one batch an epoch learns next to nothing in 15 epochs.
+ */
+export function defaultBatchSize(rows: number): number {
+  return Math.max(4, Math.min(TRAIN_DEFAULTS.batchSize, Math.floor(rows / 8)));
+}
+
 /** `pixels`: uint8 rows of `spec.inputDim` values (scale255 normalisation: the network sees x / 255). */
 export async function trainInPage(ort: OrtModule, pixels: Uint8Array, settings: TrainSettings): Promise<TrainedInPage> {
   const spec = settings.spec ?? DEFAULT_SPEC;
@@ -65,7 +75,7 @@ export async function trainInPage(ort: OrtModule, pixels: Uint8Array, settings: 
   const epochs = checkInt('epochs', settings.epochs, 1, 1000);
   const rows = Math.min(checkInt('rows', settings.rows, 1, 1_000_000), available);
   if (rows < 1) throw new RangeError(`no training rows: the page has ${pixels.length} sample bytes, less than one row of ${cols}`);
-  const batchSize = settings.batchSize ?? TRAIN_DEFAULTS.batchSize;
+  const batchSize = settings.batchSize ?? defaultBatchSize(rows);
   const loss = settings.loss ?? TRAIN_DEFAULTS.loss;
   const seed = settings.seed ?? TRAIN_DEFAULTS.seed;
   const adam = { ...DEFAULT_ADAM, learningRate: settings.learningRate ?? TRAIN_DEFAULTS.learningRate };
@@ -125,7 +135,7 @@ export async function trainInPage(ort: OrtModule, pixels: Uint8Array, settings: 
       manifest: result.manifest,
       files: { encoder: f['encoder.onnx']!, decoder: f['decoder.onnx']!, autoencoder: f['autoencoder.onnx']! },
     };
-    return { backend: engine.backend, spec, rows, initialLoss, history, trainMs, exportMs, export: result, bundle };
+    return { backend: engine.backend, spec, rows, batchSize, initialLoss, history, trainMs, exportMs, export: result, bundle };
   } finally {
     engine.dispose();
   }
