@@ -173,7 +173,7 @@ describe.skipIf(!hasChromium)('training in the demo page (Chromium)', () => {
         return t !== undefined && t.run > prev && !t.running;
       },
       before,
-      { timeout: 40_000, polling: 200 },
+      { timeout: 100_000, polling: 200 },
     );
     // The button's handler finishes showing the new model right after training state ends.
     await page.waitForFunction(() => (window as unknown as DemoWindow).aekitDemo.state.status !== 'loading', undefined, { timeout: 5_000 });
@@ -236,7 +236,7 @@ describe.skipIf(!hasChromium)('training in the demo page (Chromium)', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'train-page.png'), fullPage: true });
     await page.close();
-  }, 45_000);
+  }, 120_000);
 
   it('trains on WebGPU when the device switch says so (SwiftShader adapter), even with no bundle to load', async () => {
     // No bundle at that URL (as after `pnpm web-demo` without `pnpm demo`): the page shows the error,
@@ -265,5 +265,5 @@ describe.skipIf(!hasChromium)('training in the demo page (Chromium)', () => {
         `loss ${t.initialLoss!.toFixed(4)} → ${last.toFixed(4)}; held-out MSE ${held.mse.toFixed(4)}; epochs ${t.history.map((h) => h.ms.toFixed(0)).join(", ")} ms`,
     );
     await page.close();
-  }, 45_000);
+  }, 120_000);
 });

@@ -361,6 +361,9 @@ async function trainAndRun(epochs: number, rows: number, device: TrainDevice = t
     clearError();
     state.device = c.device;
     el('stat-device').textContent = `${c.device} — model trained in this page`;
+    state.threads = c.threads;
+    el('stat-threads').textContent = c.device === 'wasm' ? String(c.threads) : 'n/a';
+    (el('measure') as HTMLButtonElement).disabled = false;
     await showSize(c);
     await showSamples(c);
     redraw();

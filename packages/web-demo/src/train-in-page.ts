@@ -52,7 +52,7 @@ export interface TrainedInPage {
 }
 
 /** Defaults: the default architecture (784-64-32-[32]-32-64-784, relu, sigmoid output), Adam. */
-export const TRAIN_DEFAULTS = Object.freeze({ epochs: 15, rows: 500, batchSize: 32, learningRate: 2e-3, seed: 42, loss: 'bce' as LossName });
+export const TRAIN_DEFAULTS = Object.freeze({ epochs: 30, rows: 500, batchSize: 32, learningRate: 2e-3, seed: 42, loss: 'bce' as LossName });
 
 function checkInt(name: string, v: number, min: number, max: number): number {
   if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${v}`);
