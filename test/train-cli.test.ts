@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import * as ort from 'onnxruntime-node';
 import { runCli, structuredCsv } from './helpers/cli.js';
 import { encodeNpy } from '@aekit/trainer';
 
@@ -141,7 +142,22 @@ describe('aekit train', () => {
     { name: '--resume on a directory that is not a checkpoint', args: () => ['--resume', dir], code: 1, message: /is not an aekit checkpoint: aekit\.json is missing/ },
     { name: 'an unavailable backend', args: () => ['--backend', 'tensorflow', '--data', put('ok.csv', csvRows(16))], code: 1, message: /no usable tfjs backend: tried tensorflow/ },
     { name: 'an unknown engine', args: () => ['--engine', 'torch'], code: 2, message: /unknown engine "torch"; valid engines: auto, tfjs, ort/ },
+    { name: '--threads 0', args: () => ['--threads', '0'], code: 2, message: /--threads must be a positive integer, got "0"/ },
   ];
+
+  it('--threads reaches onnxruntime as the ort engine\'s intra-op thread count', async () => {
+    const create = vi.spyOn(ort.InferenceSession, 'create');
+    try {
+      const out = join(dir, 'threads');
+      const r = await run('train', '--data', put('threads.csv', csvRows(64)), '--layers', '6', '--latent', '2', '--batch-size', '16', '--engine', 'ort', '--threads', '3', '--epochs', '1', '--out', out);
+      expect([r.code, r.err]).toEqual([0, '']);
+      const threads = create.mock.calls.map((c) => (c[1] as { intraOpNumThreads?: number } | undefined)?.intraOpNumThreads);
+      expect(threads.length).toBeGreaterThan(0);
+      expect(new Set(threads)).toEqual(new Set([3]));
+    } finally {
+      create.mockRestore();
+    }
+  });
 
   for (const c of cases) {
     it(`${c.name}: one-line error, exit ${c.code}, no checkpoint`, async () => {

@@ -35,6 +35,11 @@ export interface EngineConfig {
   l1: number;
   l2: number;
   batchSize: number;
+  /**
+   * Intra-op threads for engines that run native kernels (the ort engine on onnxruntime-node); the
+   * engine's default when omitted. The tfjs engine ignores it (tfjs-wasm is single-threaded in Node).
+   */
+  threads?: number;
 }
 
 export type EngineName = 'tfjs' | 'ort';

@@ -56,6 +56,7 @@ interface TrainCliOptions {
   variant?: string;
   beta?: string;
   noise?: string;
+  threads?: string;
 }
 
 /** Options fixed by the checkpoint: giving one together with --resume is an error. */
@@ -112,7 +113,8 @@ export function register(program: Command, io: CliIO): void {
     .option('--seed <n>', 'seed for initialisation, validation split and shuffling', String(TRAIN_DEFAULTS.seed))
     .option('--normalize <kind>', `input normalisation: ${NORMALIZATION_KINDS.join(', ')} (default: scale255 for uint8 data, minmax for float data)`)
     .option('--engine <name>', `training engine: ${ENGINE_CHOICES.join(', ')}`, 'auto')
-    .option('--backend <name>', `tfjs backend: auto, ${TFJS_BACKENDS.join(', ')}; auto = the first that loads, in that order (tensorflow needs @tensorflow/tfjs-node-gpu or -node)`, 'auto')
+    .option('--backend <name>', `tfjs engine: auto, ${TFJS_BACKENDS.join(', ')} (auto = the first that loads, in that order; tensorflow needs @tensorflow/tfjs-node-gpu or -node); ort engine: auto, cpu, cuda, webgpu (auto = cuda when its provider is installed, else cpu)`, 'auto')
+    .option('--threads <n>', "ort engine: onnxruntime intra-op threads (default: onnxruntime's, one per physical core)")
     .option('--resume <dir>', 'continue training from a checkpoint (model and training settings come from it)')
     .option('--json', 'print one JSON object per line (start, each epoch, done) instead of text')
     .option('--out <dir>', 'checkpoint directory to write (default with --resume: the resumed directory)')
@@ -120,9 +122,9 @@ export function register(program: Command, io: CliIO): void {
     .option('--stream', `stream --data from disk in shuffled blocks, memory bounded by --stream-buffer-mb (default for files over ${STREAM_AUTO_BYTES / 2 ** 20} MiB)`)
     .option('--in-memory', 'load --data whole into memory (default for smaller files and gzip)')
     .option('--stream-buffer-mb <n>', 'shuffle-buffer memory when streaming, in MiB', String(DEFAULT_STREAM_BUFFER_MB))
-    .option('--variant <name>', 'ae (plain autoencoder) or vae (variational: encoder outputs z_mean and z_log_var; tfjs engine; generate with aekit sample)')
+    .option('--variant <name>', 'ae (plain autoencoder) or vae (variational: encoder outputs z_mean and z_log_var; generate with aekit sample)')
     .option('--beta <x>', 'VAE: weight of the KL term (default 1)')
-    .option('--noise <kind:x>', 'denoising: corrupt training inputs, gaussian:STD (e.g. gaussian:0.2) or mask:RATE (e.g. mask:0.3); tfjs engine')
+    .option('--noise <kind:x>', 'denoising: corrupt training inputs, gaussian:STD (e.g. gaussian:0.2) or mask:RATE (e.g. mask:0.3)')
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const fromCli = (k: string) => cmd.getOptionValueSource(k) === 'cli';
       if (o.resume !== undefined) {
@@ -157,6 +159,7 @@ export function register(program: Command, io: CliIO): void {
       set('beta', num('--beta', o.beta, nonNeg, 'a number >= 0'));
       if (o.noise !== undefined) opts.noise = parseNoise(o.noise);
       set('checkpointEvery', num('--checkpoint-every', o.checkpointEvery, int, 'a positive integer'));
+      set('threads', num('--threads', o.threads, int, 'a positive integer'));
       if (o.stream === true && o.inMemory === true) throw new UsageError('--stream and --in-memory exclude each other; give one');
       if (o.stream === true && o.data === undefined) throw new UsageError('--stream needs --data FILE (the bundled digits are loaded in memory)');
       const bufferMB = num('--stream-buffer-mb', o.streamBufferMb, (n) => Number.isFinite(n) && n > 0, 'a number > 0');

@@ -63,11 +63,15 @@ export const ORT_NODE_BACKENDS: readonly OrtDevice[] = NODE_DEVICES;
 export async function createOrtEngineForBackend(config: EngineConfig, backend: string): Promise<OrtEngine> {
   if (backend === 'auto') {
     const devices = await ortNodeDevices();
-    return createOrtNodeEngine(config, { device: devices.includes('cuda') ? 'cuda' : 'cpu' });
+    return createOrtNodeEngine(config, { device: devices.includes('cuda') ? 'cuda' : 'cpu', ...threadsOf(config) });
   }
   if (!(NODE_DEVICES as readonly string[]).includes(backend)) {
     // A BackendError (not a UsageError) so that `--engine auto --backend wasm` moves on to tfjs.
     throw new BackendError(`the ort engine has no backend "${backend}"; valid: auto, ${NODE_DEVICES.join(', ')}`);
   }
-  return createOrtNodeEngine(config, { device: backend as OrtDevice });
+  return createOrtNodeEngine(config, { device: backend as OrtDevice, ...threadsOf(config) });
+}
+
+function threadsOf(config: EngineConfig): { threads?: number } {
+  return config.threads === undefined ? {} : { threads: config.threads };
 }

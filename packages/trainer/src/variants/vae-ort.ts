@@ -194,6 +194,7 @@ export class OrtVaeEngine implements TrainingEngine {
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
       extra: { session: { intra_op: { allow_spinning: '0' } } },
+      ...(config.threads === undefined ? {} : { intraOpNumThreads: config.threads }),
     };
     const open = (bytes: Uint8Array) => ort.InferenceSession.create(bytes, options);
     return new OrtVaeEngine(ort, config, {
