@@ -6,6 +6,7 @@
  * and reports the accuracy change between them.
  */
 import type { Command } from 'commander';
+import { toAffine } from '@aekit/core';
 import { Codec, type BundleManifest } from '@aekit/runtime';
 import type { DataFormat } from '@aekit/trainer';
 import type { CliIO } from '../io.js';
@@ -30,26 +31,9 @@ export interface EvalReport {
   rowsPerSecond: number;
 }
 
-/** Per-column affine map raw → normalised (the bundle's normalisation), as offset and scale. */
-function affine(manifest: BundleManifest): { offset: Float64Array; scale: Float64Array } {
-  const d = manifest.inputDim;
-  const offset = new Float64Array(d);
-  const scale = new Float64Array(d).fill(1);
-  const n = manifest.normalization;
-  if (n.kind === 'scale255') scale.fill(1 / 255);
-  else if (n.kind === 'minmax') {
-    for (let c = 0; c < d; c++) {
-      const range = n.max[c]! - n.min[c]!;
-      offset[c] = n.min[c]!;
-      scale[c] = range > 0 ? 1 / range : 0;
-    }
-  }
-  return { offset, scale };
-}
-
 /** MSE in normalised units between raw rows and their raw reconstructions. */
 export function normalisedMse(manifest: BundleManifest, x: ArrayLike<number>, y: ArrayLike<number>): number {
-  const { scale } = affine(manifest); // the offset cancels in x - y
+  const { scale } = toAffine(manifest.normalization, manifest.inputDim); // the offset cancels in x - y
   const d = manifest.inputDim;
   let sum = 0;
   for (let i = 0; i < x.length; i++) {
