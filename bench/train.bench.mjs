@@ -3,7 +3,7 @@
 // dataset-fashion-mnist), default model (784-64-32-[32]-32-64-784, MSE, Adam 1e-3), ratios against the
 // tfjs engine on wasm measured in the same invocation, and each run's peak RSS (every row runs in its
 // own child process). When /usr/bin/python3 has torch, the same model in PyTorch is a comparison row.
-// Rows: tfjs-wasm (baseline), ort cpu on 1 and 2 threads, ort webgpu (SwiftShader here: a CPU
+// Rows: tfjs-wasm (baseline), ort cpu on 1 and 2 threads (2 also with spinning threads), ort webgpu (SwiftShader here: a CPU
 // emulation, correctness only — few rows), ort cuda when its provider is installed, PyTorch 1 / 2 threads.
 //
 // Env: AEKIT_BENCH_TRAIN_ROWS rows timed per ort/PyTorch row (default 15360), AEKIT_BENCH_TFJS_ROWS for
@@ -50,7 +50,12 @@ async function child(spec) {
     engine = await trainer.createEngine('tfjs', config, spec.device);
   } else {
     if (spec.device === 'webgpu') process.env.VK_ICD_FILENAMES ??= SWIFTSHADER;
-    engine = await trainer.createOrtNodeEngine(config, { device: spec.device, threads: spec.threads, stepsPerRun: spec.stepsPerRun });
+    engine = await trainer.createOrtNodeEngine(config, {
+      device: spec.device,
+      threads: spec.threads,
+      stepsPerRun: spec.stepsPerRun,
+      spinning: spec.spinning,
+    });
   }
   await engine.setState(trainer.glorotUniformParams(core.DEFAULT_SPEC, new core.Rng(SEED)));
   const result = { backend: engine.backend };
@@ -166,6 +171,7 @@ async function main() {
         : []),
       { engine: 'ort', device: 'cpu', threads: 1, label: 'ort engine, cpu, 1 thread', batch, rows: ROWS, warmRows },
       { engine: 'ort', device: 'cpu', threads: 2, label: 'ort engine, cpu, 2 threads', batch, rows: ROWS, warmRows },
+      { engine: 'ort', device: 'cpu', threads: 2, spinning: true, label: 'ort engine, cpu, 2 threads, spinning', batch, rows: ROWS, warmRows },
       ...(devices.includes('cuda') ? [{ engine: 'ort', device: 'cuda', label: 'ort engine, cuda', batch, rows: ROWS * 4, warmRows }] : []),
       ...(devices.includes('webgpu') && (existsSync(SWIFTSHADER) || process.env.VK_ICD_FILENAMES)
         ? [{ engine: 'ort', device: 'webgpu', label: `ort engine, webgpu${process.env.VK_ICD_FILENAMES ? '' : ' (SwiftShader emulation)'}`, batch, rows: batch * 4, warmRows: batch * 2, stepsPerRun: 1 }]

@@ -30,13 +30,6 @@ export interface StepSettings {
   l1: number;
   l2: number;
   layout: ParamLayout;
-  /**
-   * 2: the batch is split in two halves along the batch axis, each with its own forward and backward
-   * branch; their gradients are summed before one Adam update (the full-batch gradient, up to float
-   * rounding). The branches share no node, so onnxruntime's parallel executor can run them on two
-   * threads. Default 1 (one branch; the graph is unchanged).
-   */
-  replicas?: 1 | 2;
 }
 
 /** Tensor names a step reads. `params`/`m`/`v` hold one name per slot, or one flat vector each. */
