@@ -145,7 +145,7 @@ describe('aekit train', () => {
     { name: '--threads 0', args: () => ['--threads', '0'], code: 2, message: /--threads must be a positive integer, got "0"/ },
   ];
 
-  it('--threads reaches onnxruntime as the ort engine\'s intra-op thread count', async () => {
+  it('--threads and --spin reach onnxruntime as the ort engine\'s thread settings', async () => {
     const create = vi.spyOn(ort.InferenceSession, 'create');
     try {
       const out = join(dir, 'threads');
@@ -154,6 +154,13 @@ describe('aekit train', () => {
       const threads = create.mock.calls.map((c) => (c[1] as { intraOpNumThreads?: number } | undefined)?.intraOpNumThreads);
       expect(threads.length).toBeGreaterThan(0);
       expect(new Set(threads)).toEqual(new Set([3]));
+      const spin = (calls: typeof create.mock.calls) =>
+        new Set(calls.map((c) => (c[1] as { extra?: { session?: { intra_op?: { allow_spinning?: string } } } } | undefined)?.extra?.session?.intra_op?.allow_spinning));
+      expect(spin(create.mock.calls)).toEqual(new Set(['0']));
+      create.mockClear();
+      const spun = await run('train', '--data', put('threads.csv', csvRows(64)), '--layers', '6', '--latent', '2', '--batch-size', '16', '--engine', 'ort', '--threads', '2', '--spin', '--epochs', '1', '--out', join(dir, 'spin'));
+      expect([spun.code, spun.err]).toEqual([0, '']);
+      expect(spin(create.mock.calls)).toEqual(new Set(['1']));
     } finally {
       create.mockRestore();
     }

@@ -40,6 +40,8 @@ export interface EngineConfig {
    * engine's default when omitted. The tfjs engine ignores it (tfjs-wasm is single-threaded in Node).
    */
   threads?: number;
+  /** Let the engine's native threads spin between ops (ort engine; default off: see docs/ort-engine.md). */
+  spinning?: boolean;
 }
 
 export type EngineName = 'tfjs' | 'ort';

@@ -118,6 +118,8 @@ export interface TrainOptions extends VariantOptions {
   backend?: string;
   /** Intra-op threads of the ort engine (onnxruntime-node); its default when omitted. Not recorded: it does not change results. */
   threads?: number;
+  /** Let the ort engine's threads spin between ops: faster on a machine of its own, much slower on a shared one. */
+  spinning?: boolean;
   /** Checkpoint directory to write (atomically); nothing is written when omitted. */
   out?: string;
   /** Checkpoint directory to continue from: spec, normalisation, loss and optimizer come from it. */
@@ -331,7 +333,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       streamPlan ? latentRangeStreamed(streamPlan, normalization, engine, spec.latent.units) : latentRangeOf(await engine.encode(trainX, nTrain), spec.latent.units);
     const shuffleRng = prev?.rngState ? Rng.fromState(prev.rngState) : new Rng(seed + SHUFFLE_SEED_OFFSET);
 
-    const engine: TrainingEngine = await variant.createEngine(options.engine ?? 'auto', { spec, loss, adam, l1, l2, batchSize, ...(options.threads === undefined ? {} : { threads: options.threads }) }, options.backend ?? 'auto');
+    const engine: TrainingEngine = await variant.createEngine(options.engine ?? 'auto', { spec, loss, adam, l1, l2, batchSize, ...(options.threads === undefined ? {} : { threads: options.threads }), ...(options.spinning === undefined ? {} : { spinning: options.spinning }) }, options.backend ?? 'auto');
     try {
       await engine.setState(resumed?.params ?? glorotUniformParams(spec, new Rng(seed)), resumed?.optimizer);
       const history: EpochRecord[] = [...(prev?.history ?? [])];

@@ -72,6 +72,10 @@ export async function createOrtEngineForBackend(config: EngineConfig, backend: s
   return createOrtNodeEngine(config, { device: backend as OrtDevice, ...threadsOf(config) });
 }
 
-function threadsOf(config: EngineConfig): { threads?: number } {
-  return config.threads === undefined ? {} : { threads: config.threads };
+/** The session-thread settings of the engine config, as OrtEngine options. */
+function threadsOf(config: EngineConfig): { threads?: number; spinning?: boolean } {
+  return {
+    ...(config.threads === undefined ? {} : { threads: config.threads }),
+    ...(config.spinning === undefined ? {} : { spinning: config.spinning }),
+  };
 }

@@ -193,7 +193,7 @@ export class OrtVaeEngine implements TrainingEngine {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
+      extra: { session: { intra_op: { allow_spinning: config.spinning === true ? '1' : '0' } } },
       ...(config.threads === undefined ? {} : { intraOpNumThreads: config.threads }),
     };
     const open = (bytes: Uint8Array) => ort.InferenceSession.create(bytes, options);
