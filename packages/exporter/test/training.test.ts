@@ -21,6 +21,7 @@ import {
   type ReferenceState,
 } from '@aekit/exporter';
 import { checkModels, checkerAvailable } from '../../../test/helpers/onnx-checker.js';
+import { relErr } from '../../../test/helpers/compare.js';
 
 // Every activation once: 5 encoder + 5 decoder hidden layers, one per name (leakyRelu with alpha 0.1).
 const ALL: ModelSpec = makeSpec({
@@ -66,21 +67,6 @@ function readState(spec: ModelSpec, layout: ParamLayout, out: ort.InferenceSessi
   });
 }
 
-/** max over tensors of ‖a − b‖ / ‖b‖ (b nonzero), else ‖a − b‖. */
-function relErr(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
-  let worst = 0;
-  a.forEach((x, i) => {
-    const y = b[i]!;
-    let d = 0;
-    let n = 0;
-    for (let k = 0; k < y.length; k++) {
-      d += (x[k]! - y[k]!) ** 2;
-      n += y[k]! ** 2;
-    }
-    worst = Math.max(worst, n > 0 ? Math.sqrt(d / n) : Math.sqrt(d));
-  });
-  return worst;
-}
 
 describe('training-step graph', () => {
   // Locally a missing checker skips visibly; under CI checkerAvailable() throws.

@@ -15,6 +15,7 @@ import { createOrtNodeEngine } from '../src/engines/ort-node.js';
 import { glorotUniformParams } from '../src/init.js';
 import { chromiumAvailable, launchChromium, recordConsole } from '../../../test/helpers/chromium.js';
 import { startStaticServer } from '../../web-demo/scripts/static-server.mjs';
+import { relErr } from '../../../test/helpers/compare.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
@@ -80,20 +81,6 @@ const x = (() => {
   return Float32Array.from({ length: ROWS * COLS }, () => rng.next());
 })();
 
-function relErr(a: number[][], b: ArrayLike<number>[]): number {
-  let worst = 0;
-  a.forEach((v, i) => {
-    const w = b[i]!;
-    let d = 0;
-    let n = 0;
-    for (let k = 0; k < w.length; k++) {
-      d += (v[k]! - w[k]!) ** 2;
-      n += w[k]! ** 2;
-    }
-    worst = Math.max(worst, Math.sqrt(d / n));
-  });
-  return worst;
-}
 
 describe.skipIf(!hasChromium)('ort engine in Chromium (onnxruntime-web)', () => {
   let browser: Browser;

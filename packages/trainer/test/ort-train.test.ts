@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { makeSpec, Rng, type ModelSpec } from '@aekit/core';
 import { exportBundle } from '@aekit/exporter';
 import { train, type Dataset, type TrainOptions } from '@aekit/trainer';
+import { relErr } from '../../../test/helpers/compare.js';
 
 const COLS = 16;
 const ROWS = 240;
@@ -40,15 +41,6 @@ async function reconstruct(dir: string, x: Float32Array, rows: number): Promise<
   return out['x_hat']!.data as Float32Array;
 }
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < b.length; i++) {
-    d += (a[i]! - b[i]!) ** 2;
-    n += b[i]! ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 describe('train() with the ort engine', () => {
   it('tracks the tfjs engine and writes checkpoints that export and run like tfjs ones', async () => {
@@ -76,7 +68,7 @@ describe('train() with the ort engine', () => {
     const fromOrt = await reconstruct(join(tmp, 'ort'), x, ROWS);
     const fromTfjs = await reconstruct(join(tmp, 'tfjs'), x, ROWS);
     expect(fromOrt.length).toBe(ROWS * COLS);
-    expect(relErr(fromOrt, fromTfjs)).toBeLessThan(1e-4);
+    expect(relErr([fromOrt], [fromTfjs])).toBeLessThan(1e-4);
     // … and the reconstruction is a reconstruction: closer to the data than the data's mean is.
     const mean = x.reduce((a, b) => a + b, 0) / x.length;
     let errAe = 0;

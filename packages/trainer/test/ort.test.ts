@@ -24,6 +24,7 @@ import { OrtEngine } from '../src/engines/ort.js';
 import { createOrtNodeEngine, ortNodeDevices } from '../src/engines/ort-node.js';
 import { TfjsEngine } from '../src/engines/tfjs/engine.js';
 import { glorotUniformParams } from '../src/init.js';
+import { relErr } from '../../../test/helpers/compare.js';
 
 const COLS = 10;
 const BATCH = 8;
@@ -66,23 +67,6 @@ function tensors(params: ParamSet): Float32Array[] {
   return params.flatMap((p) => [p.kernel, p.bias]);
 }
 
-/** Largest per-tensor relative error ‖a − b‖ / ‖b‖. */
-function relErr(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  a.forEach((x, i) => {
-    const y = b[i]!;
-    expect(x.length).toBe(y.length);
-    let d = 0;
-    let n = 0;
-    for (let k = 0; k < y.length; k++) {
-      d += (x[k]! - y[k]!) ** 2;
-      n += y[k]! ** 2;
-    }
-    worst = Math.max(worst, n > 0 ? Math.sqrt(d / n) : Math.sqrt(d));
-  });
-  return worst;
-}
 
 function lossErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
