@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests run against the TypeScript sources, so a package's tests never wait for another's build.
     alias: {
       '@aekit/core': src('./packages/core/src/index.ts'),
+      '@aekit/onnx': src('./packages/onnx/src/index.ts'),
       '@aekit/exporter/node': src('./packages/exporter/src/node.ts'),
       '@aekit/exporter': src('./packages/exporter/src/index.ts'),
       '@aekit/trainer': src('./packages/trainer/src/index.ts'),

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GraphBuilder, attr } from '@aekit/exporter';
+import { GraphBuilder, attr } from '@aekit/onnx';
 import type { BundleManifest } from '@aekit/runtime';
 
 export interface FixtureOptions {

@@ -1,5 +1,3 @@
-export { GraphBuilder, attr, decodeModel, tensorProto, toFloat16Bits, valueInfo, IR_VERSION, DTYPE_CODE } from './onnx/builder.js';
-export type { Attr, DType, Dim, ModelOptions, TensorData } from './onnx/builder.js';
 export { exportBundle, DEFAULT_OPSET, MIN_OPSET, MAX_OPSET, EXPORTER_PRODUCER } from './bundle.js';
 export type { ExportOptions, ExportResult } from './bundle.js';
 export { readExportableModel, checkNormalization } from './model/checkpoint.js';
@@ -10,7 +8,5 @@ export type { SplitModel } from './model/split.js';
 export type { DenseChain, Step, DenseStep, ActivationStep, LayerOrigin } from './model/chain.js';
 export { buildGraphs, buildEncoder, buildDecoder, buildAutoencoder } from './onnx/graphs.js';
 export type { DenseOp, GraphOptions } from './onnx/graphs.js';
-export { ACTIVATION_EMITTERS } from './onnx/activations.js';
 export { sha256Hex } from './sha256.js';
-export * from './training/index.js';
 export * from './quantize/index.js';

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { makeSpec } from '@aekit/core';
-import { decodeModel, exportBundle } from '@aekit/exporter';
+import { exportBundle } from '@aekit/exporter';
+import { decodeModel } from '@aekit/onnx';
 import { checkModels, checkerAvailable } from '../../../test/helpers/onnx-checker.js';
 import { aekitCheckpoint, maxAbsDiff, randomRows, runOnnx } from './helpers/fixtures.js';
 

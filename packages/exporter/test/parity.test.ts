@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ACTIVATION_NAMES, type ActivationSpec, type Normalization, makeSpec, normalize } from '@aekit/core';
-import { decodeModel, exportBundle } from '@aekit/exporter';
+import { exportBundle } from '@aekit/exporter';
+import { decodeModel } from '@aekit/onnx';
 import { checkModels, checkerAvailable } from '../../../test/helpers/onnx-checker.js';
 import { aekitCheckpoint, maxAbsDiff, predict, randomRows, runOnnx, tf } from './helpers/fixtures.js';
 

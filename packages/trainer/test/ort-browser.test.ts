@@ -64,7 +64,7 @@ async function bundlePage(): Promise<string> {
     logLevel: 'silent',
     alias: {
       '@aekit/core': join(root, 'packages/core/src/index.ts'),
-      '@aekit/exporter': join(root, 'packages/exporter/src/index.ts'),
+      '@aekit/onnx': join(root, 'packages/onnx/src/index.ts'),
     },
   });
   return out.outputFiles[0]!.text;

@@ -18,7 +18,7 @@ import {
   type LossName,
   type ModelSpec,
 } from '@aekit/core';
-import { referenceTrainStep, type ReferenceState } from '@aekit/exporter';
+import { referenceTrainStep, type ReferenceState } from './reference.js';
 import type { EngineConfig, ParamSet } from '../src/engine.js';
 import { OrtEngine } from '../src/engines/ort.js';
 import { createOrtNodeEngine, ortNodeDevices } from '../src/engines/ort-node.js';

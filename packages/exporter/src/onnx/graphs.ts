@@ -6,8 +6,7 @@
 import { AEKIT_VERSION, ExportError, type GraphName, type IoDtype, type Normalization, toAffine } from '@aekit/core';
 import type { SplitModel } from '../model/split.js';
 import type { Step } from '../model/chain.js';
-import { ACTIVATION_EMITTERS } from './activations.js';
-import { DTYPE_CODE, GraphBuilder, attr } from './builder.js';
+import { ACTIVATIONS, DTYPE_CODE, EXECUTION_PROVIDERS, GraphBuilder, attr } from '@aekit/onnx';
 import { declareInputCheck, emitInputHead } from './input-head.js';
 
 /**
@@ -46,7 +45,7 @@ function denseStage(step: Step & { kind: 'dense' }, op: DenseOp): Stage {
 
 function stepStages(steps: readonly Step[], op: DenseOp): Stage[] {
   return steps.map((s) =>
-    s.kind === 'dense' ? denseStage(s, op) : (g, x, out) => ACTIVATION_EMITTERS[s.activation.name](g, x, s.activation, out),
+    s.kind === 'dense' ? denseStage(s, op) : (g, x, out) => ACTIVATIONS[s.activation.name](g, x, s.activation, out).out,
   );
 }
 
@@ -101,6 +100,8 @@ function finish(g: GraphBuilder, role: GraphName, o: GraphOptions): Uint8Array {
     producerVersion: AEKIT_VERSION,
     docString: `aekit ${role}`,
     metadata: { ...o.metadata, graph: role },
+    // A bundle is portable: every graph must run whole on every execution provider the runtime offers.
+    runsOn: EXECUTION_PROVIDERS,
   });
 }
 

@@ -25,7 +25,7 @@
  */
 import { type Normalization, toAffine } from '@aekit/core';
 import type { DenseStep, Step } from '../model/chain.js';
-import { DTYPE_CODE, type GraphBuilder, attr } from './builder.js';
+import { DTYPE_CODE, type GraphBuilder, attr } from '@aekit/onnx';
 import type { DenseOp } from './graphs.js';
 
 export const INPUT_CHECK_OUTPUT = 'x_check';

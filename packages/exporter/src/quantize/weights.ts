@@ -21,9 +21,7 @@
  * Pure (no Node APIs): runs in browsers too.
  */
 import { ExportError, type WeightsDtype } from '@aekit/core';
-import { DTYPE_CODE, toFloat16Bits } from '../onnx/builder.js';
-import { onnx } from '../onnx/proto.js';
-import type { OnnxTypes } from '../onnx/proto.js';
+import { DTYPE_CODE, type OnnxTypes, onnx, toFloat16Bits } from '@aekit/onnx';
 
 export type QuantizedWeights = Exclude<WeightsDtype, 'float32'>;
 export const WEIGHTS_DTYPES: readonly WeightsDtype[] = ['float32', 'float16', 'int8'];

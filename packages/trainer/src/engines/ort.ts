@@ -1,6 +1,6 @@
 /**
  * The onnxruntime training engine: one generated ONNX graph does forward, loss, backward and the Adam
- * update (see @aekit/exporter's buildTrainingGraph); onnxruntime runs it on CPU, CUDA or WebGPU.
+ * update (graphs/graph.ts: buildTrainingGraph); onnxruntime runs it on CPU, CUDA or WebGPU.
  *
  * The engine takes the onnxruntime module it is given (onnxruntime-node or onnxruntime-web) and uses
  * no Node API, so the same code trains in Node and in browsers. Parameters and Adam moments never
@@ -34,7 +34,7 @@ import {
   type ParamLayout,
   type ParamSlot,
   type TrainingGraph,
-} from '@aekit/exporter';
+} from '../graphs/index.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import type { AdamState, EngineConfig, ParamSet, TrainingEngine } from '../engine.js';
 

@@ -7,10 +7,11 @@
  * reuse the exporter's forward graphs (the mean path needs only the spec's dense layers).
  */
 import { BackendError, type ModelSpec, Rng, denseLayers, encoderDepth } from '@aekit/core';
-import { ACTIVATION_GRAPHS, GraphBuilder, TRAINING_OPSET, attr, buildForwardGraph, stateInputNames } from '@aekit/exporter';
+import { ACTIVATIONS, GraphBuilder, attr, sign } from '@aekit/onnx';
+import { TRAINING_OPSET, buildForwardGraph, stateInputNames } from '../graphs/index.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { AdamState, DenseParams, ParamSet, TrainingEngine } from '../engine.js';
-import { BCE_EPSILON } from '../engines/tfjs/step.js';
+import { BCE_EPSILON } from '../losses.js';
 import { type VaeEngineConfig, LOG_VAR_LAYER, drawEpsilon, headInputDim, initLogVarHead } from './vae-math.js';
 
 interface Layer {
@@ -59,7 +60,7 @@ export function buildVaeTrainingGraph(spec: ModelSpec, c: Pick<VaeEngineConfig, 
   const forward = (i: number, a: string) => {
     inputs[i] = a;
     const z = g.op('Gemm', [a, W(i), B(i)]);
-    const act = ACTIVATION_GRAPHS[dense[i]!.activation.name](g, z, dense[i]!.activation);
+    const act = ACTIVATIONS[dense[i]!.activation.name](g, z, dense[i]!.activation);
     acts[i] = act;
     return act.out;
   };
@@ -106,7 +107,7 @@ export function buildVaeTrainingGraph(spec: ModelSpec, c: Pick<VaeEngineConfig, 
     const grads: string[] = [];
     if (c.l1 > 0) {
       loss = g.op('Add', [loss, g.op('Mul', [g.op('ReduceSum', [g.op('Abs', [w])], { keepdims: attr.int(0) }), f(c.l1)])]);
-      grads.push(g.op('Mul', [g.op('Sign', [w]), f(c.l1)]));
+      grads.push(g.op('Mul', [sign(g, w), f(c.l1)]));
     }
     if (c.l2 > 0) {
       loss = g.op('Add', [loss, g.op('Mul', [g.op('ReduceSum', [g.op('Mul', [w, w])], { keepdims: attr.int(0) }), f(c.l2)])]);

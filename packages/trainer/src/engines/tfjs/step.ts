@@ -16,8 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { AdamConfig, LossName } from '@aekit/core';
 import type { ActivationOps } from './activations.js';
 
-/** Clip bound of tfjs-layers' binaryCrossentropy (`epsilon()`). */
-export const BCE_EPSILON = 1e-7;
+import { BCE_EPSILON } from '../../losses.js';
 
 export interface LayerTensors {
   [key: string]: tf.Tensor;

@@ -1,9 +1,11 @@
 /**
- * Each activation as ONNX nodes, forward and derivative. A `Record<ActivationName, …>` so a name added
- * to core's ACTIVATION_NAMES fails to compile until it is handled here. Derivatives follow the
- * gradients tfjs registers (relu: x > 0; leakyRelu: x > 0 ? 1 : alpha; elu from its output), and are
- * written from the forward values where that saves ops (sigmoid' = a(1 - a)). Only ops that
- * onnxruntime's WebGPU EP implements are used (no Sign, no Selu), so no node falls back to the CPU.
+ * The one activation → ONNX ops table, used by the inference graphs (exporter) and the training-step
+ * graphs (trainer) alike, so both emit the same ops. A `Record<ActivationName, …>`: a name added to
+ * core's ACTIVATION_NAMES fails to compile until it is lowered here, and the op-support test
+ * (test/ops.test.ts) fails until every op it emits is recorded in `OP_SUPPORT` for each execution
+ * provider. Forward values follow tfjs; derivatives follow the gradients tfjs registers (relu: x > 0;
+ * leakyRelu: x > 0 ? 1 : alpha; elu from its output), written from the forward values where that saves
+ * ops (sigmoid' = a(1 - a)).
  */
 import {
   type ActivationName,
@@ -12,7 +14,7 @@ import {
   SELU_ALPHA,
   SELU_GAMMA,
 } from '@aekit/core';
-import { attr, type GraphBuilder } from '../onnx/builder.js';
+import { attr, type GraphBuilder } from './builder.js';
 import { f32 } from './consts.js';
 
 export interface ActivationNodes {
@@ -22,7 +24,8 @@ export interface ActivationNodes {
   derivative(): string | null;
 }
 
-type Emit = (g: GraphBuilder, z: string, a: ActivationSpec) => ActivationNodes;
+/** Emits the activation of `z`, naming its output `out` when given. */
+export type ActivationLowering = (g: GraphBuilder, z: string, a: ActivationSpec, out?: string) => ActivationNodes;
 
 /** 1 where z > 0, else 0 (tfjs's relu gradient). Not Sign(relu(z)): WebGPU has no Sign kernel. */
 export function step(g: GraphBuilder, z: string): string {
@@ -34,36 +37,36 @@ export function sign(g: GraphBuilder, w: string): string {
   return g.op('Sub', [step(g, w), g.op('Cast', [g.op('Less', [w, f32(g, 0)])], { to: attr.int(1) })]);
 }
 
-export const ACTIVATION_GRAPHS: Record<ActivationName, Emit> = {
-  linear: (_g, z) => ({ out: z, derivative: () => null }),
-  relu: (g, z) => {
-    const out = g.op('Relu', [z]);
+export const ACTIVATIONS: Record<ActivationName, ActivationLowering> = {
+  linear: (g, z, _a, out) => ({ out: out === undefined ? z : g.op('Identity', [z], {}, out), derivative: () => null }),
+  relu: (g, z, _a, name) => {
+    const out = g.op('Relu', [z], {}, name);
     return { out, derivative: () => step(g, z) };
   },
-  sigmoid: (g, z) => {
-    const out = g.op('Sigmoid', [z]);
+  sigmoid: (g, z, _a, name) => {
+    const out = g.op('Sigmoid', [z], {}, name);
     return { out, derivative: () => g.op('Mul', [out, g.op('Sub', [f32(g, 1), out])]) };
   },
-  tanh: (g, z) => {
-    const out = g.op('Tanh', [z]);
+  tanh: (g, z, _a, name) => {
+    const out = g.op('Tanh', [z], {}, name);
     return { out, derivative: () => g.op('Sub', [f32(g, 1), g.op('Mul', [out, out])]) };
   },
-  leakyRelu: (g, z, a) => {
+  leakyRelu: (g, z, a, name) => {
     const alpha = a.alpha ?? LEAKY_RELU_DEFAULT_ALPHA;
-    const out = g.op('LeakyRelu', [z], { alpha: attr.float(alpha) });
+    const out = g.op('LeakyRelu', [z], { alpha: attr.float(alpha) }, name);
     return {
       out,
       derivative: () => g.op('Where', [g.op('Greater', [z, f32(g, 0)]), f32(g, 1), f32(g, alpha)]),
     };
   },
-  elu: (g, z) => {
-    const out = g.op('Elu', [z], { alpha: attr.float(1) });
+  elu: (g, z, _a, name) => {
+    const out = g.op('Elu', [z], { alpha: attr.float(1) }, name);
     // z > 0: 1; else exp(z) = out + 1 (< 1), so min(out + 1, 1) covers both sides.
     return { out, derivative: () => g.op('Min', [g.op('Add', [out, f32(g, 1)]), f32(g, 1)]) };
   },
-  selu: (g, z) => {
+  selu: (g, z, _a, name) => {
     // γ·elu_α(z) is selu exactly; written so because onnxruntime's WebGPU EP has Elu but no Selu.
-    const out = g.op('Mul', [g.op('Elu', [z], { alpha: attr.float(SELU_ALPHA) }), f32(g, SELU_GAMMA)]);
+    const out = g.op('Mul', [g.op('Elu', [z], { alpha: attr.float(SELU_ALPHA) }), f32(g, SELU_GAMMA)], {}, name);
     return {
       out,
       derivative: () =>
@@ -74,23 +77,23 @@ export const ACTIVATION_GRAPHS: Record<ActivationName, Emit> = {
         ]),
     };
   },
-  softplus: (g, z) => {
-    const out = g.op('Softplus', [z]);
+  softplus: (g, z, _a, name) => {
+    const out = g.op('Softplus', [z], {}, name);
     return { out, derivative: () => g.op('Sigmoid', [z]) };
   },
-  swish: (g, z) => {
+  swish: (g, z, _a, name) => {
     const s = g.op('Sigmoid', [z]);
-    const out = g.op('Mul', [z, s]);
+    const out = g.op('Mul', [z, s], {}, name);
     // d/dz z·s = s + z·s·(1 - s) = s + out·(1 - s)
     return { out, derivative: () => g.op('Add', [s, g.op('Mul', [out, g.op('Sub', [f32(g, 1), s])])]) };
   },
-  gelu: (g, z) => {
+  gelu: (g, z, _a, name) => {
     // Exact (erf) form, as tfjs's 'gelu': z·Φ(z); derivative Φ(z) + z·φ(z).
     const cdf = g.op('Mul', [
       f32(g, 0.5),
       g.op('Add', [f32(g, 1), g.op('Erf', [g.op('Mul', [z, f32(g, Math.SQRT1_2)])])]),
     ]);
-    const out = g.op('Mul', [z, cdf]);
+    const out = g.op('Mul', [z, cdf], {}, name);
     return {
       out,
       derivative: () => {

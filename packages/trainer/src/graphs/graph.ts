@@ -17,7 +17,7 @@ import {
   type LossName,
   type ModelSpec,
 } from '@aekit/core';
-import { attr, GraphBuilder } from '../onnx/builder.js';
+import { attr, GraphBuilder } from '@aekit/onnx';
 import { PARAM_LAYOUTS, parameterSlots, stateInputNames, updatedName, type ParamLayout, type ParamSlot } from './layout.js';
 import { emitForward, emitLoss, emitTrainingStep, unpackParams } from './step.js';
 
@@ -147,6 +147,8 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
     producerName: 'aekit',
     producerVersion: AEKIT_VERSION,
     docString: `aekit training step (${r.loss}, Adam, l1=${r.l1}, l2=${r.l2}, layout ${r.layout})`,
+    // The single-step graph runs on WebGPU too; a Loop runs on the CPU EP (ops.ts).
+    runsOn: loop ? ['cpu', 'wasm'] : ['cpu', 'wasm', 'webgpu'],
   });
   return {
     bytes,

@@ -15,7 +15,7 @@ import {
   SELU_ALPHA,
   SELU_GAMMA,
 } from '@aekit/core';
-import { BCE_EPSILON } from './step.js';
+import { BCE_EPSILON } from '../src/losses.js';
 
 /** da/dz from z and a = f(z), mirroring ACTIVATION_GRAPHS. */
 const DERIVATIVE: Record<ActivationName, (z: number, a: number, s: ActivationSpec) => number> = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder, attr, decodeModel, toFloat16Bits } from '@aekit/exporter';
+import { GraphBuilder, attr, decodeModel, toFloat16Bits } from '../src/index.js';
 import { checkModels, checkerAvailable } from '../../../test/helpers/onnx-checker.js';
 
 describe('GraphBuilder', () => {

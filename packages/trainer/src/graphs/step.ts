@@ -15,13 +15,10 @@
  * batch 256 Gemm 5463 / 3288 vs 5254 / 4202 (onnxruntime fuses Transpose+MatMul itself at level 'all').
  */
 import { denseLayers, type AdamConfig, type LossName, type ModelSpec } from '@aekit/core';
-import { attr, type GraphBuilder } from '../onnx/builder.js';
-import { f32, i64 } from './consts.js';
-import { ACTIVATION_GRAPHS, sign, type ActivationNodes } from './activations.js';
+import { ACTIVATIONS, type ActivationNodes, type GraphBuilder, attr, f32, i64, sign } from '@aekit/onnx';
+import { BCE_EPSILON } from '../losses.js';
 import { parameterSlots, type ParamLayout, type ParamSlot } from './layout.js';
 
-/** tfjs-layers' epsilon() (the clip of binaryCrossentropy). */
-export const BCE_EPSILON = 1e-7;
 
 export interface StepSettings {
   loss: LossName;
@@ -97,7 +94,7 @@ export function emitForward(
   layers.forEach((l, i) => {
     inputs.push(a);
     const z = g.op('Gemm', [a, tensors[2 * i]!, tensors[2 * i + 1]!]);
-    const act = ACTIVATION_GRAPHS[l.activation.name](g, z, l.activation);
+    const act = ACTIVATIONS[l.activation.name](g, z, l.activation);
     acts.push(act);
     a = act.out;
     if (l.role === 'latent') latent = a;

@@ -3,7 +3,7 @@
  * step uses 1, ε, β… many times), named `<graph>/c<n>` so names never clash between a Loop body and
  * its outer graph (each GraphBuilder numbers its fresh names on its own).
  */
-import type { GraphBuilder } from '../onnx/builder.js';
+import type { GraphBuilder } from './builder.js';
 
 const cache = new WeakMap<GraphBuilder, Map<string, string>>();
 

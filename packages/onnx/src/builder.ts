@@ -7,6 +7,7 @@
 import { ExportError } from '@aekit/core';
 import { onnx } from './proto.js';
 import type { OnnxTypes } from './proto.js';
+import { type ExecutionProvider, opsMissingOn } from './ops.js';
 
 export type DType = 'float32' | 'float16' | 'uint8' | 'int8' | 'int32' | 'int64' | 'bool';
 
@@ -114,6 +115,11 @@ export interface ModelOptions {
   producerVersion?: string;
   docString?: string;
   metadata?: Record<string, string>;
+  /**
+   * Execution providers the model must run on entirely: building fails with an ExportError naming
+   * any op one of them lacks (ops.ts), instead of a model that a device refuses at load time.
+   */
+  runsOn?: readonly ExecutionProvider[];
 }
 
 /** The ONNX IR version written: 8 (ONNX 1.10–1.12) covers opsets 13–17 and every onnxruntime ≥ 1.10. */
@@ -229,6 +235,15 @@ export class GraphBuilder {
 
   /** The whole model as a ModelProto object. */
   toModelProto(options: ModelOptions): OnnxTypes.IModelProto {
+    for (const ep of options.runsOn ?? []) {
+      const missing = opsMissingOn(ep, opTypesOf(this.toGraphProto()));
+      if (missing.length > 0) {
+        throw new ExportError(
+          `graph ${this.name} uses ${missing.join(', ')}, which onnxruntime's ${ep} execution provider lacks; ` +
+            `lower it to supported ops in @aekit/onnx (activations.ts) and record new ops in ops.ts`,
+        );
+      }
+    }
     const opsetImport: OnnxTypes.IOperatorSetIdProto[] = [{ domain: '', version: options.opset }];
     for (const [domain, version] of Object.entries(options.domains ?? {})) opsetImport.push({ domain, version });
     const model: OnnxTypes.IModelProto = {
@@ -247,6 +262,22 @@ export class GraphBuilder {
   toBytes(options: ModelOptions): Uint8Array {
     return onnx.ModelProto.encode(onnx.ModelProto.create(this.toModelProto(options))).finish();
   }
+}
+
+/** Every op type in a graph, Loop/If bodies included. */
+export function opTypesOf(graph: OnnxTypes.IGraphProto): Set<string> {
+  const ops = new Set<string>();
+  const walk = (g: OnnxTypes.IGraphProto): void => {
+    for (const n of g.node ?? []) {
+      ops.add(n.opType ?? '');
+      for (const a of n.attribute ?? []) {
+        if (a.g) walk(a.g);
+        for (const sub of a.graphs ?? []) walk(sub);
+      }
+    }
+  };
+  walk(graph);
+  return ops;
 }
 
 /** Parses model bytes (for tests and tools that inspect exported files). */

@@ -9,17 +9,9 @@ import {
   type LossName,
   type ModelSpec,
 } from '@aekit/core';
-import {
-  buildForwardGraph,
-  buildReadoutGraph,
-  buildTrainingGraph,
-  decodeModel,
-  parameterSlots,
-  referenceLoss,
-  referenceTrainStep,
-  type ParamLayout,
-  type ReferenceState,
-} from '@aekit/exporter';
+import { decodeModel } from '@aekit/onnx';
+import { buildForwardGraph, buildReadoutGraph, buildTrainingGraph, parameterSlots, type ParamLayout } from '../src/graphs/index.js';
+import { referenceLoss, referenceTrainStep, type ReferenceState } from './reference.js';
 import { checkModels, checkerAvailable } from '../../../test/helpers/onnx-checker.js';
 import { relErr } from '../../../test/helpers/compare.js';
 
