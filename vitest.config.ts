@@ -8,9 +8,12 @@ export default defineConfig({
     // Tests run against the TypeScript sources, so a package's tests never wait for another's build.
     alias: {
       '@aekit/core': src('./packages/core/src/index.ts'),
+      '@aekit/data': src('./packages/data/src/index.ts'),
       '@aekit/onnx': src('./packages/onnx/src/index.ts'),
       '@aekit/exporter/node': src('./packages/exporter/src/node.ts'),
+      '@aekit/exporter/graphs': src('./packages/exporter/src/graphs.ts'),
       '@aekit/exporter': src('./packages/exporter/src/index.ts'),
+      '@aekit/trainer/ort': src('./packages/trainer/src/ort-entry.ts'),
       '@aekit/trainer': src('./packages/trainer/src/index.ts'),
       '@aekit/runtime': src('./packages/runtime/src/node.ts'),
       aekit: src('./packages/cli/src/index.ts'),

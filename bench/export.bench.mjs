@@ -13,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const { decodeModel, exportBundle, sha256Hex } = await import(join(root, 'packages/exporter/dist/index.js'));
+const { decodeModel, exportBundle } = await import(join(root, 'packages/exporter/dist/index.js'));
 const core = await import(join(root, 'packages/core/dist/index.js'));
+const { sha256Hex } = core;
 const ort = createRequire(join(root, 'packages/exporter/package.json'))('onnxruntime-node');
 const quick = process.env.AEKIT_BENCH_QUICK === '1';
 const EXPORT_RUNS = quick ? 10 : 40;

@@ -14,6 +14,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const DIST = join(root, 'packages/trainer/dist/index.js');
 const CORE = join(root, 'packages/core/dist/index.js');
+const DATA_DIST = join(root, 'packages/data/dist/index.js');
 const COLS = 1024;
 const MiB = 2 ** 20;
 const quick = process.env.AEKIT_BENCH_QUICK === '1';
@@ -44,7 +45,8 @@ function writeNpy(path, rows) {
 
 function run(path, mode) {
   const script = `
-    import { train, loadDataset } from ${JSON.stringify(DIST)};
+    import { train } from ${JSON.stringify(DIST)};
+    import { loadDataset } from ${JSON.stringify(DATA_DIST)};
     import { makeSpec } from ${JSON.stringify(CORE)};
     const t0 = performance.now();
     const opts = { spec: makeSpec({ inputDim: ${COLS}, layers: [16], latent: 4 }), engine: 'ort', backend: 'cpu', epochs: 1, batchSize: 256 };

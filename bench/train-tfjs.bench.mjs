@@ -24,18 +24,19 @@ const warmRows = (batch) => Math.max(WARM_BATCHES * batch, 2048);
 const REPEATS = Number(process.env.AEKIT_BENCH_TFJS_REPEATS ?? 3);
 
 const core = await import(join(root, 'packages/core/dist/index.js'));
-const trainer = await import(join(root, 'packages/trainer/dist/index.js'));
+const data = await import(join(root, 'packages/data/dist/index.js'));
 const { TfjsEngine } = await import(join(root, 'packages/trainer/dist/engines/tfjs/engine.js'));
 const { buildLayersModel } = await import(join(root, 'packages/trainer/dist/checkpoint/model-json.js'));
 const { selectTfjsBackend } = await import(join(root, 'packages/trainer/dist/engines/tfjs/backend.js'));
+const { glorotUniformParams } = await import(join(root, 'packages/trainer/dist/init.js'));
 const { createRequire } = await import('node:module');
 const tf = createRequire(join(root, 'packages/trainer/package.json'))('@tensorflow/tfjs');
 
-const ds = await trainer.loadDataset(DATA);
+const ds = await data.loadDataset(DATA);
 const maxRows = Math.max(...BACKENDS.map((b) => ROWS[b] ?? ROWS.wasm)) + warmRows(Math.max(...BATCHES));
 const x = core.normalize({ kind: 'scale255' }, ds.data.subarray(0, maxRows * 784), 784);
 const spec = core.DEFAULT_SPEC;
-const init = trainer.glorotUniformParams(spec, new core.Rng(1));
+const init = glorotUniformParams(spec, new core.Rng(1));
 
 /**
  * Rows per wall-clock second and per CPU second of one run. Both backends run on one thread here, so

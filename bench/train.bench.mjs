@@ -43,21 +43,23 @@ function loadImages(path) {
 async function child(spec) {
   const trainer = await import(join(root, 'packages/trainer/dist/index.js'));
   const core = await import(join(root, 'packages/core/dist/index.js'));
+  const { createOrtNodeEngine } = await import(join(root, 'packages/trainer/dist/engines/ort-node.js'));
+  const { glorotUniformParams } = await import(join(root, 'packages/trainer/dist/init.js'));
   const train = loadImages(TRAIN);
   const config = { spec: core.DEFAULT_SPEC, loss: 'mse', adam: core.DEFAULT_ADAM, l1: 0, l2: 0, batchSize: spec.batch };
   let engine;
   if (spec.engine === 'tfjs') {
-    engine = await trainer.createEngine('tfjs', config, spec.device);
+    engine = await trainer.createEngine({ engine: 'tfjs', backend: spec.device }, config);
   } else {
     if (spec.device === 'webgpu') process.env.VK_ICD_FILENAMES ??= SWIFTSHADER;
-    engine = await trainer.createOrtNodeEngine(config, {
+    engine = await createOrtNodeEngine(config, {
       device: spec.device,
       threads: spec.threads,
       stepsPerRun: spec.stepsPerRun,
       spinning: spec.spinning,
     });
   }
-  await engine.setState(trainer.glorotUniformParams(core.DEFAULT_SPEC, new core.Rng(SEED)));
+  await engine.setState(glorotUniformParams(core.DEFAULT_SPEC, new core.Rng(SEED)));
   const result = { backend: engine.backend };
   if (spec.epochs) {
     // Quality: seeded shuffle per epoch (the same batches for every engine), test MSE at the end.
@@ -143,7 +145,7 @@ function measure(spec) {
 function ortDevices() {
   const r = spawnSync(
     process.execPath,
-    ['--input-type=module', '-e', `const t = await import(${JSON.stringify(join(root, 'packages/trainer/dist/index.js'))}); console.log(JSON.stringify(await t.ortNodeDevices()))`],
+    ['--input-type=module', '-e', `const t = await import(${JSON.stringify(join(root, 'packages/trainer/dist/engines/ort-node.js'))}); console.log(JSON.stringify(await t.ortNodeDevices()))`],
     { encoding: 'utf8' },
   );
   try {

@@ -22,16 +22,19 @@ const BATCH = 32;
 
 const core = await import(join(root, 'packages/core/dist/index.js'));
 const trainer = await import(join(root, 'packages/trainer/dist/index.js'));
+const data = await import(join(root, 'packages/data/dist/index.js'));
 const { TfjsEngine } = await import(join(root, 'packages/trainer/dist/engines/tfjs/engine.js'));
 const { TfjsVaeEngine } = await import(join(root, 'packages/trainer/dist/variants/vae.js'));
 const { OrtVaeEngine } = await import(join(root, 'packages/trainer/dist/variants/vae-ort.js'));
+const { glorotUniformParams } = await import(join(root, 'packages/trainer/dist/init.js'));
+const { corrupt } = await import(join(root, 'packages/trainer/dist/variants/noise.js'));
 
 const spec = core.DEFAULT_SPEC;
 const config = { spec, loss: 'mse', adam: core.DEFAULT_ADAM, l1: 0, l2: 0, batchSize: BATCH };
-const ds = await trainer.loadDataset(DATA);
+const ds = await data.loadDataset(DATA);
 const warm = 2048;
 const x = core.normalize({ kind: 'scale255' }, ds.data.subarray(0, (ROWS + warm) * 784), 784);
-const init = trainer.glorotUniformParams(spec, new core.Rng(1));
+const init = glorotUniformParams(spec, new core.Rng(1));
 
 async function rowsPerSecond(engine) {
   await engine.setState(init);
@@ -65,7 +68,7 @@ console.log(`| VAE, tfjs wasm (autodiff, sampling, KL) | ${Math.round(vaeRps)} |
 console.log(`| VAE, onnxruntime cpu (generated step graph, 1 step per run) | ${Math.round(vaeOrtRps)} | ${(vaeOrtRps / plainRps).toFixed(2)} |`);
 
 // ---- denoising quality
-const digits = await trainer.loadBundledDigits();
+const digits = await data.loadBundledDigits();
 const evalIdx = Array.from({ length: 1000 }, (_, i) => i * 10);
 const clean = new Float32Array(evalIdx.length * 784);
 evalIdx.forEach((r, i) => {
@@ -74,7 +77,7 @@ evalIdx.forEach((r, i) => {
 async function mseFrom(params, noise) {
   const e = await TfjsEngine.create(config, { backend: 'wasm' });
   await e.setState(params);
-  const input = noise ? trainer.corrupt(trainer.parseNoise(noise), clean, new core.Rng(123)) : clean;
+  const input = noise ? corrupt(trainer.parseNoise(noise), clean, new core.Rng(123)) : clean;
   const y = await e.predict(input, evalIdx.length);
   e.dispose();
   let s = 0;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Codec, ContainerError, FingerprintError } from '@aekit/runtime';
-import { encodeNpy, parseIdx, parseNpy } from '@aekit/trainer';
+import { encodeNpy, parseIdx, parseNpy } from '@aekit/data';
 import { main } from 'aekit';
 import { type Fixture, makeFixture, sampleRows } from './runtime-fixtures.js';
 

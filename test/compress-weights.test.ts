@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC } from '@aekit/core';
 import { Codec } from '@aekit/runtime';
 import { main } from 'aekit';
-import { encodeNpy } from '@aekit/trainer';
+import { encodeNpy } from '@aekit/data';
 import { aekitCheckpoint, randomRows } from '../packages/exporter/test/helpers/fixtures.js';
 
 function writeRows(path: string, rows: Float32Array): string {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type BundleManifest, makeSpec } from '@aekit/core';
 import { exportBundle } from '@aekit/exporter';
+import { Codec } from '@aekit/runtime';
 import { main } from 'aekit';
 import { FLOAT_TOLERANCE, verifyBundle } from '../packages/cli/src/commands/export.js';
 import { checkModels, checkerAvailable } from './helpers/onnx-checker.js';
@@ -93,6 +94,15 @@ describe('aekit export', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/not verified \(--no-verify\)/);
     expect(again.stdout).not.toMatch(/max \|Δ\|/);
+    // A foreign model has no measured latent range: the runtime loads it, float latents compress,
+    // uint8 latents are refused with what to do instead.
+    const codec = await Codec.load(join(base, 'b'));
+    expect(codec.manifest.latentRange).toEqual({ min: [], max: [] });
+    const rows = Float32Array.from({ length: 2 * 16 }, (_, i) => (i * 37) % 256);
+    const aez = await codec.compress(rows, { latent: 'float16' });
+    expect((await codec.decompress(aez)).data.length).toBe(rows.length);
+    await expect(codec.compress(rows, { latent: 'uint8' })).rejects.toThrow(/records no latent range.*float16/);
+    await codec.dispose();
   });
 
   type Case = [label: string, setup: (base: string) => Promise<{ ck: string; args?: string[]; out?: string }>, code: number, stderr: RegExp];

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
-import { encodeNpy } from '@aekit/trainer';
+import { encodeNpy } from '@aekit/data';
 
 const dir = mkdtempSync(join(tmpdir(), 'aekit-damaged-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

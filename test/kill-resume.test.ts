@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeNpy } from '@aekit/trainer';
+import { encodeNpy } from '@aekit/data';
 
 const BIN = fileURLToPath(new URL('../packages/cli/dist/bin.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'aekit-kill-'));

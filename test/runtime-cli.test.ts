@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Codec } from '@aekit/runtime';
-import { encodeNpy, parseNpy } from '@aekit/trainer';
+import { encodeNpy, parseNpy } from '@aekit/data';
 import { main } from 'aekit';
 import { type Fixture, makeFixture, sampleRows } from './runtime-fixtures.js';
 

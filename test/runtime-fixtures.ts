@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraphBuilder, attr } from '@aekit/onnx';
+import { makeSpec } from '@aekit/core';
 import type { BundleManifest } from '@aekit/runtime';
 
 export interface FixtureOptions {
@@ -128,7 +129,7 @@ export function makeFixture(options: FixtureOptions = {}): Fixture {
       decoder: entry('decoder', files.decoder),
       autoencoder: entry('autoencoder', files.autoencoder),
     },
-    source: { checkpointSha256: '0'.repeat(64), spec: {} },
+    source: { checkpointSha256: '0'.repeat(64), spec: makeSpec({ inputDim, layers: [], latent: latentDim, latentActivation: 'linear', outputActivation: 'linear' }) },
     createdAt: new Date(0).toISOString(),
   };
   const dir = mkdtempSync(join(tmpdir(), 'aekit-rt-'));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { runCli, structuredCsv } from './helpers/cli.js';
-import { encodeNpy } from '@aekit/trainer';
+import { encodeNpy } from '@aekit/data';
 
 const dir = mkdtempSync(join(tmpdir(), 'aekit-train-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -13,7 +13,8 @@ import { CheckpointError, type CheckpointMeta, DEFAULT_ADAM, makeSpec } from '@a
 import { exportBundle } from '@aekit/exporter';
 import { readCheckpointFiles, writeBundle } from '@aekit/exporter/node';
 import { BundleError, Codec } from '@aekit/runtime';
-import { type Dataset, type TrainResult, train, writeNpy } from '@aekit/trainer';
+import { type Dataset, writeNpy } from '@aekit/data';
+import { type TrainResult, train } from '@aekit/trainer';
 import { runCli } from './helpers/cli.js';
 import { checkModels, checkerAvailable } from './helpers/onnx-checker.js';
 import { standardNormals } from '../packages/runtime/src/sample.js';

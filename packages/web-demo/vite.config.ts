@@ -14,7 +14,7 @@ export default defineConfig({
       '@aekit/exporter': here('../exporter/src/index.ts'),
       '@aekit/core': here('../core/src/index.ts'),
       // The onnxruntime training engine's browser-safe entry (the in-page training panel).
-      '@aekit/trainer/ort': here('../trainer/src/engines/ort.ts'),
+      '@aekit/trainer/ort': here('../trainer/src/ort-entry.ts'),
     },
     // onnxruntime-web without its embedded wasm glue: the page loads ort-wasm-simd-threaded.jsep.{mjs,wasm}
     // from a configurable location (the serve script maps /ort/ to onnxruntime-web/dist), so the

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bundleBaseUrl, fetchBundle, type FetchLike } from '../../packages/runtime/src/fetch-web.js';
-import { BundleError } from '../../packages/runtime/src/errors.js';
+import { BundleError } from '@aekit/core';
 
 const MANIFEST = {
   format: 'aekit-bundle',

@@ -18,7 +18,7 @@ import { DEFAULT_SPEC, Rng, makeSpec } from '@aekit/core';
 import { exportBundle } from '@aekit/exporter';
 import { Codec as NodeCodec } from '@aekit/runtime';
 import { checkpointFiles } from '../../packages/web-demo/src/checkpoint-files.js';
-import { glorotUniformParams } from '../../packages/trainer/src/init.js';
+import { glorotUniformParams } from '@aekit/trainer/ort';
 import { buildDemo, startDemoServer } from '../../packages/web-demo/scripts/demo-server.mjs';
 import { loadDigits } from '../../packages/web-demo/scripts/digits.mjs';
 import { chromiumAvailable, launchChromium, recordConsole } from '../helpers/chromium.js';
@@ -73,7 +73,7 @@ function meanImageMse(train: Uint8Array, rows: Uint8Array): number {
 const hasChromium = chromiumAvailable();
 
 // The page's checkpoint writer (no tfjs) checked against tfjs itself, in Node.
-describe("checkpointFiles (the page's tfjs-free checkpoint writer)", () => {
+describe("checkpointFiles (the page's checkpoint, through core's tfjs-free writer)", () => {
   it('writes a layers model tfjs loads with the same weights, which exports to a bundle computing what tfjs computes', async () => {
     await tf.setBackend('cpu');
     // A leakyRelu layer exercises the `<dense>_act` layer the trainer's writer adds.

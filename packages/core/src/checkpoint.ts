@@ -1,34 +1,11 @@
 /**
  * The aekit checkpoint: a directory in the TensorFlow.js layers format (`model.json` + `weights.bin`,
  * loadable by `tf.loadLayersModel`) plus `aekit.json` with what tfjs does not record. Optimizer state
- * for `--resume` lives in `optimizer.bin`, described by `aekit.json`.
- *
- * Layer naming inside model.json (so readers can find the encoder/decoder split without aekit.json):
- * Dense layers are named as `denseLayers(spec)` names them (`enc_0`, …, `latent`, `dec_0`, …,
- * `output`); an activation that Dense cannot express by name (leakyRelu) follows as its own layer
- * named `<dense>_act`. Weight names are `<dense>/kernel` ([in, out], row-major) and `<dense>/bias`.
+ * for `--resume` lives in `optimizer.bin`, described by `aekit.json`. How model.json and weights.bin
+ * are laid out, and the functions that write and read them, are in checkpoint-layout.ts.
  */
-import type { ActivationName } from './activations.js';
 import type { ModelSpec } from './spec.js';
 import type { Normalization } from './normalization.js';
-
-/**
- * The tfjs-layers activation identifier that model.json uses for each aekit activation; `null` means
- * tfjs-layers has no identifier for it, so the checkpoint writes Dense(linear) + its own layer
- * (`LeakyReLU`, named `<dense>_act`). Writers (trainer) and readers (exporter) both use this table.
- */
-export const TFJS_ACTIVATION: Record<ActivationName, string | null> = {
-  linear: 'linear',
-  relu: 'relu',
-  sigmoid: 'sigmoid',
-  tanh: 'tanh',
-  elu: 'elu',
-  selu: 'selu',
-  softplus: 'softplus',
-  swish: 'swish',
-  gelu: 'gelu',
-  leakyRelu: null,
-};
 
 export const CHECKPOINT_FILES = {
   model: 'model.json',

@@ -12,10 +12,10 @@ import {
   ExportError,
   type GraphName,
   type IoDtype,
+  sha256Hex,
 } from '@aekit/core';
 import { type CheckpointFiles, type ExportableModel, type ReadModelOptions, readExportableModel } from './model/checkpoint.js';
 import { type DenseOp, type GraphOptions, buildGraphs, buildVaeEncoder } from './onnx/graphs.js';
-import { sha256Hex } from './sha256.js';
 
 export const MIN_OPSET = 13;
 export const MAX_OPSET = 17;

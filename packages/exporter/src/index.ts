@@ -1,12 +1,12 @@
+/**
+ * @aekit/exporter: an aekit checkpoint or a tfjs layers model → an ONNX bundle (encoder, decoder,
+ * autoencoder + manifest.json), bytes in and bytes out, so it runs in browsers too. Reading checkpoint
+ * directories and writing bundles to disk: `@aekit/exporter/node`. The graph-level pieces (split,
+ * graph building, weight quantisation) for custom pipelines: `@aekit/exporter/graphs`.
+ */
 export { exportBundle, DEFAULT_OPSET, MIN_OPSET, MAX_OPSET, EXPORTER_PRODUCER } from './bundle.js';
 export type { ExportOptions, ExportResult } from './bundle.js';
 export { readExportableModel, checkNormalization } from './model/checkpoint.js';
 export type { CheckpointFiles, ExportableModel, ReadModelOptions } from './model/checkpoint.js';
-export { parseLayersModel, SUPPORTED_LAYERS } from './model/layers-model.js';
-export { splitChain } from './model/split.js';
-export type { SplitModel } from './model/split.js';
-export type { DenseChain, Step, DenseStep, ActivationStep, LayerOrigin } from './model/chain.js';
-export { buildGraphs, buildEncoder, buildDecoder, buildAutoencoder } from './onnx/graphs.js';
-export type { DenseOp, GraphOptions } from './onnx/graphs.js';
-export { sha256Hex } from './sha256.js';
-export * from './quantize/index.js';
+export { quantizeBundle, parseWeightsDtype, weightsTolerance, WEIGHTS_DTYPES, WEIGHTS_TOLERANCE } from './quantize/index.js';
+export type { BundleFilesAndManifest, QuantizeReport } from './quantize/index.js';

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { makeSpec } from '@aekit/core';
+import { GRAPH_IO, makeSpec, parseManifestText } from '@aekit/core';
 import { exportBundle } from '@aekit/exporter';
 import { decodeModel } from '@aekit/onnx';
 import { checkModels, checkerAvailable } from '../../../test/helpers/onnx-checker.js';
@@ -96,6 +96,21 @@ describe('manifest', () => {
     for (const f of ['model.json', 'weights.bin', 'aekit.json']) h.update(ck.files[f]!);
     expect(manifest.source.checkpointSha256).toBe(h.digest('hex'));
     expect(JSON.parse(new TextDecoder().decode(files['manifest.json']!))).toEqual(manifest);
+  });
+
+  it('the manifest.json written passes the one parser (core, used by the runtime) unchanged; graphs use GRAPH_IO names', async () => {
+    const ck = await aekitCheckpoint(spec, { seed: 2 });
+    const { files, manifest } = await exportBundle(ck.files);
+    expect(parseManifestText(files['manifest.json']!)).toEqual(manifest);
+    const io = (g: string) => {
+      const graph = decodeModel(files[`${g}.onnx`]!).graph!;
+      const names = (vs: typeof graph.input) => (vs ?? []).map((v) => v.name);
+      const dims = (graph.input ?? []).flatMap((v) => v.type?.tensorType?.shape?.dim ?? []).map((d) => d.dimParam ?? d.dimValue);
+      return { inputs: names(graph.input), outputs: names(graph.output), batch: dims[0] };
+    };
+    expect(io('encoder')).toEqual({ inputs: [GRAPH_IO.x], outputs: [GRAPH_IO.z, GRAPH_IO.xCheck], batch: GRAPH_IO.batch });
+    expect(io('decoder')).toEqual({ inputs: [GRAPH_IO.z], outputs: [GRAPH_IO.xHat], batch: GRAPH_IO.batch });
+    expect(io('autoencoder')).toEqual({ inputs: [GRAPH_IO.x], outputs: [GRAPH_IO.xHat, GRAPH_IO.xCheck], batch: GRAPH_IO.batch });
   });
 
   it('is reproducible: same checkpoint and options give the same bytes', async () => {

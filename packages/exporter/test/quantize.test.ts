@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC, ExportError } from '@aekit/core';
-import { exportBundle, parseWeightsDtype, quantizeBundle, quantizeInt8PerChannel, quantizeModelWeights } from '@aekit/exporter';
+import { exportBundle, parseWeightsDtype, quantizeBundle } from '@aekit/exporter';
+import { quantizeInt8PerChannel, quantizeModelWeights } from '@aekit/exporter/graphs';
 import { GraphBuilder, decodeModel } from '@aekit/onnx';
 import { checkModels, checkerAvailable } from '../../../test/helpers/onnx-checker.js';
 import { aekitCheckpoint, maxAbsDiff, randomRows, runOnnx } from './helpers/fixtures.js';

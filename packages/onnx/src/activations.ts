@@ -61,8 +61,8 @@ export const ACTIVATIONS: Record<ActivationName, ActivationLowering> = {
   },
   elu: (g, z, _a, name) => {
     const out = g.op('Elu', [z], { alpha: attr.float(1) }, name);
-    // z > 0: 1; else exp(z) = out + 1 (< 1), so min(out + 1, 1) covers both sides.
-    return { out, derivative: () => g.op('Min', [g.op('Add', [out, f32(g, 1)]), f32(g, 1)]) };
+    // z > 0: 1; else exp(z) = out + 1 (Where, not Min: onnxruntime-web's WebGPU EP has no Min).
+    return { out, derivative: () => g.op('Where', [g.op('Greater', [z, f32(g, 0)]), f32(g, 1), g.op('Add', [out, f32(g, 1)])]) };
   },
   selu: (g, z, _a, name) => {
     // γ·elu_α(z) is selu exactly; written so because onnxruntime's WebGPU EP has Elu but no Selu.
@@ -78,7 +78,16 @@ export const ACTIVATIONS: Record<ActivationName, ActivationLowering> = {
     };
   },
   softplus: (g, z, _a, name) => {
-    const out = g.op('Softplus', [z], {}, name);
+    // relu(z) + log1p(exp(−|z|)) is softplus without overflow; written so because onnxruntime-web's
+    // WebGPU EP has no Softplus kernel. ONNX has no Log1p: log1p(u) = u·log(w)/(w − 1) with w = 1 + u
+    // (Kahan), and u itself where w rounds to 1, which keeps full precision for very negative z.
+    const u = g.op('Exp', [g.op('Neg', [g.op('Abs', [z])])]);
+    const w = g.op('Add', [f32(g, 1), u]);
+    const wm1 = g.op('Sub', [w, f32(g, 1)]);
+    // Where w − 1 is 0 the quotient is NaN, but Where takes u there.
+    const exact = g.op('Mul', [u, g.op('Div', [g.op('Log', [w]), wm1])]);
+    const log1p = g.op('Where', [g.op('Equal', [wm1, f32(g, 0)]), u, exact]);
+    const out = g.op('Add', [g.op('Relu', [z]), log1p], {}, name);
     return { out, derivative: () => g.op('Sigmoid', [z]) };
   },
   swish: (g, z, _a, name) => {

@@ -4,7 +4,7 @@
  * and metadata. Used by the inference exporter and by the training-step graph generator.
  * Pure (no Node APIs): bytes out, so it runs in browsers too.
  */
-import { ExportError } from '@aekit/core';
+import { ExportError, float32ArrayToFloat16Bits } from '@aekit/core';
 import { onnx } from './proto.js';
 import type { OnnxTypes } from './proto.js';
 import { type ExecutionProvider, opsMissingOn } from './ops.js';
@@ -285,45 +285,7 @@ export function decodeModel(bytes: Uint8Array): OnnxTypes.ModelProto {
   return onnx.ModelProto.decode(bytes);
 }
 
-/** Float32 → IEEE half bits (round to nearest even), for float16 initializers. */
+/** Float32 → IEEE half bits (round to nearest even), for float16 initializers: core's one encoder. */
 export function toFloat16Bits(values: Float32Array): Uint16Array {
-  const out = new Uint16Array(values.length);
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  for (let i = 0; i < values.length; i++) {
-    f[0] = values[i]!;
-    const x = u[0]!;
-    const sign = (x >>> 16) & 0x8000;
-    const exp = (x >>> 23) & 0xff;
-    let mant = x & 0x7fffff;
-    if (exp === 0xff) {
-      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
-      continue;
-    }
-    let e = exp - 127 + 15;
-    if (e >= 0x1f) {
-      out[i] = sign | 0x7c00;
-      continue;
-    }
-    if (e <= 0) {
-      if (e < -10) {
-        out[i] = sign;
-        continue;
-      }
-      mant |= 0x800000;
-      const shift = 14 - e;
-      let h = mant >>> shift;
-      const rem = mant & ((1 << shift) - 1);
-      const half = 1 << (shift - 1);
-      if (rem > half || (rem === half && h & 1)) h++;
-      out[i] = sign | h;
-      continue;
-    }
-    let h = (e << 10) | (mant >>> 13);
-    const rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-    out[i] = sign | h;
-    e = 0;
-  }
-  return out;
+  return float32ArrayToFloat16Bits(values);
 }

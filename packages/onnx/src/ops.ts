@@ -1,31 +1,35 @@
 /**
  * Which ONNX ops each onnxruntime execution provider runs, for every op an aekit graph may emit.
- * Graph generators consult it (`assertOpsRun`) so a graph meant for an EP never holds a node that EP
+ * Graph generators consult it (`ModelOptions.runsOn`) so a graph meant for an EP never holds a node that EP
  * would refuse or hand back to the CPU; the op-support test builds every graph aekit writes and fails
  * on an op missing from this table, so a new op is recorded here before it ships.
  *
- * `wasm` is onnxruntime-web's CPU kernels (the same kernel set as `cpu`). `webgpu` is onnxruntime's
- * WebGPU EP, in onnxruntime-node and in onnxruntime-web; the conformance suite runs every activation on
- * it (SwiftShader in CI). `cuda` is taken from onnxruntime's CUDA kernel registrations (no CUDA here).
+ * `wasm` is onnxruntime-web's CPU kernels (the same kernel set as `cpu`). `webgpu` is onnxruntime-node's
+ * WebGPU EP and `webgpu-web` onnxruntime-web's (JSEP): their kernel sets differ (JSEP has no Min, Max,
+ * And, Round, Softplus). The conformance suite runs every activation on both (SwiftShader in CI).
+ * `cuda` is taken from onnxruntime's CUDA kernel registrations (no CUDA here).
  */
-export type ExecutionProvider = 'cpu' | 'wasm' | 'webgpu' | 'cuda';
+export type ExecutionProvider = 'cpu' | 'wasm' | 'webgpu' | 'webgpu-web' | 'cuda';
 
-export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'wasm', 'webgpu', 'cuda'];
+export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'wasm', 'webgpu', 'webgpu-web', 'cuda'];
 
 const ALL: readonly ExecutionProvider[] = EXECUTION_PROVIDERS;
 const NOT_WEBGPU: readonly ExecutionProvider[] = ['cpu', 'wasm', 'cuda'];
+/** onnxruntime-node's WebGPU EP has these; onnxruntime-web's (JSEP) does not. */
+const NOT_WEB_WEBGPU: readonly ExecutionProvider[] = ['cpu', 'wasm', 'webgpu', 'cuda'];
 
 /** Op type → the execution providers that have a kernel for it (at the opsets aekit writes, 13–17). */
 export const OP_SUPPORT: Readonly<Record<string, readonly ExecutionProvider[]>> = {
   Abs: ALL,
   Add: ALL,
-  And: ALL,
+  And: NOT_WEB_WEBGPU,
   Cast: ALL,
   Clip: ALL,
   Concat: ALL,
   DequantizeLinear: ALL,
   Div: ALL,
   Elu: ALL,
+  Equal: ALL,
   Erf: ALL,
   Exp: ALL,
   Gather: ALL,
@@ -40,7 +44,7 @@ export const OP_SUPPORT: Readonly<Record<string, readonly ExecutionProvider[]>> 
   // Control flow runs on the CPU EP: on WebGPU every iteration would copy the state to and fro.
   Loop: NOT_WEBGPU,
   MatMul: ALL,
-  Min: ALL,
+  Min: NOT_WEB_WEBGPU,
   Mul: ALL,
   Neg: ALL,
   Pow: ALL,
@@ -49,13 +53,13 @@ export const OP_SUPPORT: Readonly<Record<string, readonly ExecutionProvider[]>> 
   ReduceSum: ALL,
   Relu: ALL,
   Reshape: ALL,
-  Round: ALL,
+  Round: NOT_WEB_WEBGPU,
   Selu: NOT_WEBGPU,
   Shape: ALL,
   Sigmoid: ALL,
   Sign: NOT_WEBGPU,
-  Size: ALL,
-  Softplus: ALL,
+  Size: NOT_WEB_WEBGPU,
+  Softplus: NOT_WEB_WEBGPU,
   Split: ALL,
   Sqrt: ALL,
   Sub: ALL,

@@ -2,8 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { BundleBytes } from './codec.js';
-import { BundleError, RuntimeError } from './errors.js';
-import { GRAPH_NAMES, type GraphName, MANIFEST_FILE, parseManifestText } from './manifest.js';
+import { BundleError, GRAPH_NAMES, type GraphName, IoError, MANIFEST_FILE, parseManifestText } from '@aekit/core';
 
 function errno(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null ? (e as NodeJS.ErrnoException).code : undefined;
@@ -29,7 +28,7 @@ export async function readBundleDir(path: string): Promise<BundleBytes> {
     if (errno(e) === 'ENOENT') {
       throw new BundleError(`bundle directory ${path} does not exist; export one with \`aekit export\``, { file: path, cause: e });
     }
-    throw new RuntimeError('E_IO', `cannot read bundle ${path}: ${(e as Error).message}`, { file: path, cause: e });
+    throw new IoError(`cannot read bundle ${path}: ${(e as Error).message}`, { file: path, cause: e });
   }
   const manifestPath = join(dir, MANIFEST_FILE);
   const manifest = parseManifestText(await readOrThrow(manifestPath, `${dir} has no ${MANIFEST_FILE}: not an aekit bundle`), manifestPath);
@@ -49,6 +48,6 @@ async function readOrThrow(file: string, missing: string): Promise<Buffer> {
     return await readFile(file);
   } catch (e) {
     if (errno(e) === 'ENOENT') throw new BundleError(`${missing}; re-export the bundle`, { file, cause: e });
-    throw new RuntimeError('E_IO', `cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
+    throw new IoError(`cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
   }
 }

@@ -7,12 +7,10 @@
  * reconstructions come down.
  */
 import * as ort from 'onnxruntime-web';
+import { DisposedError, GRAPH_IO, type GraphName, type OrtModule } from '@aekit/core';
 import { type BundleBytes, Codec as CodecCore, type InputArray, type LoadOptions, type Rows } from './codec.js';
 import { type WebDevice, webPlatform, webgpuUnavailableReason } from './device-web.js';
-import { DisposedError } from './errors.js';
 import { type FetchLike, fetchBundle } from './fetch-web.js';
-import type { GraphName } from './manifest.js';
-import type { OrtModule } from './ort.js';
 import { checkFinite, rowCount } from './validate.js';
 
 export type WebLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
@@ -141,13 +139,11 @@ export class Codec extends CodecCore {
       if (started === undefined && typeof threads === 'number') started = { threads, wasmPaths: describePaths(options.wasmPaths) };
     };
     const watched: OrtModule = {
-      Tensor: ort.Tensor as unknown as OrtModule['Tensor'],
+      Tensor: ort.Tensor,
       InferenceSession: {
         create: (model, sessionOptions) => {
           onStart();
-          return ort.InferenceSession.create(model, sessionOptions as ort.InferenceSession.SessionOptions) as unknown as ReturnType<
-            OrtModule['InferenceSession']['create']
-          >;
+          return ort.InferenceSession.create(model, sessionOptions);
         },
       },
     };
@@ -281,9 +277,9 @@ async function createGpuChain(files: Record<GraphName, Uint8Array>, severity: 0 
   return {
     encoder,
     decoder,
-    x: pick(encoder.inputNames, ['x']),
-    z: pick(encoder.outputNames, ['z', 'z_mean']),
-    zIn: pick(decoder.inputNames, ['z']),
-    xHat: pick(decoder.outputNames, ['x_hat']),
+    x: pick(encoder.inputNames, [GRAPH_IO.x]),
+    z: pick(encoder.outputNames, [GRAPH_IO.z, GRAPH_IO.zMean]),
+    zIn: pick(decoder.inputNames, [GRAPH_IO.z]),
+    xHat: pick(decoder.outputNames, [GRAPH_IO.xHat]),
   };
 }

@@ -4,11 +4,22 @@
  * platform-agnostic: no Node APIs here; the entry points (node.ts, web.ts) read bundles and pass in
  * their onnxruntime module through a `Platform`.
  */
+import {
+  type BundleManifest,
+  BundleError,
+  DisposedError,
+  GRAPH_IO,
+  GRAPH_NAMES,
+  type GraphName,
+  type OrtSession,
+  type OrtSessionOptions,
+  type OrtTensor,
+  type OrtValueMetadata,
+  parseManifest,
+  parseManifestText,
+  sha256Hex,
+} from '@aekit/core';
 import { type Attempt, type Platform, candidates, noDeviceError } from './devices.js';
-import { BundleError, DisposedError } from './errors.js';
-import { type BundleManifest, GRAPH_NAMES, type GraphName, parseManifest, parseManifestText } from './manifest.js';
-import type { OrtSession, OrtSessionOptions, OrtTensor, OrtValueMetadata } from './ort.js';
-import { sha256Hex } from './sha256.js';
 import { standardNormals } from './sample.js';
 import { checkFinite, rowCount } from './validate.js';
 import {
@@ -84,9 +95,6 @@ export const IN_GRAPH_CHECK_MIN_ROWS = 4;
 
 /** Weight formats whose first layer computes in float arithmetic, so x_check can be trusted. */
 const IN_GRAPH_CHECK_WEIGHTS: readonly string[] = ['float32', 'float16'];
-
-/** Name of the encoder / autoencoder output that sums the first layer's pre-activations (exporter input-head.ts). */
-const CHECK_OUTPUT = 'x_check';
 
 /** One graph ready to run: its session and the names of the tensors the codec feeds and reads. */
 interface Graph {
@@ -466,15 +474,15 @@ async function createGraphs(
       checkWidths(g, manifest, graph);
       // Older bundles have no x_check: the codec scans their float input in JavaScript.
       const trusted = trustInGraphCheck && IN_GRAPH_CHECK_WEIGHTS.includes(manifest.weights) && manifest.inputDtype === 'float32';
-      if (trusted && g !== 'decoder' && session.outputNames.includes(CHECK_OUTPUT)) {
-        graph.check = CHECK_OUTPUT;
+      if (trusted && g !== 'decoder' && session.outputNames.includes(GRAPH_IO.xCheck)) {
+        graph.check = GRAPH_IO.xCheck;
       }
       return graph;
     };
     // Sequential: sessions on one device are created one at a time (required on WebGPU in browsers).
-    const encoder = await make('encoder', ['x'], ['z', 'z_mean']);
-    const decoder = await make('decoder', ['z'], ['x_hat']);
-    const autoencoder = await make('autoencoder', ['x'], ['x_hat']);
+    const encoder = await make('encoder', [GRAPH_IO.x], [GRAPH_IO.z, GRAPH_IO.zMean]);
+    const decoder = await make('decoder', [GRAPH_IO.z], [GRAPH_IO.xHat]);
+    const autoencoder = await make('autoencoder', [GRAPH_IO.x], [GRAPH_IO.xHat]);
     return { encoder, decoder, autoencoder };
   } catch (e) {
     await Promise.allSettled(created.map((s) => s.release()));

@@ -8,7 +8,7 @@
  *  - `auto`: `webgpu` when an adapter exists, else `wasm`, with the reason logged.
  */
 import type { DeviceProvider, Platform } from './devices.js';
-import type { OrtModule } from './ort.js';
+import type { OrtModule } from '@aekit/core';
 
 export const WEB_DEVICES = ['webgpu', 'wasm', 'auto'] as const;
 export type WebDevice = (typeof WEB_DEVICES)[number];

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { DeviceProvider, Platform } from './devices.js';
-import type { OrtModule, OrtSessionOptions } from './ort.js';
+import type { OrtModule, OrtSessionOptions } from '@aekit/core';
 
 const CUDA_HELP =
   'install the CUDA build of onnxruntime-node: allow its install script (pnpm: add onnxruntime-node to ' +

@@ -3,8 +3,7 @@
  * and the order `auto` tries them in; the codec resolves a requested name against that table. When no
  * device works, one error lists every device tried and why.
  */
-import { BackendError } from './errors.js';
-import type { OrtModule, OrtSessionOptions } from './ort.js';
+import { BackendError, type OrtModule, type OrtSessionOptions } from '@aekit/core';
 
 export interface DeviceProvider {
   /** The execution provider `codec.device` reports when this device runs. */

@@ -3,8 +3,7 @@
  * bundle's URL. Hash checks happen in the codec core, exactly as for bytes and directories.
  */
 import type { BundleBytes } from './codec.js';
-import { BundleError } from './errors.js';
-import { GRAPH_NAMES, MANIFEST_FILE, type BundleManifest, type GraphName, parseManifestText } from './manifest.js';
+import { BundleError, type BundleManifest, GRAPH_NAMES, type GraphName, MANIFEST_FILE, parseManifestText } from '@aekit/core';
 
 export type FetchLike = (url: string) => Promise<{
   ok: boolean;

@@ -7,10 +7,9 @@ import { readBundleDir } from './bundle-node.js';
 import { type BundleBytes, Codec as CodecCore, type LoadOptions } from './codec.js';
 import { deviceNames as namesOf } from './devices.js';
 import { nodePlatform } from './devices-node.js';
-import type { OrtModule } from './ort.js';
 
-// onnxruntime-node satisfies OrtModule structurally; its overloaded signatures defeat the compiler check.
-const platform = nodePlatform(ort as unknown as OrtModule);
+// onnxruntime-node satisfies core's structural OrtModule.
+const platform = nodePlatform(ort);
 
 export class Codec extends CodecCore {
   /**
@@ -31,10 +30,11 @@ export function deviceNames(): string[] {
 export { readBundleDir } from './bundle-node.js';
 export { verifyBundle } from './codec.js';
 export type { BundleBytes, LoadOptions, Rows, InputArray } from './codec.js';
-export { BackendError, BundleError, DisposedError, RuntimeError } from './errors.js';
-export type { RuntimeErrorCode } from './errors.js';
+// The one aekit error hierarchy (core's): every error below is an AekitError with a stable `code`.
+export { AekitError, BackendError, BundleError, DisposedError, IoError } from '@aekit/core';
+export type { AekitErrorCode, AekitErrorOptions } from '@aekit/core';
 export * from './compress/index.js';
-export { BUNDLE_FORMAT, GRAPH_NAMES, MANIFEST_FILE, SUPPORTED_FORMAT_VERSIONS, parseManifest } from './manifest.js';
-export type { BundleFileEntry, BundleManifest, GraphName, IoDtype, Normalization, WeightsDtype } from './manifest.js';
+export { BUNDLE_FORMAT, GRAPH_IO, GRAPH_NAMES, MANIFEST_FILE, SUPPORTED_FORMAT_VERSIONS, parseManifest, parseManifestText } from '@aekit/core';
+export type { BundleFileEntry, BundleManifest, GraphName, IoDtype, Normalization, WeightsDtype } from '@aekit/core';
 export type { Attempt, DeviceProvider, Platform } from './devices.js';
-export type { OrtModule } from './ort.js';
+export type { OrtModule } from '@aekit/core';

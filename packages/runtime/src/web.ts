@@ -17,8 +17,9 @@ export { bundleBaseUrl, fetchBundle } from './fetch-web.js';
 export type { FetchLike } from './fetch-web.js';
 export { verifyBundle } from './codec.js';
 export type { BundleBytes, LoadOptions, Rows, InputArray } from './codec.js';
-export { BackendError, BundleError, DisposedError, RuntimeError } from './errors.js';
-export type { RuntimeErrorCode } from './errors.js';
+// The one aekit error hierarchy (core's): every error below is an AekitError with a stable `code`.
+export { AekitError, BackendError, BundleError, DisposedError, IoError } from '@aekit/core';
+export type { AekitErrorCode, AekitErrorOptions } from '@aekit/core';
 export * from './compress/index.js';
-export { BUNDLE_FORMAT, GRAPH_NAMES, MANIFEST_FILE, SUPPORTED_FORMAT_VERSIONS, parseManifest } from './manifest.js';
-export type { BundleFileEntry, BundleManifest, GraphName, IoDtype, Normalization, WeightsDtype } from './manifest.js';
+export { BUNDLE_FORMAT, GRAPH_IO, GRAPH_NAMES, MANIFEST_FILE, SUPPORTED_FORMAT_VERSIONS, parseManifest, parseManifestText } from '@aekit/core';
+export type { BundleFileEntry, BundleManifest, GraphName, IoDtype, Normalization, WeightsDtype } from '@aekit/core';

@@ -6,8 +6,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Codec, type BundleBytes, type LoadOptions } from '../src/codec.js';
 import type { DeviceProvider, Platform } from '../src/devices.js';
-import { BackendError, BundleError } from '../src/errors.js';
-import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from '../src/ort.js';
+import { BackendError, BundleError, makeSpec, type OrtModule, type OrtSession, type OrtSessionOptions, type OrtTensor } from '@aekit/core';
 import { checkFinite } from '../src/validate.js';
 
 const hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -31,7 +30,7 @@ function fakeBundle(): BundleBytes {
       normalization: { kind: 'none' },
       latentRange: { min: [0, 0], max: [1, 1] },
       files: { encoder: entry('encoder'), decoder: entry('decoder'), autoencoder: entry('autoencoder') },
-      source: { checkpointSha256: '0'.repeat(64), spec: {} },
+      source: { checkpointSha256: '0'.repeat(64), spec: makeSpec({ inputDim: 3, layers: [], latent: 2 }) },
       createdAt: '2026-01-01T00:00:00.000Z',
     },
     files,

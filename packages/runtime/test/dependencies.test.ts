@@ -1,7 +1,8 @@
 /**
- * The runtime ships to devices: it may depend on onnxruntime and nothing else, and its engine-agnostic
- * core (every file but node.ts / *-node.ts, web.ts / *-web.ts) may not touch Node APIs or pick an
- * onnxruntime package itself.
+ * The runtime ships to devices: it may depend on @aekit/core (the shared bundle contract, errors,
+ * hashing; itself dependency-free and browser-safe) and onnxruntime, and nothing else. Its
+ * engine-agnostic part (every file but node.ts / *-node.ts, web.ts / *-web.ts) may not touch Node APIs
+ * or pick an onnxruntime package itself.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -10,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
-const FORBIDDEN = /^(@tensorflow\/|@aekit\/|aekit$|onnx-proto|protobufjs)/;
+const coreRoot = resolve(root, '..', 'core');
+/** Packages the runtime may never reach; @aekit/core is the one aekit package it may import. */
+const FORBIDDEN = /^(@tensorflow\/|@aekit\/(?!core$)|aekit$|onnx-proto|protobufjs)/;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -45,33 +48,49 @@ function walk(entries: string[]): Map<string, string> {
   return bare;
 }
 
+/** Every dependency a package.json declares (runtime, peer and optional). */
+function dependencies(dir: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+  return Object.keys({ ...pkg['dependencies'], ...pkg['peerDependencies'], ...pkg['optionalDependencies'] });
+}
+
 describe('@aekit/runtime dependencies', () => {
-  it('package.json depends on onnxruntime packages only', () => {
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
-    const deps = Object.keys({ ...pkg['dependencies'], ...pkg['peerDependencies'], ...pkg['optionalDependencies'] });
-    expect(deps.length).toBeGreaterThan(0);
-    for (const d of deps) expect(d, `dependency ${d}`).toMatch(/^onnxruntime-(node|web|common)$/);
+  it('package.json depends on @aekit/core and onnxruntime packages only', () => {
+    const deps = dependencies(root);
+    expect(deps).toContain('@aekit/core');
+    for (const d of deps) expect(d, `dependency ${d}`).toMatch(/^(@aekit\/core|onnxruntime-(node|web|common))$/);
   });
 
-  it('the import graph of every entry reaches no tfjs, exporter, trainer or core', () => {
+  it('the import graph of every entry reaches @aekit/core and onnxruntime only: no tfjs, exporter or trainer', () => {
     const entries = ['node.ts', 'web.ts'].map((f) => join(src, f));
     const reached = walk(entries);
     for (const [spec, from] of reached) {
       expect(FORBIDDEN.test(spec), `${from} imports ${spec}`).toBe(false);
-      expect(spec, `${from} imports ${spec}`).toMatch(/^(node:|onnxruntime-(node|web|common)(\/|$))/);
+      expect(spec, `${from} imports ${spec}`).toMatch(/^(node:|@aekit\/core$|onnxruntime-(node|web|common)(\/|$))/);
     }
     // the walker really follows the graph: the Node entry reaches onnxruntime-node through its own files
     expect(reached.get('onnxruntime-node')).toBe('src/node.ts');
     expect([...reached.keys()]).toContain('node:fs/promises');
+    expect([...reached.keys()]).toContain('@aekit/core');
   });
 
-  it('the engine-agnostic core uses no Node API and no onnxruntime package', () => {
+  it('the engine-agnostic part uses no Node API and no onnxruntime package', () => {
     const platformFile = /(^|\/)(node|web)\.ts$|-(node|web)\.ts$/;
-    const core = sourceFiles(src).filter((f) => !platformFile.test(relative(src, f)));
-    expect(core.map((f) => relative(src, f))).toContain('codec.ts');
-    for (const f of core) {
-      for (const s of specifiers(f)) expect(s.startsWith('.'), `${relative(root, f)} imports ${s}`).toBe(true);
+    const agnostic = sourceFiles(src).filter((f) => !platformFile.test(relative(src, f)));
+    expect(agnostic.map((f) => relative(src, f))).toContain('codec.ts');
+    for (const f of agnostic) {
+      for (const s of specifiers(f)) expect(s.startsWith('.') || s === '@aekit/core', `${relative(root, f)} imports ${s}`).toBe(true);
       expect(readFileSync(f, 'utf8'), relative(root, f)).not.toMatch(/\b(process|Buffer|require)\s*[.(]/);
+    }
+  });
+
+  it('@aekit/core has no dependencies and no Node or package imports (browser-safe)', () => {
+    expect(dependencies(coreRoot)).toEqual([]);
+    const files = sourceFiles(join(coreRoot, 'src'));
+    expect(files.map((f) => relative(coreRoot, f))).toContain('src/manifest.ts');
+    for (const f of files) {
+      for (const s of specifiers(f)) expect(s.startsWith('.'), `${relative(coreRoot, f)} imports ${s}`).toBe(true);
+      expect(readFileSync(f, 'utf8'), relative(coreRoot, f)).not.toMatch(/\b(process|Buffer|require)\s*[.(]/);
     }
   });
 });

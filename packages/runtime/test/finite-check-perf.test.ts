@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { type ModelSpec, type Normalization, makeSpec } from '@aekit/core';
-import { type DenseStep, type GraphOptions, type SplitModel, type Step, buildGraphs, quantizeModelWeights, sha256Hex } from '@aekit/exporter';
+import { sha256Hex } from '@aekit/core';
+import { type DenseStep, type GraphOptions, type SplitModel, type Step, buildGraphs, quantizeModelWeights } from '@aekit/exporter/graphs';
 import { decodeModel } from '@aekit/onnx';
 import { type BundleBytes, Codec } from '@aekit/runtime';
 import * as validate from '../src/validate.js';

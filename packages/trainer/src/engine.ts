@@ -6,6 +6,7 @@
  * JS-generated initial parameters, so a seed means the same thing on every engine.
  */
 import type { AdamConfig, LossName, ModelSpec } from '@aekit/core';
+import type { VaeEngineConfig } from './variants/vae-math.js';
 
 /** One dense layer's parameters: kernel [inputDim, units] row-major (tfjs layout) and bias [units]. */
 export interface DenseParams {
@@ -44,7 +45,29 @@ export interface EngineConfig {
   spinning?: boolean;
 }
 
-export type EngineName = 'tfjs' | 'ort';
+/**
+ * An engine's name as `--engine` takes it. Open: a factory registered under a new name
+ * (engines/registry.ts `registerEngine`) adds an engine without changing this type.
+ */
+export type EngineName = string;
+
+/** The built-in engines: tfjs (the reference) and onnxruntime. */
+export const TFJS_ENGINE: EngineName = 'tfjs';
+export const ORT_ENGINE: EngineName = 'ort';
+
+/**
+ * What an engine of each model variant is created with. A new variant adds its entry by declaration
+ * merging (`declare module '@aekit/trainer' { interface VariantEngineConfigs { … } }`).
+ */
+export interface VariantEngineConfigs {
+  /** The plain autoencoder. */
+  ae: EngineConfig;
+  /** The variational autoencoder: also β and the seed of its ε draws and head. */
+  vae: VaeEngineConfig;
+}
+
+/** A model variant engines register for (`ae`, `vae`). */
+export type Variant = keyof VariantEngineConfigs & string;
 
 export interface TrainingEngine {
   readonly name: EngineName;

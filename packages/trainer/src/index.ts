@@ -1,5 +1,6 @@
-export * from './data/index.js';
+export { DEFAULT_STREAM_BUFFER_MB, streamLayout, type StreamLayout } from './stream-epoch.js';
 export type * from './engine.js';
+export { TFJS_ENGINE, ORT_ENGINE } from './engine.js';
 export {
   train,
   parseLoss,
@@ -11,27 +12,33 @@ export {
   type BatchEndInfo,
   type StreamOptions,
 } from './train.js';
-export { readCheckpoint, writeCheckpoint, sha256Hex, type LoadedCheckpoint, type CheckpointContents } from './checkpoint/io.js';
-export { encoderOutputLayerName, TFJS_ACTIVATION } from './checkpoint/layer-names.js';
-export { glorotUniformParams, cloneParams } from './init.js';
+export { readCheckpoint, writeCheckpoint, type LoadedCheckpoint, type CheckpointContents } from './checkpoint/io.js';
+export { predictCheckpoint, type CheckpointPrediction } from './checkpoint/predict.js';
+export { encoderOutputLayerName, TFJS_ACTIVATION } from '@aekit/core';
 export {
   createEngine,
   registerEngine,
-  availableEngines,
+  engineFactories,
+  engineChoices,
+  backendChoices,
+  backendHelp,
   parseEngineName,
-  ENGINE_CHOICES,
   type EngineFactory,
+  type EngineSelection,
 } from './engines/registry.js';
-export { TFJS_BACKENDS, parseTfjsBackend, type TfjsBackendName } from './engines/tfjs/backend-names.js';
-export { writeFileAtomic, writeDirAtomic } from './fs-atomic.js';
 export {
-  OrtEngine,
-  ORT_DEVICES,
-  defaultStepsPerRun,
-  type OrtModule,
-  type OrtDevice,
-  type OrtEngineOptions,
-} from './engines/ort.js';
-export { createOrtNodeEngine, ortNodeDevices, type OrtNodeEngineOptions } from './engines/ort-node.js';
-export * from './study/index.js';
-export * from './variants/index.js';
+  runActivationStudy,
+  STUDY_ACTIVATIONS,
+  STUDY_DEFAULTS,
+  studyMarkdown,
+  studyCsv,
+  studyCurvesCsv,
+  renderLossChart,
+  type ActivationStudy,
+  type ActivationStudyOptions,
+  type ActivationSummary,
+  type StudyRun,
+  type RgbaImage,
+} from './study/index.js';
+export { parseNoise, parseVariant, type NoiseSpec, type VariantOptions } from './variants/index.js';
+export type { VaeEngineConfig } from './variants/vae-math.js';

@@ -1,17 +1,19 @@
 /**
- * Runs one suite on every tfjs backend this machine has (tfjs's describeWithFlags idea): cpu and wasm
- * always; `tensorflow` only where @tensorflow/tfjs-node is installed (never on CI here).
+ * Runs one suite on every tfjs backend this machine has, taken from the test-environment registry
+ * (test/conformance/environments.ts: tfjs:cpu, tfjs:wasm): an absent backend is reported as skipped with
+ * its reason, and fails under CI. `tensorflow` (tfjs-node) is not in the registry: it cannot be
+ * installed here.
  */
-import { describe } from 'vitest';
 import type { TfjsBackendName } from '../src/engines/tfjs/backend-names.js';
 import { selectTfjsBackend } from '../src/engines/tfjs/backend.js';
+import { ENVIRONMENTS, describeEachEnvironment } from '../../../test/conformance/environments.js';
 
-export const TEST_BACKENDS: TfjsBackendName[] = ['cpu', 'wasm'];
+const isTfjs = (e: { library: string }): boolean => e.library === 'tfjs';
+
+export const TEST_BACKENDS: TfjsBackendName[] = ENVIRONMENTS.filter(isTfjs).map((e) => e.device as TfjsBackendName);
 
 export function describeEachBackend(name: string, fn: (backend: TfjsBackendName) => void): void {
-  for (const backend of TEST_BACKENDS) {
-    describe(`${name} [${backend}]`, () => fn(backend));
-  }
+  describeEachEnvironment('engine', name, (env) => fn(env.device as TfjsBackendName), isTfjs);
 }
 
 export { selectTfjsBackend };

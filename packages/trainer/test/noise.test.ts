@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ADAM, Rng, UsageError, makeSpec } from '@aekit/core';
-import { type Dataset, corrupt, noiseRng, parseNoise, train } from '@aekit/trainer';
+import type { Dataset } from '@aekit/data';
+import { parseNoise, train } from '@aekit/trainer';
+import { corrupt, noiseRng } from '../src/variants/noise.js';
 import { TfjsEngine } from '../src/engines/tfjs/engine.js';
 import { selectTfjsBackend } from './backends.js';
 import { structuredData, tempDir } from './helpers.js';

@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { makeSpec, Rng, type ModelSpec } from '@aekit/core';
 import { exportBundle } from '@aekit/exporter';
-import { train, type Dataset, type TrainOptions } from '@aekit/trainer';
+import type { Dataset } from '@aekit/data';
+import { train, type TrainOptions } from '@aekit/trainer';
 import { relErr } from '../../../test/helpers/compare.js';
 
 const COLS = 16;

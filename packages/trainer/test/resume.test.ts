@@ -8,38 +8,25 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InterruptedError, UsageError, makeSpec } from '@aekit/core';
 import { readCheckpoint } from '../src/checkpoint/io.js';
-import { encodeNpy } from '../src/data/npy.js';
+import { encodeNpy } from '@aekit/data';
 import { type TrainOptions, type TrainResult, train } from '../src/train.js';
 import { tempDir } from './helpers.js';
+import { smoothRows, trainCopying } from './resume-helpers.js';
 
 const tmp = tempDir('aekit-resume-');
 afterAll(() => tmp.cleanup());
 
 const ROWS = 120;
 const COLS = 10;
-const values = Float32Array.from({ length: ROWS * COLS }, (_, i) => {
-  const r = Math.floor(i / COLS);
-  const c = i % COLS;
-  return 0.5 + 0.3 * Math.sin(r * 0.9) * Math.cos(c) + 0.1 * Math.cos(r * 2.3 + c);
-});
+const values = smoothRows(ROWS, COLS);
 const data = { data: values, rows: ROWS, cols: COLS, dtype: 'float32' as const, source: 'memory' };
 const spec = makeSpec({ inputDim: COLS, layers: [8], latent: 3 });
 const common: TrainOptions = { spec, batchSize: 8, seed: 11, engine: 'tfjs', backend: 'cpu' };
 
-let n = 0;
 /** Runs to `epochs`, copying the checkpoint on disk right after each epoch in `copyAt` (a kill's leftovers). */
 async function runCopying(opts: TrainOptions, epochs: number, copyAt: number | 'all'): Promise<{ result: TrainResult; copy: string; copyOf: (epoch: number) => string }> {
-  const out = join(tmp.dir, `run-${++n}`);
-  const copyOf = (epoch: number) => `${out}-epoch${epoch}`;
-  const result = await train({
-    ...opts,
-    epochs,
-    out,
-    onEpochEnd: (e) => {
-      if ((copyAt === 'all' && e.epoch < epochs) || e.epoch === copyAt) cpSync(out, copyOf(e.epoch), { recursive: true });
-    },
-  });
-  return { result, copy: copyOf(copyAt === 'all' ? 1 : copyAt), copyOf };
+  const run = await trainCopying(tmp.dir, opts, epochs, copyAt);
+  return { ...run, copy: run.copyOf(copyAt === 'all' ? 1 : copyAt) };
 }
 
 const bits = (r: TrainResult) => r.params.map((p) => [Array.from(p.kernel), Array.from(p.bias)]);

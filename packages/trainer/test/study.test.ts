@@ -5,19 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { makeSpec } from '@aekit/core';
-import {
-  CHART_COLORS,
-  type ActivationStudy,
-  type Dataset,
-  epochsToReach,
-  renderLossChart,
-  runActivationStudy,
-  studyCsv,
-  studyCurvesCsv,
-  studyMarkdown,
-  summarise,
-  train,
-} from '@aekit/trainer';
+import type { Dataset } from '@aekit/data';
+import { type ActivationStudy, renderLossChart, runActivationStudy, studyCsv, studyCurvesCsv, studyMarkdown, train } from '@aekit/trainer';
+import { epochsToReach, summarise } from '../src/study/activations.js';
+import { CHART_COLORS } from '../src/study/report.js';
 import { structuredData } from './helpers.js';
 
 const COLS = 12;

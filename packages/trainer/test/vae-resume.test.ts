@@ -14,6 +14,7 @@ import { type TrainOptions, type TrainResult, train } from '../src/train.js';
 import { LOG_VAR_LAYER } from '../src/variants/vae-math.js';
 import { selectTfjsBackend } from './backends.js';
 import { tempDir } from './helpers.js';
+import { smoothRows, trainCopying } from './resume-helpers.js';
 
 const tmp = tempDir('aekit-vae-resume-');
 afterAll(tmp.cleanup);
@@ -23,30 +24,13 @@ beforeAll(async () => {
 
 const ROWS = 96;
 const COLS = 8;
-const values = Float32Array.from({ length: ROWS * COLS }, (_, i) => {
-  const r = Math.floor(i / COLS);
-  const c = i % COLS;
-  return 0.5 + 0.3 * Math.sin(r * 0.9) * Math.cos(c) + 0.1 * Math.cos(r * 2.3 + c);
-});
+const values = smoothRows(ROWS, COLS);
 const data = { data: values, rows: ROWS, cols: COLS, dtype: 'float32' as const, source: 'memory' };
 const spec = makeSpec({ inputDim: COLS, layers: [6], latent: 2 });
 const common: TrainOptions = { data, spec, variant: 'vae', beta: 0.5, batchSize: 16, seed: 13, adam: { learningRate: 0.02 } };
 
-let n = 0;
 /** Trains to `epochs`, copying the checkpoint right after every epoch but the last (a kill's leftovers). */
-async function runCopying(opts: TrainOptions, epochs: number): Promise<{ result: TrainResult; out: string; copyOf: (epoch: number) => string }> {
-  const out = join(tmp.dir, `run-${++n}`);
-  const copyOf = (epoch: number) => `${out}-epoch${epoch}`;
-  const result = await train({
-    ...opts,
-    epochs,
-    out,
-    onEpochEnd: (e) => {
-      if (e.epoch < epochs) cpSync(out, copyOf(e.epoch), { recursive: true });
-    },
-  });
-  return { result, out, copyOf };
-}
+const runCopying = (opts: TrainOptions, epochs: number) => trainCopying(tmp.dir, opts, epochs);
 
 const bits = (r: { params: TrainResult['params'] }) => r.params.map((p) => [p.name, Array.from(p.kernel), Array.from(p.bias)]);
 const resumeOpts = (engine: 'tfjs' | 'ort'): TrainOptions => ({ data, engine, backend: 'cpu' });

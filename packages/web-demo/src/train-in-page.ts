@@ -1,5 +1,5 @@
 /**
- * Issue 7.3, last item: trains an autoencoder in the page with the onnxruntime training engine
+ * Trains an autoencoder in the page with the onnxruntime training engine
  * (@aekit/trainer/ort on onnxruntime-web, wasm or WebGPU), then turns the parameters into an aekit
  * checkpoint in memory and exports it with exportBundle, so the page's Codec runs the fresh model.
  * Nothing here uses tfjs or Node APIs.
@@ -7,9 +7,7 @@
 import { DEFAULT_ADAM, DEFAULT_SPEC, type LossName, type ModelSpec, Rng } from '@aekit/core';
 import { exportBundle, type ExportResult } from '@aekit/exporter';
 import type { BundleBytes } from '@aekit/runtime';
-import { OrtEngine, type OrtModule } from '@aekit/trainer/ort';
-// Module file of @aekit/trainer, not its main entry (which loads tfjs): Glorot init, browser-safe.
-import { glorotUniformParams } from '../../trainer/src/init.js';
+import { OrtEngine, type OrtModule, glorotUniformParams } from '@aekit/trainer/ort';
 import { checkpointFiles } from './checkpoint-files.js';
 
 export type TrainDevice = 'wasm' | 'webgpu';

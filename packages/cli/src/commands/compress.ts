@@ -1,214 +1,34 @@
 /**
  * `aekit compress BUNDLE INPUT --out FILE.aez`: encodes rows with the bundle's encoder and stores the
  * quantised latents in an `.aez` container (docs/format.md). Uint8 IDX files (Fashion-MNIST, raw or
- * .gz) are streamed, so memory stays flat whatever the file size; other inputs go through
- * `loadDataset`. `--check` decompresses the written file and reports the round-trip MSE / PSNR.
- * The helpers here (streamed row sources, atomic streamed writes, normalised error) are shared with
+ * .gz) are streamed (@aekit/data's openRowStream), so memory stays flat whatever the file size;
+ * other inputs are loaded whole. `--check` decompresses the written file and reports the round-trip
+ * MSE / PSNR. The helpers here (atomic streamed writes, normalised error) are shared with
  * `aekit decompress`.
  */
 import { createReadStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { type Command, Option } from 'commander';
 import { AekitError, DataError, IoError, UsageError } from '@aekit/core';
+import { type DataFormat, openRowStream, parseDataFormat, writeStreamAtomic as writeStreamAtomicFile } from '@aekit/data';
 import { Codec, LATENT_TYPES, type LatentType, type Normalization } from '@aekit/runtime';
-import { type DataFormat, formatFromName, loadDataset, parseDataFormat } from '@aekit/trainer';
 import type { CliIO } from '../io.js';
 
-/** Rows of a data file as a stream of values, with its shape known before the first row. */
-export interface RowSource {
-  rows: number;
-  cols: number;
-  dtype: 'uint8' | 'float32';
-  /** Pieces of row values (rows may span pieces). */
-  stream: ReadableStream<Uint8Array | Float32Array>;
-  /** True when the file is read piece by piece rather than loaded whole. */
-  streamed: boolean;
-}
-
-const IDX_UINT8 = 0x08;
-/** Bytes per read from disk (and per gunzip output piece), and per write. */
-const READ_PIECE = 1 << 20;
-
-/** Reads the IDX header from the front of a byte iterator; returns it and the bytes already read past it. */
-async function readIdxHeader(
-  it: AsyncIterator<Buffer>,
-  file: string,
-): Promise<{ type: number; dims: number[]; rest: Uint8Array } | undefined> {
-  let buf = Buffer.alloc(0);
-  let need = 4;
-  while (buf.length < need) {
-    const r = await it.next();
-    if (r.done) return undefined; // too short: let loadDataset name the problem
-    buf = Buffer.concat([buf, r.value]);
-    if (buf.length >= 4) {
-      if (buf[0] !== 0 || buf[1] !== 0 || buf[3] === 0) return undefined;
-      need = 4 + 4 * buf[3]!;
-    }
-  }
-  const ndims = buf[3]!;
-  const dims = Array.from({ length: ndims }, (_, i) => buf.readUInt32BE(4 + 4 * i));
-  if (dims.some((d) => d === 0) && dims[0] !== 0) throw new DataError(`${file}: IDX header declares a zero dimension`, { file });
-  return { type: buf[2]!, dims, rest: buf.subarray(need) };
-}
-
 /**
- * Streams a uint8 IDX file (raw or gzip) as row values; returns undefined for other formats and IDX
- * types, which the caller loads whole. The stream errors with a DataError naming the byte offset when
- * the file is shorter or longer than its header says.
- */
-export async function streamIdxRows(path: string): Promise<RowSource | undefined> {
-  const head = await readHead(path, 2);
-  const gz = head[0] === 0x1f && head[1] === 0x8b;
-  // 1 MiB pieces: with 64 KiB ones the per-read overhead was a third of the compress time (profiled)
-  const file = createReadStream(path, { highWaterMark: READ_PIECE });
-  const nodeStream = gz ? file.pipe(createGunzip({ chunkSize: READ_PIECE })) : file;
-  const it = (nodeStream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const header = await readIdxHeader(it, path);
-  if (header === undefined || header.type !== IDX_UINT8) {
-    nodeStream.destroy();
-    return undefined;
-  }
-  const rows = header.dims[0]!;
-  const cols = header.dims.slice(1).reduce((a, b) => a * b, 1);
-  const total = rows * cols;
-  const headerBytes = 4 + 4 * header.dims.length;
-  let seen = 0;
-  const overflow = () =>
-    new DataError(
-      `${path}: more data than the IDX header declares (${header.dims.join('×')} = ${total} bytes after the ${headerBytes}-byte header)${gz ? ' (offsets in the decompressed data)' : ''}; re-create the file`,
-      { file: path },
-    );
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (header.rest.length > 0) {
-        if (header.rest.length > total) throw overflow();
-        seen += header.rest.length;
-        controller.enqueue(new Uint8Array(header.rest));
-      }
-    },
-    async pull(controller) {
-      try {
-        const r = await it.next();
-        if (r.done) {
-          if (seen < total) {
-            throw new DataError(
-              `${path}: truncated at byte ${headerBytes + seen}${gz ? ' of the decompressed data' : ''}: the IDX header declares ${header.dims.join('×')} values (${total + headerBytes} bytes); re-download the file`,
-              { file: path },
-            );
-          }
-          controller.close();
-          return;
-        }
-        seen += r.value.length;
-        if (seen > total) throw overflow();
-        controller.enqueue(new Uint8Array(r.value.buffer, r.value.byteOffset, r.value.length));
-      } catch (e) {
-        nodeStream.destroy();
-        throw e instanceof AekitError ? e : new DataError(`${path}: ${(e as Error).message}`, { file: path, cause: e });
-      }
-    },
-    cancel() {
-      nodeStream.destroy();
-    },
-  });
-  return { rows, cols, dtype: 'uint8', stream, streamed: true };
-}
-
-async function readHead(path: string, n: number): Promise<Uint8Array> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : (e as Error).message;
-    throw new DataError(`${path}: ${why}`, { file: path, cause: e });
-  }
-  try {
-    const b = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(b, 0, n, 0);
-    return b.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Rows of any data file aekit reads: streamed for uint8 IDX, loaded whole (loadDataset) otherwise. */
-export async function openRows(path: string, format?: DataFormat): Promise<RowSource> {
-  if ((format ?? formatFromName(path) ?? 'idx') === 'idx') {
-    const streamed = await streamIdxRows(path);
-    if (streamed !== undefined) return streamed;
-  }
-  const ds = await loadDataset(path, format === undefined ? {} : { format });
-  const stream = new ReadableStream<Uint8Array | Float32Array>({
-    start(controller) {
-      if (ds.data.length > 0) controller.enqueue(ds.data);
-      controller.close();
-    },
-  });
-  return { rows: ds.rows, cols: ds.cols, dtype: ds.dtype, stream, streamed: false };
-}
-
-function tempSibling(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
-/**
- * Writes a byte stream to `path` atomically: into a temporary sibling, then renamed into place. On any
- * error (of the stream or the disk) the temporary file is removed and `path` is untouched. `header`
- * (optional) is written at offset 0 after the stream ends, over bytes the stream reserved for it.
+ * Writes a byte stream to `path` atomically (@aekit/data's writeStreamAtomic). `finalHeader` (optional)
+ * is written at offset 0 after the stream ends, over bytes the stream reserved for it. Errors aekit
+ * names (data, container, fingerprint) pass through; anything else is reported as an IoError on `path`.
  */
 export async function writeStreamAtomic(
   path: string,
   bytes: ReadableStream<Uint8Array>,
   finalHeader?: () => Uint8Array,
 ): Promise<number> {
-  const tmp = tempSibling(path);
-  let written = 0;
-  let fh;
   try {
-    fh = await open(tmp, 'w');
+    return await writeStreamAtomicFile(path, bytes, finalHeader === undefined ? {} : { finalHeader });
   } catch (e) {
-    throw new IoError(`cannot write ${path}: ${(e as Error).message}`, { file: path, cause: e });
-  }
-  try {
-    // Coalesce small pieces (container chunks are ~32 KiB) into ~1 MiB writes.
-    let pending: Uint8Array[] = [];
-    let pendingBytes = 0;
-    const flush = async () => {
-      const block = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-      let off = 0;
-      while (off < block.length) {
-        const { bytesWritten } = await fh!.write(block, off, block.length - off, written + off);
-        off += bytesWritten;
-      }
-      written += block.length;
-      pending = [];
-      pendingBytes = 0;
-    };
-    for await (const piece of bytes as unknown as AsyncIterable<Uint8Array>) {
-      pending.push(piece);
-      pendingBytes += piece.length;
-      if (pendingBytes >= READ_PIECE) await flush();
-    }
-    if (pendingBytes > 0) await flush();
-    if (finalHeader !== undefined) {
-      const h = finalHeader();
-      await fh.write(h, 0, h.length, 0);
-    }
-    await fh.close();
-    fh = undefined;
-    await rename(tmp, path);
-    return written;
-  } catch (e) {
-    await fh?.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    if (e instanceof Error && (e instanceof AekitError || e.name === 'ContainerError' || e.name === 'FingerprintError' || e instanceof TypeError || e instanceof RangeError)) {
-      throw e;
-    }
+    // Every aekit error (data, bundle, container, fingerprint) is an AekitError: it passes through as it is.
+    if (e instanceof AekitError || e instanceof TypeError || e instanceof RangeError) throw e;
     throw new IoError(`cannot write ${path}: ${(e as Error).message}`, { file: path, cause: e });
   }
 }
@@ -283,7 +103,7 @@ export interface RoundTripError {
 
 /** Decompresses `aezPath` and compares it with the rows of `input`, streaming both. */
 export async function roundTripError(codec: Codec, input: string, aezPath: string, format?: DataFormat): Promise<RoundTripError> {
-  const src = await openRows(input, format);
+  const src = await openRowStream(input, format === undefined ? {} : { format });
   const values = new ValueReader(src.stream);
   const cols = codec.manifest.inputDim;
   const scale = normalisedScale(codec.manifest.normalization, cols);
@@ -338,8 +158,12 @@ export function register(program: Command, io: CliIO): void {
           throw new UsageError(`--rows-per-chunk must be a positive integer, got "${o.rowsPerChunk}"`);
         }
       }
-      const src = await openRows(input, format);
-      const codec = await Codec.load(bundle, { ...parseDevice(o), checkFinite: src.dtype !== 'uint8' });
+      const src = await openRowStream(input, format === undefined ? {} : { format });
+      // A streamed input holds its file open: close it when the bundle fails to load.
+      const codec = await Codec.load(bundle, { ...parseDevice(o), checkFinite: src.dtype !== 'uint8' }).catch(async (e: unknown) => {
+        await src.stream.cancel();
+        throw e;
+      });
       try {
         const m = codec.manifest;
         if (src.cols !== m.inputDim) {

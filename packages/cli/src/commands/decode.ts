@@ -1,8 +1,8 @@
 /** `aekit decode BUNDLE latents.npy --out recon.npy`: decodes latents back to rows in raw units. */
 import type { Command } from 'commander';
 import { DataError } from '@aekit/core';
+import { loadDataset, writeNpy } from '@aekit/data';
 import { Codec } from '@aekit/runtime';
-import { loadDataset, writeNpy } from '@aekit/trainer';
 import type { CliIO } from '../io.js';
 import { type RuntimeCliOptions, addRuntimeOptions, loadOptions, rate } from './encode.js';
 

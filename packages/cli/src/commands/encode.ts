@@ -5,8 +5,8 @@
  */
 import { type Command, Option } from 'commander';
 import { DataError, UsageError } from '@aekit/core';
+import { type Dataset, type DataFormat, DATA_FORMATS, loadDataset, writeNpy } from '@aekit/data';
 import { Codec, type BundleManifest, type LoadOptions, deviceNames, readBundleDir, verifyBundle } from '@aekit/runtime';
-import { type Dataset, type DataFormat, DATA_FORMATS, loadDataset, writeNpy } from '@aekit/trainer';
 import type { CliIO } from '../io.js';
 
 export interface RuntimeCliOptions {

@@ -7,8 +7,8 @@
  */
 import type { Command } from 'commander';
 import { toAffine } from '@aekit/core';
+import type { DataFormat } from '@aekit/data';
 import { Codec, type BundleManifest } from '@aekit/runtime';
-import type { DataFormat } from '@aekit/trainer';
 import type { CliIO } from '../io.js';
 import { type RuntimeCliOptions, addRuntimeOptions, formatOption, loadOptions, openWithData } from './encode.js';
 

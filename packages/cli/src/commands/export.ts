@@ -1,11 +1,9 @@
 /**
  * `aekit export CHECKPOINT --out BUNDLE`: writes encoder/decoder/autoencoder ONNX + manifest.json,
- * then proves them: each graph runs in onnxruntime-node on a fixed probe batch and is compared with
- * tfjs `predict` (cpu backend) on the same checkpoint, before the bundle is moved into place.
+ * then proves them: each graph runs through @aekit/runtime's Codec (CPU) on a fixed probe batch and is
+ * compared with tfjs `predict` (cpu backend) on the same checkpoint, before the bundle is moved into place.
  */
-import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import type * as Tf from '@tensorflow/tfjs';
 import {
   BUNDLE_FILES,
   type BundleManifest,
@@ -21,6 +19,7 @@ import { type ExportableModel, MAX_OPSET, MIN_OPSET, exportBundle } from '@aekit
 import { WEIGHTS_DTYPES, quantizeBundle, weightsTolerance } from '@aekit/exporter';
 import type { WeightsDtype } from '@aekit/core';
 import { readCheckpointFiles, writeBundle } from '@aekit/exporter/node';
+import { Codec } from '@aekit/runtime';
 import type { CliIO } from '../io.js';
 
 /** Max abs difference allowed between ONNX and tfjs for float32 outputs (normalised units). */
@@ -56,60 +55,10 @@ export function probeBatch(model: ExportableModel, inputDtype: IoDtype, rows = P
   });
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((k, p) => k + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** tfjs reference outputs (normalised units): the latent at the split layer and the reconstruction. */
-async function tfjsReference(
-  files: Readonly<Record<string, Uint8Array>>,
-  model: ExportableModel,
-  normalised: Float32Array,
-  rows: number,
-): Promise<{ z: Float32Array; y: Float32Array }> {
-  const tf = await import('@tensorflow/tfjs');
-  // The cpu backend is the reference; put back the caller's backend and flags afterwards (the CLI may
-  // run in the same process as training, e.g. `aekit demo`).
-  const before = { backend: tf.engine().backendName as string | null, prod: tf.env().getBool('PROD') };
-  tf.env().set('PROD', true); // no "install tfjs-node" banner
-  await tf.setBackend('cpu');
-  try {
-    const json = JSON.parse(new TextDecoder().decode(files['model.json']!)) as {
-      modelTopology: object;
-      weightsManifest: Array<{ paths: string[]; weights: Tf.io.WeightsManifestEntry[] }>;
-    };
-    const weightData = concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => files[p]!)));
-    const m = await tf.loadLayersModel(
-      tf.io.fromMemory({
-        modelTopology: json.modelTopology,
-        weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-        weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer,
-      }),
-    );
-    const enc = tf.model({ inputs: m.inputs, outputs: m.getLayer(model.splitAfter).output as Tf.SymbolicTensor });
-    const x = tf.tensor2d(normalised, [rows, model.inputDim]);
-    const zt = enc.predict(x, { batchSize: rows }) as Tf.Tensor;
-    const yt = m.predict(x, { batchSize: rows }) as Tf.Tensor;
-    const z = Float32Array.from(zt.dataSync());
-    const y = Float32Array.from(yt.dataSync());
-    tf.dispose([x, zt, yt]);
-    m.dispose();
-    return { z, y };
-  } finally {
-    tf.env().set('PROD', before.prod);
-    if (before.backend && before.backend !== 'cpu') await tf.setBackend(before.backend);
-  }
-}
-
 /**
- * Runs the bundle in `dir` through onnxruntime-node and compares each graph with tfjs `predict` on
- * the checkpoint's files. Returns one check per graph; the caller decides what exceeds tolerance.
+ * Runs the bundle in `dir` through the runtime's Codec (CPU) and compares each graph with tfjs
+ * `predict` on the checkpoint's files (the trainer's reference). Returns one check per graph; the
+ * caller decides what exceeds tolerance.
  */
 export async function verifyBundle(
   dir: string,
@@ -117,27 +66,17 @@ export async function verifyBundle(
   model: ExportableModel,
   manifest: Pick<BundleManifest, 'inputDtype' | 'outputDtype'>,
 ): Promise<GraphCheck[]> {
-  const ort = await import('onnxruntime-node');
   const rows = PROBE_ROWS;
   const dim = model.inputDim;
   const raw = probeBatch(model, manifest.inputDtype, rows);
-  const ref = await tfjsReference(checkpointFiles, model, normalize(model.normalization, raw, dim), rows).catch((e: unknown) => {
+  // Loaded here, not at the top: tfjs is only needed when verifying.
+  const { predictCheckpoint } = await import('@aekit/trainer');
+  const ref = await predictCheckpoint(checkpointFiles, model.splitAfter, normalize(model.normalization, raw, dim), rows).catch((e: unknown) => {
     throw new ExportError(
       `verification could not run the checkpoint in tfjs (${(e as Error).message.split('\n')[0]}); export with --no-verify to skip the check`,
       { cause: e },
     );
   });
-
-  const run = async (graph: GraphName, input: Float32Array | Uint8Array, width: number): Promise<Float32Array | Uint8Array> => {
-    const s = await ort.InferenceSession.create(join(dir, BUNDLE_FILES[graph]));
-    try {
-      const t = new ort.Tensor(input instanceof Uint8Array ? 'uint8' : 'float32', input, [rows, width]);
-      const out = await s.run({ [s.inputNames[0]!]: t });
-      return out[s.outputNames[0]!]!.data as Float32Array | Uint8Array;
-    } finally {
-      await s.release();
-    }
-  };
 
   // Reconstructions are compared in normalised units (raw difference / column scale) or, for uint8
   // output, in quantisation levels against the rounded tfjs value.
@@ -156,14 +95,20 @@ export async function verifyBundle(
     return m;
   };
   const outTol = manifest.outputDtype === 'uint8' ? UINT8_TOLERANCE : FLOAT_TOLERANCE;
-  const z = await run('encoder', raw, dim);
-  let zDiff = 0;
-  for (let i = 0; i < z.length; i++) zDiff = Math.max(zDiff, Number.isNaN(z[i]!) ? Infinity : Math.abs(z[i]! - ref.z[i]!));
-  return [
-    { graph: 'encoder', maxAbsDiff: zDiff, tolerance: FLOAT_TOLERANCE },
-    { graph: 'decoder', maxAbsDiff: compareXHat(await run('decoder', ref.z, model.latentDim)), tolerance: outTol },
-    { graph: 'autoencoder', maxAbsDiff: compareXHat(await run('autoencoder', raw, dim)), tolerance: outTol },
-  ];
+  // The graphs must compute the reference even where it is not finite: the codec's NaN check is off.
+  const codec = await Codec.load(dir, { device: 'cpu', checkFinite: false });
+  try {
+    const z = (await codec.encode(raw, rows)).data;
+    let zDiff = 0;
+    for (let i = 0; i < z.length; i++) zDiff = Math.max(zDiff, Number.isNaN(z[i]!) ? Infinity : Math.abs(z[i]! - ref.z[i]!));
+    return [
+      { graph: 'encoder', maxAbsDiff: zDiff, tolerance: FLOAT_TOLERANCE },
+      { graph: 'decoder', maxAbsDiff: compareXHat((await codec.decode(ref.z, rows)).data), tolerance: outTol },
+      { graph: 'autoencoder', maxAbsDiff: compareXHat((await codec.reconstruct(raw, rows)).data), tolerance: outTol },
+    ];
+  } finally {
+    await codec.dispose();
+  }
 }
 
 interface ExportCliOptions {
@@ -173,7 +118,7 @@ interface ExportCliOptions {
   outputDtype: IoDtype;
   splitAfter?: string;
   verify: boolean;
-  /** --weights: float16 / int8 variants (issue 6, packages/exporter/src/quantize). */
+  /** --weights: float16 / int8 weight storage (@aekit/exporter's quantizeBundle). */
   weights?: WeightsDtype;
 }
 

@@ -7,8 +7,8 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DataError, UsageError } from '@aekit/core';
+import { type Dataset, loadBundledDigits, loadDataset, writeFileAtomic, writeNpy } from '@aekit/data';
 import { Codec } from '@aekit/runtime';
-import { type Dataset, loadBundledDigits, loadDataset, writeFileAtomic, writeNpy } from '@aekit/trainer';
 import type { CliIO } from '../io.js';
 import { type RuntimeCliOptions, addRuntimeOptions, loadOptions } from './encode.js';
 import { encodePng, squareSide, tileGrid, toGrey } from './png.js';

@@ -5,8 +5,8 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '@aekit/core';
+import { writeFileAtomic, writeNpy } from '@aekit/data';
 import { Codec } from '@aekit/runtime';
-import { writeFileAtomic, writeNpy } from '@aekit/trainer';
 import type { CliIO } from '../io.js';
 import { type RuntimeCliOptions, addRuntimeOptions, loadOptions } from './encode.js';
 import { encodePng, squareSide, tileGrid, toGrey } from './png.js';

@@ -7,22 +7,18 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError, parseActivation } from '@aekit/core';
+import { type Dataset, loadBundledDigits, loadDataset, parseDataFormat, writeFileAtomic } from '@aekit/data';
 import {
-  ENGINE_CHOICES,
   STUDY_ACTIVATIONS,
   STUDY_DEFAULTS,
   type ActivationStudyOptions,
-  type Dataset,
-  loadBundledDigits,
-  loadDataset,
-  parseDataFormat,
+  engineChoices,
   parseEngineName,
   renderLossChart,
   runActivationStudy,
   studyCsv,
   studyCurvesCsv,
   studyMarkdown,
-  writeFileAtomic,
 } from '@aekit/trainer';
 import type { CliIO } from '../io.js';
 import { encodePng } from './png.js';
@@ -88,7 +84,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--batch-size <n>', 'rows per step', String(STUDY_DEFAULTS.batchSize))
     .option('--lr <x>', 'Adam learning rate (default 0.001)')
     .option('--threshold <mse>', 'validation MSE for the "epochs to threshold" column (default: the worst final MSE of all runs)')
-    .option('--engine <name>', `training engine: ${ENGINE_CHOICES.join(', ')}`, 'auto')
+    .option('--engine <name>', `training engine: ${engineChoices('ae').join(', ')}`, 'auto')
     .option('--backend <name>', 'engine backend (see aekit train --help)', 'auto')
     .option('--out <dir>', 'directory for study.md, study.csv, curves.csv and loss-curves.png', 'study')
     .action(async (o: StudyCliOptions) => {
@@ -100,7 +96,7 @@ export function register(program: Command, io: CliIO): void {
         layers: o.layers.split(',').map((s) => positiveInt('--layers', s)),
         latent: positiveInt('--latent', o.latent),
         batchSize: positiveInt('--batch-size', o.batchSize),
-        engine: parseEngineName(o.engine),
+        engine: parseEngineName(o.engine, 'ae'),
         backend: o.backend,
       };
       if (!Number.isInteger(opts.seed) || opts.seed! < 0) throw new UsageError(`--seed must be an integer >= 0, got "${o.seed}"`);

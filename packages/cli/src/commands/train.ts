@@ -5,23 +5,17 @@
  */
 import type { Command } from 'commander';
 import { LOSS_NAMES, NORMALIZATION_KINDS, type SpecOptions, UsageError, describeSpec, makeSpec, parseNormalizationKind } from '@aekit/core';
+import { DATA_FORMATS, STREAM_AUTO_BYTES, loadBundledDigits, loadDataset, openRowSource, parseDataFormat, streamsByDefault } from '@aekit/data';
 import {
-  DATA_FORMATS,
   DEFAULT_STREAM_BUFFER_MB,
-  ENGINE_CHOICES,
-  STREAM_AUTO_BYTES,
-  TFJS_BACKENDS,
   TRAIN_DEFAULTS,
+  backendHelp,
+  engineChoices,
   type TrainOptions,
-  loadBundledDigits,
-  loadDataset,
-  parseDataFormat,
   parseEngineName,
-  openRowSource,
   parseLoss,
   parseNoise,
   parseVariant,
-  streamsByDefault,
   train,
 } from '@aekit/trainer';
 import type { CliIO } from '../io.js';
@@ -113,8 +107,8 @@ export function register(program: Command, io: CliIO): void {
     .option('--l2 <x>', 'L2 penalty on kernels', '0')
     .option('--seed <n>', 'seed for initialisation, validation split and shuffling', String(TRAIN_DEFAULTS.seed))
     .option('--normalize <kind>', `input normalisation: ${NORMALIZATION_KINDS.join(', ')} (default: scale255 for uint8 data, minmax for float data)`)
-    .option('--engine <name>', `training engine: ${ENGINE_CHOICES.join(', ')}`, 'auto')
-    .option('--backend <name>', `tfjs engine: auto, ${TFJS_BACKENDS.join(', ')} (auto = the first that loads, in that order; tensorflow needs @tensorflow/tfjs-node-gpu or -node); ort engine: auto, cpu, cuda, webgpu (auto = cuda when its provider is installed, else cpu)`, 'auto')
+    .option('--engine <name>', `training engine: ${engineChoices().join(', ')} (auto = the highest-priority one that starts)`, 'auto')
+    .option('--backend <name>', backendHelp(), 'auto')
     .option('--threads <n>', "ort engine: onnxruntime intra-op threads (default: onnxruntime's, one per physical core)")
     .option('--spin', 'ort engine: let the threads spin between ops (with --threads 2: ~1.4x faster on a machine of its own, ~2x slower when another job shares the cores)')
     .option('--resume <dir>', 'continue training from a checkpoint (model and training settings come from it)')
@@ -137,8 +131,10 @@ export function register(program: Command, io: CliIO): void {
       } else if (o.out === undefined) {
         throw new UsageError('--out DIR is required: the directory to write the checkpoint to');
       }
+      // Engine names are checked against those registered for the variant (any variant on resume).
+      const variant = o.variant === undefined ? undefined : parseVariant(o.variant);
       const opts: TrainOptions = {
-        engine: parseEngineName(o.engine),
+        engine: parseEngineName(o.engine, variant),
         backend: o.backend,
         loss: parseLoss(o.loss ?? TRAIN_DEFAULTS.loss),
       };
@@ -157,7 +153,7 @@ export function register(program: Command, io: CliIO): void {
       if (o.normalize !== undefined) opts.normalization = parseNormalizationKind(o.normalize);
       set('resume', o.resume);
       set('out', o.out);
-      if (o.variant !== undefined) opts.variant = parseVariant(o.variant);
+      if (variant !== undefined) opts.variant = variant;
       set('beta', num('--beta', o.beta, nonNeg, 'a number >= 0'));
       if (o.noise !== undefined) opts.noise = parseNoise(o.noise);
       set('checkpointEvery', num('--checkpoint-every', o.checkpointEvery, int, 'a positive integer'));

@@ -13,10 +13,10 @@ import {
   NORMALIZATION_KINDS,
   type Normalization,
   describeSpec,
+  sha256Hex,
   validateSpec,
 } from '@aekit/core';
 import type { LogVarHead } from '../onnx/graphs.js';
-import { sha256Hex } from '../sha256.js';
 import type { DenseChain } from './chain.js';
 import { parseJsonFile, parseLayersModel } from './layers-model.js';
 import { type SplitModel, splitChain } from './split.js';

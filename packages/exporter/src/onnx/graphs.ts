@@ -3,19 +3,15 @@
  * autoencoder x → x_hat, batch dimension `batch`. Graphs take and return raw units: the encoder
  * starts with the normalisation, the decoder ends with its inverse (core bundle.ts).
  */
-import { AEKIT_VERSION, ExportError, type GraphName, type IoDtype, type Normalization, toAffine } from '@aekit/core';
+import { AEKIT_VERSION, ExportError, GRAPH_IO, type GraphName, type IoDtype, type Normalization, toAffine } from '@aekit/core';
 import type { SplitModel } from '../model/split.js';
 import type { Step } from '../model/chain.js';
 import { ACTIVATIONS, DTYPE_CODE, EXECUTION_PROVIDERS, GraphBuilder, attr } from '@aekit/onnx';
 import { declareInputCheck, emitInputHead } from './input-head.js';
 
 /**
- * How a Dense layer is written. Gemm is the default, by measurement (bench/export.bench.mjs, default
- * 784-64-32-[32]-32-64-784 autoencoder, onnxruntime-node 1.30 CPU, 1 thread, batch 1, 64 and 1024,
- * 2026-11-26): with ORT's default graph optimisation both forms load as the same graph (MatMul + Add
- * is fused to Gemm, then Gemm + activation to FusedGemm; the bench reads the optimised model back), so
- * their speed differs only by noise; with optimisation disabled MatMul + Add ran at 0.77–1.01× Gemm's
- * rows/s. Gemm is never slower, is one node instead of two, and needs no fusion pass from the runtime.
+ * How a Dense layer is written. Gemm is the default: never slower than MatMul + Add, one node instead
+ * of two, and no fusion pass needed from the runtime (docs/export.md, `pnpm bench export`).
  */
 export type DenseOp = 'gemm' | 'matmul';
 
@@ -100,43 +96,44 @@ function finish(g: GraphBuilder, role: GraphName, o: GraphOptions): Uint8Array {
     producerVersion: AEKIT_VERSION,
     docString: `aekit ${role}`,
     metadata: { ...o.metadata, graph: role },
-    // A bundle is portable: every graph must run whole on every execution provider the runtime offers.
-    runsOn: EXECUTION_PROVIDERS,
+    // A float32 bundle is portable: every graph runs whole on every execution provider the runtime
+    // offers. uint8 I/O needs Cast/Round on uint8, which the WebGPU EPs leave to the CPU.
+    runsOn: o.inputDtype === 'float32' && o.outputDtype === 'float32' ? EXECUTION_PROVIDERS : ['cpu', 'wasm', 'cuda'],
   });
 }
 
 export function buildEncoder(m: SplitModel, o: GraphOptions): Uint8Array {
   const g = new GraphBuilder('aekit_encoder');
-  g.input('x', o.inputDtype, ['batch', m.inputDim]);
+  g.input(GRAPH_IO.x, o.inputDtype, [GRAPH_IO.batch, m.inputDim]);
   // Normalisation folded into the first Dense layer, plus the x_check output (input-head.ts).
-  const head = emitInputHead(g, o, 'x', m.encoder);
-  if (head) runStages(g, head.h, stepStages(head.rest, o.denseOp), 'z');
-  else runStages(g, 'x', [...inputStages(o, m.inputDim), ...stepStages(m.encoder, o.denseOp)], 'z');
-  g.output('z', 'float32', ['batch', m.latentDim]);
+  const head = emitInputHead(g, o, GRAPH_IO.x, m.encoder);
+  if (head) runStages(g, head.h, stepStages(head.rest, o.denseOp), GRAPH_IO.z);
+  else runStages(g, GRAPH_IO.x, [...inputStages(o, m.inputDim), ...stepStages(m.encoder, o.denseOp)], GRAPH_IO.z);
+  g.output(GRAPH_IO.z, 'float32', [GRAPH_IO.batch, m.latentDim]);
   if (head) declareInputCheck(g, o);
   return finish(g, 'encoder', o);
 }
 
 export function buildDecoder(m: SplitModel, o: GraphOptions): Uint8Array {
   const g = new GraphBuilder('aekit_decoder');
-  g.input('z', 'float32', ['batch', m.latentDim]);
-  runStages(g, 'z', [...stepStages(m.decoder, o.denseOp), ...outputStages(o, m.inputDim)], 'x_hat');
-  g.output('x_hat', o.outputDtype, ['batch', m.inputDim]);
+  g.input(GRAPH_IO.z, 'float32', [GRAPH_IO.batch, m.latentDim]);
+  runStages(g, GRAPH_IO.z, [...stepStages(m.decoder, o.denseOp), ...outputStages(o, m.inputDim)], GRAPH_IO.xHat);
+  g.output(GRAPH_IO.xHat, o.outputDtype, [GRAPH_IO.batch, m.inputDim]);
   return finish(g, 'decoder', o);
 }
 
 export function buildAutoencoder(m: SplitModel, o: GraphOptions): Uint8Array {
   const g = new GraphBuilder('aekit_autoencoder');
-  g.input('x', o.inputDtype, ['batch', m.inputDim]);
+  g.input(GRAPH_IO.x, o.inputDtype, [GRAPH_IO.batch, m.inputDim]);
   const steps = [...m.encoder, ...m.decoder];
-  const head = emitInputHead(g, o, 'x', steps);
+  const head = emitInputHead(g, o, GRAPH_IO.x, steps);
   const stages = [
     ...(head ? [] : inputStages(o, m.inputDim)),
     ...stepStages(head ? head.rest : steps, o.denseOp),
     ...outputStages(o, m.inputDim),
   ];
-  runStages(g, head ? head.h : 'x', stages, 'x_hat');
-  g.output('x_hat', o.outputDtype, ['batch', m.inputDim]);
+  runStages(g, head ? head.h : GRAPH_IO.x, stages, GRAPH_IO.xHat);
+  g.output(GRAPH_IO.xHat, o.outputDtype, [GRAPH_IO.batch, m.inputDim]);
   if (head) declareInputCheck(g, o);
   return finish(g, 'autoencoder', o);
 }
@@ -167,13 +164,13 @@ export function buildVaeEncoder(m: SplitModel, head: LogVarHead, o: GraphOptions
     throw new ExportError(`the VAE log-variance head (${head.inputDim}×${head.units}) does not fit the encoder's latent layer; the checkpoint's aekit.json is inconsistent, retrain it`);
   }
   const g = new GraphBuilder('aekit_vae_encoder');
-  g.input('x', o.inputDtype, ['batch', m.inputDim]);
-  runStages(g, 'x', [...inputStages(o, m.inputDim), ...stepStages(m.encoder.slice(0, lastDense), o.denseOp)], 'features');
-  runStages(g, 'features', stepStages(m.encoder.slice(lastDense), o.denseOp), 'z_mean');
+  g.input(GRAPH_IO.x, o.inputDtype, [GRAPH_IO.batch, m.inputDim]);
+  runStages(g, GRAPH_IO.x, [...inputStages(o, m.inputDim), ...stepStages(m.encoder.slice(0, lastDense), o.denseOp)], 'features');
+  runStages(g, 'features', stepStages(m.encoder.slice(lastDense), o.denseOp), GRAPH_IO.zMean);
   const w = g.initializer('latent_log_var.kernel', 'float32', [head.inputDim, head.units], Float32Array.from(head.kernel));
   const b = g.initializer('latent_log_var.bias', 'float32', [head.units], Float32Array.from(head.bias));
-  g.op('Gemm', ['features', w, b], {}, 'z_log_var');
-  g.output('z_mean', 'float32', ['batch', m.latentDim]);
-  g.output('z_log_var', 'float32', ['batch', m.latentDim]);
+  g.op('Gemm', ['features', w, b], {}, GRAPH_IO.zLogVar);
+  g.output(GRAPH_IO.zMean, 'float32', [GRAPH_IO.batch, m.latentDim]);
+  g.output(GRAPH_IO.zLogVar, 'float32', [GRAPH_IO.batch, m.latentDim]);
   return finish(g, 'encoder', o);
 }

@@ -4,11 +4,8 @@
  * instead of scanning inputs for NaN/Infinity in JavaScript (docs/bundle.md).
  *
  * Folding: x_norm = (x − offset) · scale, so x_norm·W + b = x·(scale ⊙ W) + (b − Σ_c offset_c·scale_c·W_c).
- * The graph then has no normalisation node: one pass over the input (the widest tensor) less. Measured
- * on the trained demo encoder (bare onnxruntime-node 1.30 session, CPU EP, 1 thread, medians of 7,
- * 2026-11-26): 1.05 → 0.85 µs per row at batch 1024 (−19 %), 1.29 → 1.14 at 64, 12.4 → 11.6 µs per
- * call at batch 1; latents within 1.1e-5 of the unfolded graph's (|z| up to ~20), and the export's
- * verification against tfjs still passes (encoder max |Δ| 6.7e-6).
+ * The graph then has no normalisation node: one pass over the input (the widest tensor) less
+ * (measured in docs/runtime.md).
  * The offset is folded into the bias only where |offset·scale| ≤ 1 in every column: with larger
  * offsets x·W' and the bias would cancel and lose float32 precision, so a Sub stays in the graph.
  *
@@ -16,19 +13,14 @@
  * every product of its column non-finite (Inf·0 is NaN), hence its row's pre-activations and the sum.
  * A finite x_check proves x finite; a non-finite one means a bad value or an overflowed sum, and the
  * runtime scans the rows to find (or rule out) the bad value. It is read before the activation
- * because Relu may map NaN (and does map −Infinity) to 0. Its cost (a ReduceSum over 64 values a row,
- * and the first Gemm + Relu no longer fused), bare session, 1 thread, CPU time, medians of 7–9, two
- * runs: batch 1024 +0 % / +6 %, batch 64 +1 % / +5 %, batch 1 +2.5 / +2.8 µs per call (the codec reads
- * x_check only from 4 rows up), against +60–100 % for the JavaScript scan at batch 64–1024. Reducing
- * x itself instead keeps Gemm + Relu fused but costs more (+13 % at batch 1024, same at batch 1).
+ * because Relu may map NaN (and does map −Infinity) to 0. It costs far less than a JavaScript scan of
+ * the input, and less than reducing x itself (docs/runtime.md has the figures).
  * uint8 input cannot hold NaN, so uint8 graphs have no x_check.
  */
-import { type Normalization, toAffine } from '@aekit/core';
+import { GRAPH_IO, type Normalization, toAffine } from '@aekit/core';
 import type { DenseStep, Step } from '../model/chain.js';
 import { DTYPE_CODE, type GraphBuilder, attr } from '@aekit/onnx';
 import type { DenseOp } from './graphs.js';
-
-export const INPUT_CHECK_OUTPUT = 'x_check';
 
 /** Where |offset · scale| may reach before the offset is kept as a Sub instead of folded into the bias. */
 const MAX_FOLDED_OFFSET = 1;
@@ -85,12 +77,12 @@ export function emitInputHead(g: GraphBuilder, o: InputHeadOptions, input: strin
     if (b) h = g.op('Add', [h, b]);
   }
   if (o.inputDtype === 'float32') {
-    g.op('ReduceSum', [h], { keepdims: attr.int(0) }, INPUT_CHECK_OUTPUT);
+    g.op('ReduceSum', [h], { keepdims: attr.int(0) }, GRAPH_IO.xCheck);
   }
   return { h, rest: steps.slice(1) };
 }
 
 /** Declares `x_check` as a graph output (after the main output, so output 0 stays z / x_hat). */
 export function declareInputCheck(g: GraphBuilder, o: InputHeadOptions): void {
-  if (o.inputDtype === 'float32') g.output(INPUT_CHECK_OUTPUT, 'float32', []);
+  if (o.inputDtype === 'float32') g.output(GRAPH_IO.xCheck, 'float32', []);
 }

@@ -3,8 +3,7 @@
  * ONNX files, then the manifest's per-file SHA-256 and size and its `weights` field, so the runtime's
  * integrity check accepts the new files and `aekit info` / `aekit eval` can report the variant.
  */
-import { BUNDLE_FILES, type BundleManifest, type GraphName, type WeightsDtype } from '@aekit/core';
-import { sha256Hex } from '../sha256.js';
+import { BUNDLE_FILES, type BundleManifest, type GraphName, type WeightsDtype, sha256Hex } from '@aekit/core';
 import { type QuantizeReport, quantizeModelWeights } from './weights.js';
 
 export interface BundleFilesAndManifest {

@@ -3,7 +3,7 @@
  * small `CompressCodec` interface (what it needs from a loaded bundle) so it is independent of how the
  * runtime's Codec is built and testable with a fake.
  */
-import { ContainerError } from './errors.js';
+import { ContainerError } from '@aekit/core';
 import { AEZ_VERSION, type ContainerHeader, type InputDtype, END_RECORD_BYTES, bytesPerRow, headerLength, maxRowsPerChunk } from './format.js';
 import { type LatentType, parseLatentType } from './quantize.js';
 import { ContainerReader } from './reader.js';
@@ -64,8 +64,18 @@ export interface DecompressResult {
 
 export const DEFAULT_ROWS_PER_CHUNK = 1024;
 
-function latentRange(m: CompressManifest): { min: Float32Array; max: Float32Array } {
+function latentRange(m: CompressManifest, latentType: LatentType): { min: Float32Array; max: Float32Array } {
   const { min, max } = m.latentRange;
+  // Float latents are stored as they are; the header's range then only describes them, so zeros do.
+  if (min.length === 0 && max.length === 0 && latentType !== 'uint8') {
+    return { min: new Float32Array(m.latentDim), max: new Float32Array(m.latentDim) };
+  }
+  if (min.length === 0 && max.length === 0) {
+    throw new RangeError(
+      'this bundle records no latent range (it was exported from a model without aekit.json), which uint8 latents need; ' +
+        "compress with latent 'float16' or 'float32', or export from an aekit checkpoint",
+    );
+  }
   if (min.length !== m.latentDim || max.length !== m.latentDim) {
     throw new RangeError(`manifest latentRange must have ${m.latentDim} values per bound, has ${min.length} / ${max.length}`);
   }
@@ -85,7 +95,7 @@ function makeHeader(codec: CompressCodec, options: CompressOptions, rowCount: nu
     latentType,
     rowsPerChunk: perChunk,
     rowCount,
-    latentRange: latentRange(m),
+    latentRange: latentRange(m, latentType),
   };
 }
 

@@ -12,7 +12,7 @@
  * MAX_CHUNK_PAYLOAD_BYTES.
  */
 import { crc32 } from './crc32.js';
-import { ContainerError } from './errors.js';
+import { ContainerError } from '@aekit/core';
 import { LATENT_TYPES, LATENT_TYPE_BYTES, type LatentRange, type LatentType } from './quantize.js';
 
 /** `\x89AEZ\r\n\x1a\n`: a high-bit byte and line endings catch 7-bit and text-mode transfers (as PNG's). */

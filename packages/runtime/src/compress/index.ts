@@ -19,8 +19,8 @@ export type {
   DecompressStream,
   DecompressResult,
 } from './api.js';
-export { ContainerError, FingerprintError } from './errors.js';
-export type { ContainerErrorCode } from './errors.js';
+export { ContainerError, FingerprintError } from '@aekit/core';
+export type { ContainerErrorCode, ContainerErrorOptions } from '@aekit/core';
 export {
   AEZ_MAGIC,
   AEZ_VERSION,
@@ -36,4 +36,4 @@ export type { ContainerHeader, InputDtype } from './format.js';
 export { LATENT_TYPES, LATENT_TYPE_BYTES, parseLatentType, quantizeLatents, dequantizeLatents } from './quantize.js';
 export type { LatentType, LatentRange } from './quantize.js';
 export { crc32 } from './crc32.js';
-export { float32ToFloat16Bits, float16BitsToFloat32, FLOAT16_MAX } from './float16.js';
+export { float32ToFloat16Bits, float16BitsToFloat32, FLOAT16_MAX } from '@aekit/core';

@@ -4,7 +4,7 @@
  * manifest records: q = round((z - min) · 255 / (max - min)), values outside [min, max] clamped).
  * Clamped values are counted so callers can report them. Payloads are little-endian.
  */
-import { FLOAT16_MAX, float16BitsToFloat32, float32ToFloat16Bits } from './float16.js';
+import { FLOAT16_MAX, float16BitsToFloat32, float32ToFloat16Bits } from '@aekit/core';
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 

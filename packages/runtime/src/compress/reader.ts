@@ -6,7 +6,7 @@
  */
 import { ByteQueue } from './byte-queue.js';
 import { crc32 } from './crc32.js';
-import { ContainerError, FingerprintError } from './errors.js';
+import { ContainerError, FingerprintError } from '@aekit/core';
 import {
   CHUNK_OVERHEAD_BYTES,
   type ContainerHeader,

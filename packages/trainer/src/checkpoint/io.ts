@@ -1,8 +1,8 @@
 /**
- * Writing and reading aekit checkpoints (layout: core's checkpoint.ts). Written into a temporary
+ * Writing and reading aekit checkpoints (layout: core's checkpoint.ts; model.json and weights.bin
+ * through core's writeLayersModel / readLayersModel, without tfjs). Written into a temporary
  * sibling directory and renamed into place, so a crash or error never leaves a half checkpoint.
  */
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -12,19 +12,17 @@ import {
   type CheckpointMeta,
   type ModelSpec,
   type TensorEntry,
-  denseLayers,
+  readLayersModel,
+  sha256Hex,
   validateSpec,
+  writeLayersModel,
 } from '@aekit/core';
 import type { AdamState, ParamSet } from '../engine.js';
 import { LOG_VAR_LAYER } from '../variants/vae-math.js';
-import { writeDirAtomic } from '../fs-atomic.js';
+import { writeDirAtomic } from '@aekit/data';
 import { decodeParamsAndMoments, encodeParamsAndMoments } from './best.js';
 import { recoverCheckpointDir, removeStaleTemps, syncDir, writeFileSynced } from './durable.js';
 import { decodeHead, encodeHead, splitHead } from './vae-head.js';
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 /** Adam moments as one float32 buffer plus its TensorEntry table (`<dense>/kernel/m`, …). */
 export function encodeOptimizer(opt: AdamState): { bytes: Uint8Array; tensors: TensorEntry[] } {
@@ -66,11 +64,9 @@ export interface CheckpointContents {
 
 /** Writes a checkpoint directory atomically and returns the metadata written to aekit.json. */
 export async function writeCheckpoint(dir: string, c: CheckpointContents): Promise<CheckpointMeta> {
-  // tfjs is loaded only when a checkpoint is written, not by readers.
-  const { layersArtifacts } = await import('./model-json.js');
   const { dense, head } = splitHead(c.meta.spec, c.params);
-  const { modelJson, weights } = await layersArtifacts(c.meta.spec, dense, CHECKPOINT_FILES.weights);
-  const meta: CheckpointMeta = { ...c.meta, weightsSha256: sha256Hex(weights) };
+  const { modelJson, weights } = writeLayersModel(c.meta.spec, dense);
+  const meta: CheckpointMeta = { ...c.meta, weightsSha256: await sha256Hex(weights) };
   let headBytes: Uint8Array | undefined;
   if ((head === undefined) !== (meta.vae === undefined)) throw new Error('writeCheckpoint: a VAE needs both meta.vae and the latent_log_var head');
   if (head !== undefined && meta.vae !== undefined) {
@@ -78,18 +74,18 @@ export async function writeCheckpoint(dir: string, c: CheckpointContents): Promi
     headBytes = enc.bytes;
     // The head lives in vae_head.bin, hashed; the JSON copy of older checkpoints is not written.
     const { logVar: _json, ...vae } = meta.vae;
-    meta.vae = { ...vae, head: { inputDim: head.inputDim, units: head.units, tensors: enc.tensors, sha256: sha256Hex(enc.bytes) } };
+    meta.vae = { ...vae, head: { inputDim: head.inputDim, units: head.units, tensors: enc.tensors, sha256: await sha256Hex(enc.bytes) } };
   }
   let optimizerBytes: Uint8Array | undefined;
   if (c.optimizer !== undefined) {
     const enc = encodeOptimizer(c.optimizer);
     optimizerBytes = enc.bytes;
-    meta.optimizer = { step: c.optimizer.step, tensors: enc.tensors, sha256: sha256Hex(enc.bytes) };
+    meta.optimizer = { step: c.optimizer.step, tensors: enc.tensors, sha256: await sha256Hex(enc.bytes) };
   }
   let bestBytes: Uint8Array | undefined;
   if (c.best !== undefined && meta.earlyStopping !== undefined) {
     bestBytes = encodeParamsAndMoments(c.best.params, c.best.optimizer);
-    meta.earlyStopping = { ...meta.earlyStopping, bestStep: c.best.optimizer.step, bestSha256: sha256Hex(bestBytes) };
+    meta.earlyStopping = { ...meta.earlyStopping, bestStep: c.best.optimizer.step, bestSha256: await sha256Hex(bestBytes) };
   }
   // A run killed between the two renames of writeDirAtomic leaves the checkpoint under a temporary
   // name: put it back before replacing it; leftovers of a run killed while filling are dropped.
@@ -98,7 +94,7 @@ export async function writeCheckpoint(dir: string, c: CheckpointContents): Promi
   // Each file is flushed to disk before the rename, and the parent after it, so a power cut leaves
   // the old checkpoint or the new one, never a mix.
   await writeDirAtomic(dir, async (tmp) => {
-    await writeFileSynced(join(tmp, CHECKPOINT_FILES.model), JSON.stringify(modelJson));
+    await writeFileSynced(join(tmp, CHECKPOINT_FILES.model), modelJson);
     await writeFileSynced(join(tmp, CHECKPOINT_FILES.weights), weights);
     if (headBytes !== undefined) await writeFileSynced(join(tmp, CHECKPOINT_FILES.vaeHead), headBytes);
     if (optimizerBytes !== undefined) await writeFileSynced(join(tmp, CHECKPOINT_FILES.optimizer), optimizerBytes);
@@ -162,49 +158,23 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   }
   const weights = await read(CHECKPOINT_FILES.weights);
   const weightsPath = join(dir, CHECKPOINT_FILES.weights);
-  if (sha256Hex(weights) !== meta.weightsSha256) {
+  if ((await sha256Hex(weights)) !== meta.weightsSha256) {
     fail(`${weightsPath}: SHA-256 does not match aekit.json's weightsSha256; the checkpoint is damaged or was edited, train again`, weightsPath);
   }
   const modelPath = join(dir, CHECKPOINT_FILES.model);
   const modelText = (await read(CHECKPOINT_FILES.model)).toString('utf8');
-  let modelJson: { weightsManifest?: { weights: { name: string; shape: number[]; dtype?: string }[] }[] };
-  try {
-    modelJson = JSON.parse(modelText) as typeof modelJson;
-  } catch (e) {
-    return fail(`${modelPath}: not valid JSON (${(e as Error).message}); the checkpoint is damaged, train again`, modelPath, e);
-  }
-  const offsets = new Map<string, number>();
-  let offset = 0;
-  for (const group of modelJson.weightsManifest ?? []) {
-    for (const w of group.weights) {
-      offsets.set(w.name, offset);
-      offset += 4 * w.shape.reduce((a, b) => a * b, 1);
-    }
-  }
-  if (offset !== weights.length) fail(`${weightsPath}: ${weights.length} bytes, model.json describes ${offset}; the checkpoint is damaged`, weightsPath);
+  const params: ParamSet = readLayersModel(spec, modelText, weights, { model: modelPath, weights: weightsPath });
   const f32 = (buf: Buffer, at: number, n: number, file: string, name: string): Float32Array => {
     if (at + 4 * n > buf.length) fail(`${file}: tensor ${name} runs past the end of the file (byte ${at + 4 * n} > ${buf.length})`, file);
     // Copy into an aligned buffer (Buffer slices may start at any byte).
     return new Float32Array(new Uint8Array(buf.buffer, buf.byteOffset + at, 4 * n).slice().buffer);
   };
-  const params: ParamSet = denseLayers(spec).map((l) => {
-    const kAt = offsets.get(`${l.name}/kernel`);
-    const bAt = offsets.get(`${l.name}/bias`);
-    if (kAt === undefined || bAt === undefined) return fail(`${modelPath}: no weights for layer ${l.name}; the checkpoint does not match its aekit.json`, modelPath);
-    return {
-      name: l.name,
-      inputDim: l.inputDim,
-      units: l.units,
-      kernel: f32(weights, kAt, l.inputDim * l.units, weightsPath, `${l.name}/kernel`),
-      bias: f32(weights, bAt, l.units, weightsPath, `${l.name}/bias`),
-    };
-  });
   if (meta.vae !== undefined) {
     const headPath = join(dir, CHECKPOINT_FILES.vaeHead);
     let bytes: Uint8Array | undefined;
     if (meta.vae.head !== undefined) {
       bytes = await read(CHECKPOINT_FILES.vaeHead);
-      if (sha256Hex(bytes) !== meta.vae.head.sha256) {
+      if ((await sha256Hex(bytes)) !== meta.vae.head.sha256) {
         fail(`${headPath}: SHA-256 does not match aekit.json's vae.head.sha256; the checkpoint is damaged or was edited, train again`, headPath);
       }
     }
@@ -214,7 +184,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   if (meta.optimizer !== undefined) {
     const optPath = join(dir, CHECKPOINT_FILES.optimizer);
     const bytes = await read(CHECKPOINT_FILES.optimizer);
-    if (meta.optimizer.sha256 !== undefined && sha256Hex(bytes) !== meta.optimizer.sha256) {
+    if (meta.optimizer.sha256 !== undefined && (await sha256Hex(bytes)) !== meta.optimizer.sha256) {
       fail(`${optPath}: SHA-256 does not match aekit.json's optimizer.sha256; the checkpoint is damaged or was edited, train again`, optPath);
     }
     const byName = new Map(meta.optimizer.tensors.map((t) => [t.name, t]));
@@ -235,7 +205,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   if (es?.bestSha256 !== undefined && es.bestStep !== undefined) {
     const bestPath = join(dir, CHECKPOINT_FILES.best);
     const bytes = await read(CHECKPOINT_FILES.best);
-    if (sha256Hex(bytes) !== es.bestSha256) {
+    if ((await sha256Hex(bytes)) !== es.bestSha256) {
       fail(`${bestPath}: SHA-256 does not match aekit.json's earlyStopping.bestSha256; the checkpoint is damaged or was edited, train again`, bestPath);
     }
     const best = decodeParamsAndMoments(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), params, es.bestStep) ??

@@ -6,14 +6,12 @@
  * no Node API, so the same code trains in Node and in browsers. Parameters and Adam moments never
  * leave onnxruntime's tensors between steps: each run's output tensors are the next run's inputs.
  *
- * What was measured on the 2-core dev machine (default model, 1 thread, rows/s, median of 7
- * interleaved rounds; more in docs/ort-engine.md):
+ * Design choices (measurements in docs/ort-engine.md):
  *  - `flat` layout (params, m, v as three vectors; the Adam update is ~13 element-wise nodes instead of
- *    ~160) vs one input per tensor: batch 32 40k vs 36k; batch 256 equal (76k / 75k).
- *  - several steps per run (an ONNX Loop over K batches) amortises the per-run cost (~22 µs plus the
+ *    ~160) rather than one input per tensor: faster at small batches, equal at large ones.
+ *  - several steps per run (an ONNX Loop over K batches) amortises the per-run cost (the call plus the
  *    copy of the state in and out of the session): see defaultStepsPerRun.
  *  - `allow_spinning: '0'`: with spinning on, 2 intra-op threads on 2 shared cores ran slower than 1.
- *    (On this busy machine 2 threads still did not beat 1 at batch 256: 69k vs 75k median.)
  */
 import {
   BackendError,
@@ -22,8 +20,8 @@ import {
   UsageError,
   denseLayers,
   encoderDepth,
-  validateSpec,
   type ModelSpec,
+  type OrtModule as CoreOrtModule,
 } from '@aekit/core';
 import {
   buildForwardGraph,
@@ -37,12 +35,15 @@ import {
 } from '../graphs/index.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import type { AdamState, EngineConfig, ParamSet, TrainingEngine } from '../engine.js';
+import { checkEngineConfig } from '../engine-config.js';
+import { forwardMeanLoss, forwardRows } from './ort-forward.js';
 
 /**
- * The part of an onnxruntime module the engine uses. `onnxruntime-node` and `onnxruntime-web` both
- * satisfy it (they share onnxruntime-common's types).
+ * The part of an onnxruntime module the engine uses: core's structural `OrtModule`, narrowed to
+ * onnxruntime-common's own session and tensor types (the engine keeps state in typed tensors between
+ * runs), plus `env` for the versions it reports. `onnxruntime-node` and `onnxruntime-web` both satisfy it.
  */
-export interface OrtModule {
+export interface OrtModule extends CoreOrtModule {
   InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
   Tensor: typeof Tensor;
   env?: { versions?: Readonly<Record<string, string | undefined>> };
@@ -65,15 +66,12 @@ const EXECUTION_PROVIDERS: Record<OrtDevice, string[]> = {
 };
 
 /**
- * Batches per run() when not set: about 2048 rows per run, 4 to 64 batches. Measured on CPU, 1 thread
- * (rows/s, median of 7 interleaved rounds): batch 32: K=1 23k, 4 35k, 16 40k, 64 42k; batch 256:
- * K=1 49k, 8 76k.
+ * Batches per run() when not set: about 2048 rows per run, 4 to 64 batches (where rows/s levels off;
+ * docs/ort-engine.md has the measurements).
  */
 export function defaultStepsPerRun(batchSize: number): number {
   return Math.min(64, Math.max(4, Math.round(2048 / batchSize)));
 }
-/** Rows per run() for evaluate/encode (forward only). */
-const EVAL_BATCH = 1024;
 
 export interface OrtEngineOptions {
   /** The onnxruntime module: `await import('onnxruntime-node')` or `onnxruntime-web`. */
@@ -101,17 +99,6 @@ export interface OrtEngineOptions {
    * (on CPU, outputs already are plain memory fed straight back).
    */
   stateOnDevice?: boolean;
-}
-
-function checkConfig(config: EngineConfig): ModelSpec {
-  const spec = validateSpec(config.spec);
-  const bs = config.batchSize;
-  if (!Number.isInteger(bs) || bs < 1) {
-    throw new UsageError(`batch size must be an integer >= 1, got ${bs}`);
-  }
-  const lr = config.adam.learningRate;
-  if (!Number.isFinite(lr) || lr <= 0) throw new UsageError(`learning rate must be a finite number > 0, got ${lr}`);
-  return spec;
 }
 
 function checkRows(data: Float32Array, rows: number, cols: number, what: string): void {
@@ -163,7 +150,7 @@ export class OrtEngine implements TrainingEngine {
 
   /** Builds the graphs and opens the sessions; a device onnxruntime cannot use → BackendError. */
   static async create(config: EngineConfig, options: OrtEngineOptions): Promise<OrtEngine> {
-    const spec = checkConfig(config);
+    const spec = checkEngineConfig(config);
     const device = options.device ?? 'cpu';
     if (!ORT_DEVICES.includes(device)) {
       throw new UsageError(`unknown onnxruntime device "${String(device)}"; valid: ${ORT_DEVICES.join(', ')}`);
@@ -327,14 +314,7 @@ export class OrtEngine implements TrainingEngine {
     const state = this.ready();
     const cols = this.config.spec.inputDim;
     checkRows(data, rows, cols, 'evaluate');
-    let total = 0;
-    for (let start = 0; start < rows; start += EVAL_BATCH) {
-      const n = Math.min(EVAL_BATCH, rows - start);
-      const feeds = this.forwardFeeds(state, data.subarray(start * cols, (start + n) * cols), n);
-      const out = await this.sessions.evaluate.run(feeds);
-      total += (out['loss']!.data as Float32Array)[0]! * n;
-    }
-    return total / rows;
+    return forwardMeanLoss(this.sessions.evaluate, (x, n) => this.forwardFeeds(state, x, n), data, rows, cols);
   }
 
   async encode(data: Float32Array, rows: number): Promise<Float32Array> {
@@ -342,13 +322,7 @@ export class OrtEngine implements TrainingEngine {
     const cols = this.config.spec.inputDim;
     checkRows(data, rows, cols, 'encode');
     const width = denseLayers(this.config.spec)[encoderDepth(this.config.spec) - 1]!.units;
-    const z = new Float32Array(rows * width);
-    for (let start = 0; start < rows; start += EVAL_BATCH) {
-      const n = Math.min(EVAL_BATCH, rows - start);
-      const out = await this.sessions.encode.run(this.forwardFeeds(state, data.subarray(start * cols, (start + n) * cols), n));
-      z.set(out['z']!.data as Float32Array, start * width);
-    }
-    return z;
+    return forwardRows(this.sessions.encode, 'z', width, (x, n) => this.forwardFeeds(state, x, n), data, rows, cols);
   }
 
   private forwardFeeds(state: Map<string, Tensor>, x: Float32Array, rows: number): Record<string, Tensor> {

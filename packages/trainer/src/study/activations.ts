@@ -7,8 +7,7 @@
  * depend on the activation), so the activation is the only thing that changes.
  */
 import { type ActivationSpec, UsageError, formatActivation, makeSpec, parseActivation } from '@aekit/core';
-import type { Dataset } from '../data/dataset.js';
-import { loadBundledDigits } from '../data/digits.js';
+import { type Dataset, loadBundledDigits } from '@aekit/data';
 import type { EngineName } from '../engine.js';
 import { train } from '../train.js';
 

@@ -4,17 +4,17 @@
  * checkpoint's parameters and extra metadata from it, so the variants live here and not in the loop.
  */
 import { type CheckpointMeta, type TrainingConfig, UsageError } from '@aekit/core';
-import type { AdamState, EngineConfig, EngineName, ParamSet, TrainingEngine } from '../engine.js';
+import type { AdamState, EngineConfig, EngineName, ParamSet, TrainingEngine, Variant } from '../engine.js';
 import { createEngine } from '../engines/registry.js';
-import { parseTfjsBackend } from '../engines/tfjs/backend-names.js';
 import { type NoiseSpec, corrupt, formatNoise, noiseRng, parseNoise } from './noise.js';
 import { LOG_VAR_LAYER, VAE_DEFAULT_BETA } from './vae-math.js';
 
-export type Variant = 'ae' | 'vae';
+export type { Variant };
+/** The variants train() plans (their options, checkpoint fields); engines register per variant. */
 export const VARIANTS: readonly Variant[] = ['ae', 'vae'];
 
 export interface VariantOptions {
-  /** `ae` (default): plain autoencoder; `vae`: variational autoencoder (tfjs engine). */
+  /** `ae` (default): plain autoencoder; `vae`: variational autoencoder. */
   variant?: Variant;
   /** KL weight of the VAE loss (default 1). */
   beta?: number;
@@ -33,6 +33,7 @@ export interface VariantPlan {
   variant: Variant;
   beta?: number;
   noise?: NoiseSpec;
+  /** The engine registered for this variant under `name` (or picked by `auto`), on `backend`. */
   createEngine(name: EngineName | 'auto', config: EngineConfig, backend: string): Promise<TrainingEngine>;
   /** engine.trainSteps with this epoch's corruption applied to the inputs (targets stay clean). */
   trainSteps(engine: TrainingEngine, epoch: number, data: Float32Array, rows: number): Promise<Float32Array>;
@@ -68,25 +69,11 @@ export function planVariant(options: VariantOptions, prev: CheckpointMeta | unde
     ...(noise !== undefined ? { noise } : {}),
 
     async createEngine(name, config, backend) {
-      if (variant === 'vae') {
-        // On resume the head comes with the checkpoint's parameters (readCheckpoint appends it).
-        const vaeConfig = { ...config, beta: beta!, seed };
-        const ortVae = async () => (await import('./vae-ort.js')).OrtVaeEngine.create(vaeConfig, backend);
-        const tfjsVae = async () => (await import('./vae.js')).TfjsVaeEngine.create(vaeConfig, backend === 'auto' ? 'auto' : parseTfjsBackend(backend));
-        if (name === 'ort') return ortVae();
-        if (name === 'tfjs') return tfjsVae();
-        // auto, as for the plain model: onnxruntime (CPU; ~3× the tfjs VAE step) when it starts, else tfjs.
-        if (backend === 'auto' || backend === 'cpu') {
-          try {
-            return await ortVae();
-          } catch (e) {
-            if (e instanceof UsageError) throw e; // as the engine registry: anything else moves on to tfjs
-          }
-        }
-        return tfjsVae();
-      }
-      // Both engines take separate targets (denoising).
-      return createEngine(name, config, backend);
+      const selection = { engine: name, backend };
+      // Both engines of either variant take separate targets (denoising).
+      return variant === 'vae'
+        ? createEngine({ ...selection, variant }, { ...config, beta: beta!, seed })
+        : createEngine({ ...selection, variant }, config);
     },
 
     async trainSteps(engine, epoch, data, rows) {

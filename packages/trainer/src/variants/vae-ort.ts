@@ -11,6 +11,8 @@ import { ACTIVATIONS, GraphBuilder, attr, sign } from '@aekit/onnx';
 import { TRAINING_OPSET, buildForwardGraph, stateInputNames } from '../graphs/index.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { AdamState, DenseParams, ParamSet, TrainingEngine } from '../engine.js';
+import { checkEngineConfig } from '../engine-config.js';
+import { forwardMeanLoss, forwardRows } from '../engines/ort-forward.js';
 import { BCE_EPSILON } from '../losses.js';
 import { type VaeEngineConfig, LOG_VAR_LAYER, drawEpsilon, headInputDim, initLogVarHead } from './vae-math.js';
 
@@ -186,6 +188,7 @@ export class OrtVaeEngine implements TrainingEngine {
   }
 
   static async create(config: VaeEngineConfig, backend: string): Promise<OrtVaeEngine> {
+    checkEngineConfig(config);
     if (backend !== 'auto' && backend !== 'cpu') {
       throw new BackendError(`the VAE trains on onnxruntime's cpu device only (got backend "${backend}"); use --backend cpu or --engine tfjs`);
     }
@@ -262,26 +265,13 @@ export class OrtVaeEngine implements TrainingEngine {
   }
 
   async evaluate(data: Float32Array, rows: number): Promise<number> {
-    const D = this.config.spec.inputDim;
-    let total = 0;
-    for (let start = 0; start < rows; start += 1024) {
-      const n = Math.min(1024, rows - start);
-      const out = await this.sessions.evaluate.run(this.denseFeeds(data.subarray(start * D, (start + n) * D), n));
-      total += (out['loss']!.data as Float32Array)[0]! * n;
-    }
-    return total / rows;
+    return forwardMeanLoss(this.sessions.evaluate, (x, n) => this.denseFeeds(x, n), data, rows, this.config.spec.inputDim);
   }
 
+  /** z_mean of the rows. */
   async encode(data: Float32Array, rows: number): Promise<Float32Array> {
-    const D = this.config.spec.inputDim;
-    const L = this.config.spec.latent.units;
-    const z = new Float32Array(rows * L);
-    for (let start = 0; start < rows; start += 1024) {
-      const n = Math.min(1024, rows - start);
-      const out = await this.sessions.encode.run(this.denseFeeds(data.subarray(start * D, (start + n) * D), n));
-      z.set(out['z']!.data as Float32Array, start * L);
-    }
-    return z;
+    const { inputDim, latent } = this.config.spec;
+    return forwardRows(this.sessions.encode, 'z', latent.units, (x, n) => this.denseFeeds(x, n), data, rows, inputDim);
   }
 
   async getState(): Promise<{ params: ParamSet; optimizer: AdamState }> {

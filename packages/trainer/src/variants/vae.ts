@@ -20,9 +20,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { type DenseLayerInfo, type ModelSpec, Rng, denseLayers, encoderDepth } from '@aekit/core';
 import type { AdamState, DenseParams, EngineConfig, ParamSet, TrainingEngine } from '../engine.js';
+import { checkEngineConfig } from '../engine-config.js';
 import { ACTIVATION_OPS, alphaOf } from '../engines/tfjs/activations.js';
 import type { TfjsBackendName } from '../engines/tfjs/backend-names.js';
 import { selectTfjsBackend } from '../engines/tfjs/backend.js';
+import { batchTensors, mapRows, meanReconstructionLoss, readLosses } from '../engines/tfjs/batches.js';
 import { reconstructionSum } from '../engines/tfjs/step.js';
 import { type VaeEngineConfig, LOG_VAR_LAYER, drawEpsilon, headInputDim, initLogVarHead } from './vae-math.js';
 
@@ -36,9 +38,6 @@ interface Dense {
   w: tf.Variable;
   b: tf.Variable;
 }
-
-/** Rows per batch for evaluate/encode. */
-const EVAL_BATCH = 1024;
 
 export class TfjsVaeEngine implements TrainingEngine {
   readonly name = 'tfjs' as const;
@@ -58,6 +57,7 @@ export class TfjsVaeEngine implements TrainingEngine {
   }
 
   static async create(config: VaeEngineConfig, backend: TfjsBackendName | 'auto' = 'auto'): Promise<TfjsVaeEngine> {
+    checkEngineConfig(config);
     return new TfjsVaeEngine(await selectTfjsBackend(backend), config);
   }
 
@@ -147,8 +147,7 @@ export class TfjsVaeEngine implements TrainingEngine {
       const oldM = this.m;
       const oldV = this.v;
       const out = tf.tidy(() => {
-        const x = tf.tensor2d(data.subarray(start * cols, (start + n) * cols), [n, cols]);
-        const target = targets === undefined ? x : tf.tensor2d(targets.subarray(start * cols, (start + n) * cols), [n, cols]);
+        const { x, target } = batchTensors(data, targets, start, n, cols);
         const e = tf.tensor2d(eps, [n, latent]);
         const { value, grads } = tf.variableGrads(() => this.lossTerms(x, e, target).loss, vars);
         const c1 = 1 - beta1 ** t;
@@ -170,57 +169,31 @@ export class TfjsVaeEngine implements TrainingEngine {
       this.v = out.v;
       losses.push(out.value);
     }
-    const stacked = tf.stack(losses);
-    const result = (await stacked.data()) as Float32Array;
-    tf.dispose([stacked, ...losses]);
-    return result;
+    return readLosses(losses);
   }
 
   /** Mean reconstruction loss of the mean path (z = z_mean), no KL, no penalties. */
   async evaluate(data: Float32Array, rows: number): Promise<number> {
     this.assertReady();
-    const cols = this.config.spec.inputDim;
-    let total = 0;
-    for (let start = 0; start < rows; start += EVAL_BATCH) {
-      const n = Math.min(EVAL_BATCH, rows - start);
-      const s = tf.tidy(() => {
-        const x = tf.tensor2d(data.subarray(start * cols, (start + n) * cols), [n, cols]);
-        return reconstructionSum(this.config.loss, this.decodeTensor(this.heads(x).mean), x);
-      });
-      total += (await s.data())[0]!;
-      s.dispose();
-    }
-    return total / (rows * cols);
-  }
-
-  private async batched(data: Float32Array, rows: number, width: number, inWidth: number, f: (x: tf.Tensor2D) => tf.Tensor): Promise<Float32Array> {
-    this.assertReady();
-    const out = new Float32Array(rows * width);
-    for (let start = 0; start < rows; start += EVAL_BATCH) {
-      const n = Math.min(EVAL_BATCH, rows - start);
-      const y = tf.tidy(() => f(tf.tensor2d(data.subarray(start * inWidth, (start + n) * inWidth), [n, inWidth])));
-      out.set((await y.data()) as Float32Array, start * width);
-      y.dispose();
-    }
-    return out;
+    return meanReconstructionLoss(this.config.loss, data, rows, this.config.spec.inputDim, (x) => this.decodeTensor(this.heads(x).mean));
   }
 
   /** z_mean of the rows. */
   async encode(data: Float32Array, rows: number): Promise<Float32Array> {
-    const cols = this.config.spec.inputDim;
-    return this.batched(data, rows, this.config.spec.latent.units, cols, (x) => this.heads(x).mean);
+    this.assertReady();
+    return mapRows(data, rows, this.config.spec.inputDim, this.config.spec.latent.units, (x) => this.heads(x).mean);
   }
 
   /** z_log_var of the rows. */
   async encodeLogVar(data: Float32Array, rows: number): Promise<Float32Array> {
-    const cols = this.config.spec.inputDim;
-    return this.batched(data, rows, this.config.spec.latent.units, cols, (x) => this.heads(x).logVar);
+    this.assertReady();
+    return mapRows(data, rows, this.config.spec.inputDim, this.config.spec.latent.units, (x) => this.heads(x).logVar);
   }
 
   /** Decoder output for latent rows. */
   async decode(z: Float32Array, rows: number): Promise<Float32Array> {
-    const cols = this.config.spec.inputDim;
-    return this.batched(z, rows, cols, this.config.spec.latent.units, (x) => this.decodeTensor(x));
+    this.assertReady();
+    return mapRows(z, rows, this.config.spec.latent.units, this.config.spec.inputDim, (x) => this.decodeTensor(x));
   }
 
   /** Dense layers in spec order, then the `latent_log_var` head; optimizer moments alike. */

@@ -5,13 +5,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ModelSpec, denseLayers, encoderDepth } from '@aekit/core';
 import type { AdamState, EngineConfig, ParamSet, TrainingEngine } from '../../engine.js';
+import { checkEngineConfig } from '../../engine-config.js';
 import { ACTIVATION_OPS, alphaOf } from './activations.js';
 import type { TfjsBackendName } from './backend-names.js';
 import { selectTfjsBackend } from './backend.js';
-import { type LayerDef, type LayerTensors, type StepConfig, adamUpdate, forward, gradients, reconstructionSum } from './step.js';
-
-/** Rows per batch for evaluate/encode (forward only, so the training batch size does not matter). */
-const EVAL_BATCH = 1024;
+import { batchTensors, mapRows, meanReconstructionLoss, readLosses } from './batches.js';
+import { type LayerDef, type LayerTensors, type StepConfig, adamUpdate, forward, gradients } from './step.js';
 
 export function layerDefs(spec: ModelSpec): LayerDef[] {
   return denseLayers(spec).map((l) => ({
@@ -29,11 +28,9 @@ export interface TfjsEngineOptions {
 }
 
 /**
- * Backward-product strategy per backend, measured A/B in one process (default model, Fashion-MNIST,
- * 2 loaded cores): wasm batch 256 explicit 2.9–5.6k rows/s vs flags 1.3–1.8k; cpu batch 256 explicit
- * 560–994 vs flags 431–948, batch 32 about equal, so explicit there too. tensorflow (libtensorflow's
- * GEMM takes transposes natively) could not be measured here (tfjs-node does not install): flags, which
- * saves the extra transposes.
+ * Backward-product strategy per backend: explicit transposes where transposed products are slow (wasm,
+ * and no slower on cpu; measurements in docs/training.md); flags on tensorflow, whose GEMM takes
+ * transposes natively, which saves the extra transposes.
  */
 export const PRODUCTS_BY_BACKEND: Record<TfjsBackendName, 'explicit' | 'flags'> = {
   wasm: 'explicit',
@@ -58,6 +55,7 @@ export class TfjsEngine implements TrainingEngine {
 
   /** Selects the backend (throws BackendError when the requested one is unavailable). */
   static async create(config: EngineConfig, options: TfjsEngineOptions = {}): Promise<TfjsEngine> {
+    checkEngineConfig(config);
     const backend = await selectTfjsBackend(options.backend ?? 'auto');
     return new TfjsEngine(backend, config, options.products ?? PRODUCTS_BY_BACKEND[backend]);
   }
@@ -94,8 +92,7 @@ export class TfjsEngine implements TrainingEngine {
       const t = ++this.step;
       const old = this.layers;
       const { loss, layers } = tf.tidy(() => {
-        const x = tf.tensor2d(data.subarray(start * cols, (start + n) * cols), [n, cols]);
-        const target = targets === undefined ? x : tf.tensor2d(targets.subarray(start * cols, (start + n) * cols), [n, cols]);
+        const { x, target } = batchTensors(data, targets, start, n, cols);
         const g = gradients(this.defs, old, cfg, x, target);
         return { loss: g.loss, layers: adamUpdate(this.defs, old, g, this.config.adam, t) };
       });
@@ -103,29 +100,12 @@ export class TfjsEngine implements TrainingEngine {
       disposeAll(old);
       losses.push(loss);
     }
-    // One read at the end: a readback per step would stall an asynchronous backend every batch.
-    const stacked = tf.stack(losses);
-    const out = (await stacked.data()) as Float32Array;
-    stacked.dispose();
-    tf.dispose(losses);
-    return out;
+    return readLosses(losses);
   }
 
   async evaluate(data: Float32Array, rows: number): Promise<number> {
     this.assertReady();
-    const cols = this.config.spec.inputDim;
-    let total = 0;
-    for (let start = 0; start < rows; start += EVAL_BATCH) {
-      const n = Math.min(EVAL_BATCH, rows - start);
-      const s = tf.tidy(() => {
-        const x = tf.tensor2d(data.subarray(start * cols, (start + n) * cols), [n, cols]);
-        const { a } = forward(this.defs, this.layers, x);
-        return reconstructionSum(this.config.loss, a[a.length - 1]!, x);
-      });
-      total += (await s.data())[0]!;
-      s.dispose();
-    }
-    return total / (rows * cols);
+    return meanReconstructionLoss(this.config.loss, data, rows, this.config.spec.inputDim, (x) => forward(this.defs, this.layers, x).a.at(-1)!);
   }
 
   async encode(data: Float32Array, rows: number): Promise<Float32Array> {
@@ -139,20 +119,8 @@ export class TfjsEngine implements TrainingEngine {
 
   private async run(data: Float32Array, rows: number, depth: number): Promise<Float32Array> {
     this.assertReady();
-    const cols = this.config.spec.inputDim;
     const width = this.layers[depth - 1]!.w.shape[1]!;
-    const out = new Float32Array(rows * width);
-    for (let start = 0; start < rows; start += EVAL_BATCH) {
-      const n = Math.min(EVAL_BATCH, rows - start);
-      const y = tf.tidy(() => {
-        const x = tf.tensor2d(data.subarray(start * cols, (start + n) * cols), [n, cols]);
-        const { a } = forward(this.defs, this.layers, x, depth);
-        return a[depth]!;
-      });
-      out.set((await y.data()) as Float32Array, start * width);
-      y.dispose();
-    }
-    return out;
+    return mapRows(data, rows, this.config.spec.inputDim, width, (x) => forward(this.defs, this.layers, x, depth).a[depth]!);
   }
 
   async getState(): Promise<{ params: ParamSet; optimizer: AdamState }> {

@@ -1,0 +1,67 @@
+/**
+ * A checkpoint's outputs as tfjs computes them (cpu backend): the reference `aekit export` holds the
+ * ONNX graphs against. Works on any tfjs layers model's files (model.json + weight shards), not only
+ * aekit checkpoints.
+ */
+import type * as Tf from '@tensorflow/tfjs';
+
+export interface CheckpointPrediction {
+  /** The output of layer `splitAfter` (the latent), rows × its width. */
+  z: Float32Array;
+  /** The model's output (the reconstruction), rows × its width. */
+  y: Float32Array;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((k, p) => k + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Runs `rows` rows of `normalised` input (row-major) through the model in `files` with tfjs `predict`,
+ * returning the latent at `splitAfter` and the output. Puts back the caller's tfjs backend and flags
+ * afterwards (export may run in the same process as training, e.g. `aekit demo`).
+ */
+export async function predictCheckpoint(
+  files: Readonly<Record<string, Uint8Array>>,
+  splitAfter: string,
+  normalised: Float32Array,
+  rows: number,
+): Promise<CheckpointPrediction> {
+  const tf = await import('@tensorflow/tfjs');
+  const before = { backend: tf.engine().backendName as string | null, prod: tf.env().getBool('PROD') };
+  tf.env().set('PROD', true); // no "install tfjs-node" banner
+  await tf.setBackend('cpu');
+  try {
+    const json = JSON.parse(new TextDecoder().decode(files['model.json']!)) as {
+      modelTopology: object;
+      weightsManifest: Array<{ paths: string[]; weights: Tf.io.WeightsManifestEntry[] }>;
+    };
+    const weightData = concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => files[p]!)));
+    const m = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+        weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer,
+      }),
+    );
+    const inputDim = normalised.length / rows;
+    const enc = tf.model({ inputs: m.inputs, outputs: m.getLayer(splitAfter).output as Tf.SymbolicTensor });
+    const x = tf.tensor2d(normalised, [rows, inputDim]);
+    const zt = enc.predict(x, { batchSize: rows }) as Tf.Tensor;
+    const yt = m.predict(x, { batchSize: rows }) as Tf.Tensor;
+    const z = Float32Array.from(zt.dataSync());
+    const y = Float32Array.from(yt.dataSync());
+    tf.dispose([x, zt, yt]);
+    m.dispose();
+    return { z, y };
+  } finally {
+    tf.env().set('PROD', before.prod);
+    if (before.backend && before.backend !== 'cpu') await tf.setBackend(before.backend);
+  }
+}

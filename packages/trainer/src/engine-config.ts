@@ -1,0 +1,18 @@
+/**
+ * The checks every engine makes on its config before building anything, so each engine refuses a bad
+ * config with the same typed error (a batch size of 0 would otherwise loop forever in trainSteps).
+ */
+import { type ModelSpec, UsageError, validateSpec } from '@aekit/core';
+import type { EngineConfig } from './engine.js';
+
+export function checkEngineConfig(config: EngineConfig): ModelSpec {
+  const spec = validateSpec(config.spec);
+  const bs = config.batchSize;
+  if (!Number.isInteger(bs) || bs < 1) throw new UsageError(`batch size must be an integer >= 1, got ${bs}`);
+  const lr = config.adam.learningRate;
+  if (!Number.isFinite(lr) || lr <= 0) throw new UsageError(`learning rate must be a finite number > 0, got ${lr}`);
+  for (const [name, value] of [['l1', config.l1], ['l2', config.l2]] as const) {
+    if (!Number.isFinite(value) || value < 0) throw new UsageError(`${name} must be a finite number >= 0, got ${value}`);
+  }
+  return spec;
+}

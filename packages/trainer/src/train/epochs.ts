@@ -1,0 +1,157 @@
+/**
+ * Phase 4 of `train()`: the epochs. Each epoch trains on the reshuffled rows in chunks of batches,
+ * validates, updates early stopping and writes the checkpoint when due.
+ */
+import { type EpochRecord, UsageError } from '@aekit/core';
+import { streamEpoch } from '../stream-epoch.js';
+import { type Progress, saveCheckpoint } from './checkpoint.js';
+import { gatherRows, validationLoss } from './data.js';
+import { type Run, aborted, monitored } from './run.js';
+import type { EngineState } from './types.js';
+
+/** The last complete epoch not yet on disk (checkpointEvery > 1), kept to save it when interrupted. */
+export interface Unsaved extends Progress {
+  epoch: number;
+  rngState: number[];
+  state: EngineState;
+}
+
+export interface EpochsOutcome {
+  /** The last complete epoch. */
+  epoch: number;
+  /** An abort abandoned an epoch part-way. */
+  interrupted: boolean;
+  stoppedEarly: boolean;
+  unsaved: Unsaved | undefined;
+}
+
+/** Runs the epochs from the first not done to the target, or until early stopping or an abort. */
+export async function runEpochs(run: Run): Promise<EpochsOutcome> {
+  const { options, settings, data } = run;
+  const { epochs } = settings;
+  const batches = Math.ceil(data.nTrain / settings.batchSize);
+  const chunkBatches = batchesPerChunk(run, batches);
+  const epochX = new Float32Array(data.trainX.length);
+  const outcome: EpochsOutcome = { epoch: settings.done, interrupted: false, stoppedEarly: false, unsaved: undefined };
+  while (outcome.epoch < epochs && !aborted(run)) {
+    const epoch = ++outcome.epoch;
+    const t0 = performance.now();
+    const lossSum = data.stream ? await trainStreamedEpoch(run, epoch, batches) : await trainInMemoryEpoch(run, epoch, epochX, batches, chunkBatches);
+    if (aborted(run)) {
+      // The epoch is abandoned: its partial updates are never saved.
+      outcome.interrupted = true;
+      outcome.epoch--;
+      break;
+    }
+    const record = await validateEpoch(run, epoch, lossSum, t0);
+    run.history.push(record);
+    const stopping = await trackBest(run, record);
+    if (settings.out !== undefined && !stopping && epoch < epochs) await checkpointEpoch(run, epoch, outcome);
+    options.onEpochEnd?.({ ...record, epochs, bestEpoch: run.best.epoch });
+    if (stopping) {
+      outcome.stoppedEarly = epoch < epochs;
+      break;
+    }
+  }
+  return outcome;
+}
+
+/**
+ * Batches per trainSteps call: with a batch callback, ~50 chunks an epoch so progress can be reported;
+ * with only an abort signal, at least 256 batches (seconds at most), long enough to keep an engine's
+ * multi-step runs (ort: up to 64 steps per run) whole; else the whole epoch.
+ */
+function batchesPerChunk(run: Run, batches: number): number {
+  if (run.options.onBatchEnd) return Math.max(1, Math.ceil(batches / 50));
+  if (run.options.signal) return Math.max(256, Math.ceil(batches / 50));
+  return batches;
+}
+
+/**
+ * `sum` plus loss × rows of each batch, for the losses of consecutive batches over `rows` rows. Added
+ * one batch at a time onto the running sum, so the epoch's loss does not depend on the chunking.
+ */
+function addWeightedLosses(sum: number, losses: Float32Array, rows: number, batchSize: number): number {
+  losses.forEach((l, i) => {
+    sum += l * Math.min(batchSize, rows - i * batchSize);
+  });
+  return sum;
+}
+
+/** One epoch over the in-memory rows, reshuffled; returns Σ loss × rows (stops early on abort). */
+async function trainInMemoryEpoch(run: Run, epoch: number, epochX: Float32Array, batches: number, chunkBatches: number): Promise<number> {
+  const { data, settings, engine, options } = run;
+  const { cols, nTrain } = data;
+  const bs = settings.batchSize;
+  gatherRows(data.trainX, cols, run.shuffleRng.permutation(nTrain), epochX);
+  let lossSum = 0;
+  for (let b = 0; b < batches && !aborted(run); b += chunkBatches) {
+    const startRow = b * bs;
+    const rows = Math.min(chunkBatches * bs, nTrain - startRow);
+    const losses = await settings.variant.trainSteps(engine, epoch, epochX.subarray(startRow * cols, (startRow + rows) * cols), rows);
+    lossSum = addWeightedLosses(lossSum, losses, rows, bs);
+    options.onBatchEnd?.({ epoch, batch: Math.min(b + chunkBatches, batches), batches, loss: lossSum / (startRow + rows) });
+  }
+  return lossSum;
+}
+
+/** One epoch over the streamed rows, chunk by chunk from the shuffle buffer; returns Σ loss × rows. */
+async function trainStreamedEpoch(run: Run, epoch: number, batches: number): Promise<number> {
+  const { data, settings, engine, options } = run;
+  const bs = settings.batchSize;
+  let lossSum = 0;
+  let seen = 0;
+  for await (const chunk of streamEpoch(data.stream!, run.shuffleRng, data.normalization, bs)) {
+    if (aborted(run)) break;
+    const losses = await settings.variant.trainSteps(engine, epoch, chunk.data, chunk.rows);
+    lossSum = addWeightedLosses(lossSum, losses, chunk.rows, bs);
+    seen += chunk.rows;
+    options.onBatchEnd?.({ epoch, batch: Math.ceil(seen / bs), batches, loss: lossSum / seen });
+  }
+  return lossSum;
+}
+
+/** The epoch's record: mean training loss (a diverged run stops here), speed, validation loss. */
+async function validateEpoch(run: Run, epoch: number, lossSum: number, t0: number): Promise<EpochRecord> {
+  const { nTrain, nVal } = run.data;
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const epochLoss = lossSum / nTrain;
+  if (!Number.isFinite(epochLoss)) {
+    throw new UsageError(`training diverged: the loss is ${epochLoss} at epoch ${epoch}; lower --lr or check the data's scale (--normalize)`);
+  }
+  const record: EpochRecord = { epoch, loss: epochLoss, seconds: 0, rowsPerSecond: nTrain / trainSeconds };
+  if (nVal > 0) record.valLoss = await validationLoss(run.data, run.engine);
+  record.seconds = (performance.now() - t0) / 1000;
+  return record;
+}
+
+/** Updates early stopping with the epoch; true when patience has run out. */
+async function trackBest(run: Run, record: EpochRecord): Promise<boolean> {
+  const { patience } = run.settings;
+  const best = run.best;
+  if (patience === undefined) {
+    best.epoch = record.epoch;
+    return false;
+  }
+  if (monitored(record) < best.value) {
+    best.value = monitored(record);
+    best.epoch = record.epoch;
+    best.state = await run.engine.getState();
+    best.wait = 0;
+  } else {
+    best.wait++;
+  }
+  return best.wait >= patience;
+}
+
+/** Writes the epoch's checkpoint when due (every checkpointEvery epochs), else keeps it to save on an abort. */
+async function checkpointEpoch(run: Run, epoch: number, outcome: EpochsOutcome): Promise<void> {
+  const { best, settings } = run;
+  const progress: Progress = { wait: best.wait, bestValue: best.value, bestEpoch: best.epoch, ...(best.state ? { best: best.state } : {}) };
+  if ((epoch - settings.done) % settings.checkpointEvery === 0) {
+    await saveCheckpoint(run, epoch, run.shuffleRng.getState(), progress);
+    outcome.unsaved = undefined;
+  } else if (run.options.signal) {
+    outcome.unsaved = { epoch, rngState: run.shuffleRng.getState(), state: await run.engine.getState(), ...progress };
+  }
+}
