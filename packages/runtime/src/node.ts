@@ -33,7 +33,7 @@ export type { BundleBytes, LoadOptions, Rows, InputArray } from './codec.js';
 // The one aekit error hierarchy (core's): every error below is an AekitError with a stable `code`.
 export { AekitError, BackendError, BundleError, DisposedError, IoError } from '@aekit/core';
 export type { AekitErrorCode, AekitErrorOptions } from '@aekit/core';
-export * from './compress/index.js';
+export * from './compress/public.js';
 export { BUNDLE_FORMAT, GRAPH_IO, GRAPH_NAMES, MANIFEST_FILE, SUPPORTED_FORMAT_VERSIONS, parseManifest, parseManifestText } from '@aekit/core';
 export type { BundleFileEntry, BundleManifest, GraphName, IoDtype, Normalization, WeightsDtype } from '@aekit/core';
 export type { Attempt, DeviceProvider, Platform } from './devices.js';

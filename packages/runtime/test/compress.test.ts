@@ -14,11 +14,10 @@ import {
   decompress,
   decompressStream,
   dequantizeLatents,
-  float16BitsToFloat32,
-  float32ToFloat16Bits,
   quantizeLatents,
   readContainerHeader,
 } from '../src/compress/index.js';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '@aekit/core';
 import { FAKE_SHA, OTHER_SHA, collect, fakeCodec, fakeRows, piecesOf } from './compress-fake.js';
 
 const enc = new TextEncoder();

@@ -8,15 +8,9 @@
 import type { AdamConfig, LossName, ModelSpec } from '@aekit/core';
 import type { VaeEngineConfig } from './variants/vae-math.js';
 
-/** One dense layer's parameters: kernel [inputDim, units] row-major (tfjs layout) and bias [units]. */
-export interface DenseParams {
-  /** Layer name from `denseLayers(spec)` (`enc_0`, …, `latent`, …, `output`). */
-  name: string;
-  inputDim: number;
-  units: number;
-  kernel: Float32Array;
-  bias: Float32Array;
-}
+/** One dense layer's parameters (the checkpoint layout's type, from @aekit/core). */
+export type { DenseParams } from '@aekit/core';
+import type { DenseParams } from '@aekit/core';
 
 /** Every dense layer's parameters, in `denseLayers(spec)` order. */
 export type ParamSet = DenseParams[];

@@ -14,7 +14,6 @@ export {
 } from './train.js';
 export { readCheckpoint, writeCheckpoint, type LoadedCheckpoint, type CheckpointContents } from './checkpoint/io.js';
 export { predictCheckpoint, type CheckpointPrediction } from './checkpoint/predict.js';
-export { encoderOutputLayerName, TFJS_ACTIVATION } from '@aekit/core';
 export {
   createEngine,
   registerEngine,

@@ -3,7 +3,7 @@
  * problem (missing shard, short binary, unsupported dtype, NaN/Infinity) is a CheckpointError that
  * names the file, the weight and the byte offset.
  */
-import { CheckpointError } from '@aekit/core';
+import { CheckpointError, concatBytes } from '@aekit/core';
 
 export interface WeightEntry {
   name: string;
@@ -29,16 +29,6 @@ export interface NamedTensor {
 /** The files of a model: manifest path (as written in model.json) → bytes. */
 export type WeightFiles = Readonly<Record<string, Uint8Array>>;
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function checkManifest(manifest: unknown): WeightsManifestGroup[] {
   if (!Array.isArray(manifest)) {
@@ -84,7 +74,7 @@ export function readWeights(manifest: unknown, files: WeightFiles): Map<string, 
       while (i > 0 && shardStarts[i]! > offset) i--;
       return { file: group.paths[i] ?? '(none)', offset: offset - (shardStarts[i] ?? 0) };
     };
-    const buffer = concat(shards);
+    const buffer = concatBytes(shards);
     let offset = 0;
     for (const w of group.weights) {
       const where = fileAt(offset);

@@ -4,6 +4,7 @@
  * aekit checkpoints.
  */
 import type * as Tf from '@tensorflow/tfjs';
+import { concatBytes } from '@aekit/core';
 
 export interface CheckpointPrediction {
   /** The output of layer `splitAfter` (the latent), rows × its width. */
@@ -12,15 +13,6 @@ export interface CheckpointPrediction {
   y: Float32Array;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((k, p) => k + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /**
  * Runs `rows` rows of `normalised` input (row-major) through the model in `files` with tfjs `predict`,
@@ -42,7 +34,7 @@ export async function predictCheckpoint(
       modelTopology: object;
       weightsManifest: Array<{ paths: string[]; weights: Tf.io.WeightsManifestEntry[] }>;
     };
-    const weightData = concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => files[p]!)));
+    const weightData = concatBytes(json.weightsManifest.flatMap((g) => g.paths.map((p) => files[p]!)));
     const m = await tf.loadLayersModel(
       tf.io.fromMemory({
         modelTopology: json.modelTopology,

@@ -1,0 +1,30 @@
+/**
+ * What the runtime's entries export of the `.aez` container (docs/format.md): whole-array and
+ * streaming compression, header inspection, the latent types and the container's errors. The
+ * byte-level pieces (header codec, CRC, quantisers) stay internal to compress/.
+ */
+export {
+  compress,
+  compressWithStats,
+  decompress,
+  compressStream,
+  decompressStream,
+  readContainerHeader,
+  containerSize,
+  DEFAULT_ROWS_PER_CHUNK,
+} from './api.js';
+export type {
+  CompressCodec,
+  CompressManifest,
+  CompressOptions,
+  CompressStreamOptions,
+  CompressStats,
+  CompressStream,
+  DecompressStream,
+  DecompressResult,
+} from './api.js';
+export { ContainerError, FingerprintError } from '@aekit/core';
+export type { ContainerErrorCode, ContainerErrorOptions } from '@aekit/core';
+export type { ContainerHeader, InputDtype } from './format.js';
+export { LATENT_TYPES, parseLatentType } from './quantize.js';
+export type { LatentType, LatentRange } from './quantize.js';
