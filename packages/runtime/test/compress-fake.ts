@@ -4,6 +4,7 @@
  * x̂[2j] = z[j], x̂[2j+1] = -z[j].
  */
 import type { CompressCodec, CompressManifest } from '../src/compress/index.js';
+import { concatBytes } from '@aekit/core';
 
 export const FAKE_SHA = 'ab'.repeat(32);
 export const OTHER_SHA = 'cd'.repeat(32);
@@ -60,13 +61,7 @@ export function fakeRows(n: number, L = 3, seed = 1): Float32Array {
 export async function collect(readable: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const p of readable as unknown as AsyncIterable<Uint8Array>) parts.push(p);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** A ReadableStream of `data` cut into pieces of the given sizes (cycled). */

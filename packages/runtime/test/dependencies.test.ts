@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles, specifiers } from '../../../test/helpers/imports.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
@@ -15,21 +16,6 @@ const coreRoot = resolve(root, '..', 'core');
 /** Packages the runtime may never reach; @aekit/core is the one aekit package it may import. */
 const FORBIDDEN = /^(@tensorflow\/|@aekit\/(?!core$)|aekit$|onnx-proto|protobufjs)/;
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-  );
-}
-
-/** Every module specifier a file imports or re-exports (static and dynamic). */
-function specifiers(file: string): string[] {
-  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const out: string[] = [];
-  for (const m of text.matchAll(/(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g)) {
-    out.push((m[1] ?? m[2] ?? m[3])!);
-  }
-  return out;
-}
 
 /** Walks the import graph from the entry points; returns every bare specifier reached, with the file. */
 function walk(entries: string[]): Map<string, string> {
