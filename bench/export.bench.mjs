@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const { decodeModel, exportBundle } = await import(join(root, 'packages/exporter/dist/index.js'));
+const { exportBundle } = await import(join(root, 'packages/exporter/dist/index.js'));
+const { decodeModel } = await import(join(root, 'packages/onnx/dist/index.js'));
 const core = await import(join(root, 'packages/core/dist/index.js'));
 const { sha256Hex } = core;
 const ort = createRequire(join(root, 'packages/exporter/package.json'))('onnxruntime-node');

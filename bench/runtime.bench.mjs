@@ -46,7 +46,8 @@ function loadImages() {
  * JavaScript), so the run measures what the change gained.
  */
 async function randomBundles() {
-  const { GraphBuilder, buildGraphs } = await import(join(root, 'packages/exporter/dist/index.js'));
+  const { buildGraphs } = await import(join(root, 'packages/exporter/dist/graphs.js'));
+  const { GraphBuilder } = await import(join(root, 'packages/onnx/dist/index.js'));
   let s = 12345;
   const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296 - 0.5) * 2;
   const layers = [[784, 64, 'Relu'], [64, 32, 'Relu'], [32, 32, null], [32, 32, 'Relu'], [32, 64, 'Relu'], [64, 784, 'Sigmoid']];

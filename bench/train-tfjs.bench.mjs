@@ -26,7 +26,6 @@ const REPEATS = Number(process.env.AEKIT_BENCH_TFJS_REPEATS ?? 3);
 const core = await import(join(root, 'packages/core/dist/index.js'));
 const data = await import(join(root, 'packages/data/dist/index.js'));
 const { TfjsEngine } = await import(join(root, 'packages/trainer/dist/engines/tfjs/engine.js'));
-const { buildLayersModel } = await import(join(root, 'packages/trainer/dist/checkpoint/model-json.js'));
 const { selectTfjsBackend } = await import(join(root, 'packages/trainer/dist/engines/tfjs/backend.js'));
 const { glorotUniformParams } = await import(join(root, 'packages/trainer/dist/init.js'));
 const { createRequire } = await import('node:module');
@@ -70,8 +69,17 @@ async function engineRunner(batch, rows) {
 
 /** The baseline: the same model as a tfjs-layers model, `model.fit` with tf.train.adam. */
 async function fitRunner(batch, rows) {
-  const model = buildLayersModel(spec);
-  model.setWeights(init.flatMap((p) => [tf.tensor2d(p.kernel, [p.inputDim, p.units]), tf.tensor1d(p.bias)]));
+  // The checkpoint's own model.json (core's writer), loaded by tfjs with the same initial weights.
+  const files = core.writeLayersModel(spec, init);
+  const json = JSON.parse(files.modelJson);
+  const w = files.weights;
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+      weightData: w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength),
+    }),
+  );
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
   const warm = warmRows(batch);
   const xw = tf.tensor2d(x.subarray(0, warm * 784), [warm, 784]);
