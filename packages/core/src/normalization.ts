@@ -26,17 +26,32 @@ export function parseNormalizationKind(name: string): NormalizationKind {
   throw new UsageError(`unknown normalisation "${name}"; valid: ${NORMALIZATION_KINDS.join(', ')}`);
 }
 
-/** Fits a normalisation of the given kind to row-major data of `cols` columns. */
-export function fitNormalization(kind: NormalizationKind, data: ArrayLike<number>, cols: number): Normalization {
-  if (kind !== 'minmax') return { kind };
-  const min = new Array<number>(cols).fill(Infinity);
-  const max = new Array<number>(cols).fill(-Infinity);
+/** A per-column range: ±Infinity in a column that has seen no value yet. */
+export interface ColumnRange {
+  min: number[];
+  max: number[];
+}
+
+/**
+ * Per-column min and max of row-major `data` of `cols` columns (NaN ignored). Given `into`, widens that
+ * range instead, so a range can be accumulated over chunks of rows.
+ */
+export function columnRange(data: ArrayLike<number>, cols: number, into?: ColumnRange): ColumnRange {
+  const min = into?.min ?? new Array<number>(cols).fill(Infinity);
+  const max = into?.max ?? new Array<number>(cols).fill(-Infinity);
   for (let i = 0; i < data.length; i++) {
     const c = i % cols;
     const v = data[i]!;
     if (v < min[c]!) min[c] = v;
     if (v > max[c]!) max[c] = v;
   }
+  return { min, max };
+}
+
+/** Fits a normalisation of the given kind to row-major data of `cols` columns. */
+export function fitNormalization(kind: NormalizationKind, data: ArrayLike<number>, cols: number): Normalization {
+  if (kind !== 'minmax') return { kind };
+  const { min, max } = columnRange(data, cols);
   for (let c = 0; c < cols; c++) {
     if (!Number.isFinite(min[c]!)) {
       min[c] = 0;

@@ -9,7 +9,7 @@
  * ((bufferRows + batchSize) × cols × 4 bytes) + one block being read + a validation bitmap (rows / 8
  * bytes), independent of the file's size.
  */
-import { type Normalization, type NormalizationKind, type Rng, UsageError, fitNormalization, toAffine } from '@aekit/core';
+import { type Normalization, type NormalizationKind, type Rng, UsageError, columnRange, toAffine } from '@aekit/core';
 import type { RowSource } from '@aekit/data';
 import type { TrainingEngine } from './engine.js';
 
@@ -121,17 +121,11 @@ async function forEachBuffer(p: StreamPlan, val: boolean, each: (raw: Float32Arr
 export async function fitStreamedNormalization(p: StreamPlan, kind: NormalizationKind): Promise<Normalization> {
   if (kind !== 'minmax') return { kind };
   const cols = p.source.cols;
-  const min = new Array<number>(cols).fill(Infinity);
-  const max = new Array<number>(cols).fill(-Infinity);
+  const range = columnRange([], cols);
   await forEachBuffer(p, false, (raw, rows) => {
-    const part = fitNormalization('minmax', raw.subarray(0, rows * cols), cols) as { min: number[]; max: number[] };
-    for (let c = 0; c < cols; c++) {
-      // fitNormalization maps an all-missing column to 0..0; every chunk has rows here, so min/max are real.
-      if (part.min[c]! < min[c]!) min[c] = part.min[c]!;
-      if (part.max[c]! > max[c]!) max[c] = part.max[c]!;
-    }
+    columnRange(raw.subarray(0, rows * cols), cols, range);
   });
-  return { kind: 'minmax', min, max };
+  return { kind: 'minmax', ...range };
 }
 
 /**
@@ -176,18 +170,12 @@ export async function evaluateStreamed(p: StreamPlan, n: Normalization, engine: 
 export async function latentRangeStreamed(p: StreamPlan, n: Normalization, engine: TrainingEngine, dim: number): Promise<{ min: number[]; max: number[] }> {
   const cols = p.source.cols;
   const out = new Float32Array(p.bufferRows * cols);
-  const min = new Array<number>(dim).fill(Infinity);
-  const max = new Array<number>(dim).fill(-Infinity);
+  const range = columnRange([], dim);
   await forEachBuffer(p, false, async (raw, rows) => {
     normalizeInto(n, raw, cols, identity(rows), out, 0);
-    const z = await engine.encode(out.subarray(0, rows * cols), rows);
-    for (let i = 0; i < z.length; i++) {
-      const d = i % dim;
-      if (z[i]! < min[d]!) min[d] = z[i]!;
-      if (z[i]! > max[d]!) max[d] = z[i]!;
-    }
+    columnRange(await engine.encode(out.subarray(0, rows * cols), rows), dim, range);
   });
-  return { min, max };
+  return range;
 }
 
 function identity(n: number): Uint32Array {

@@ -4,7 +4,7 @@
  * checkpoint in memory and exports it with exportBundle, so the page's Codec runs the fresh model.
  * Nothing here uses tfjs or Node APIs.
  */
-import { DEFAULT_ADAM, DEFAULT_SPEC, type LossName, type ModelSpec, Rng } from '@aekit/core';
+import { DEFAULT_ADAM, DEFAULT_SPEC, type LossName, type ModelSpec, Rng, columnRange } from '@aekit/core';
 import { exportBundle, type ExportResult } from '@aekit/exporter';
 import type { BundleBytes } from '@aekit/runtime';
 import { OrtEngine, type OrtModule, glorotUniformParams } from '@aekit/trainer/ort';
@@ -107,19 +107,12 @@ export async function trainInPage(ort: OrtModule, pixels: Uint8Array, settings: 
     const trainMs = performance.now() - t0;
     const { params } = await engine.getState();
     const z = await engine.encode(x, rows);
-    const width = spec.latent.units;
-    const min = new Array<number>(width).fill(Infinity);
-    const max = new Array<number>(width).fill(-Infinity);
-    z.forEach((v, i) => {
-      const d = i % width;
-      if (v < min[d]!) min[d] = v;
-      if (v > max[d]!) max[d] = v;
-    });
+    const latentRange = columnRange(z, spec.latent.units);
 
     const e0 = performance.now();
     const files = await checkpointFiles(spec, params, {
       normalization: { kind: 'scale255' },
-      latentRange: { min, max },
+      latentRange,
       training: { engine: 'ort', backend: engine.backend, loss, optimizer: { name: 'adam', ...adam }, batchSize, epochs, seed, valSplit: 0, l1: 0, l2: 0 },
       history: history.map((h) => ({ epoch: h.epoch, loss: h.loss, seconds: h.ms / 1000, rowsPerSecond: rows / (h.ms / 1000) })),
       epochsCompleted: epochs,

@@ -2,7 +2,7 @@
  * Phase 2 of `train()`: the data. Loaded (or streamed), split into training and validation rows by a
  * seeded shuffle, and normalised with a normalisation fitted on the training rows.
  */
-import { DataError, type ModelSpec, type Normalization, Rng, fitNormalization, makeSpec, normalize } from '@aekit/core';
+import { DataError, columnRange, type ModelSpec, type Normalization, Rng, fitNormalization, makeSpec, normalize } from '@aekit/core';
 import { BUNDLED_DIGITS_SOURCE, type Dataset, type RowSource, loadBundledDigits, loadDataset } from '@aekit/data';
 import type { TrainingEngine } from '../engine.js';
 import {
@@ -121,7 +121,7 @@ export function validationLoss(data: TrainingData, engine: TrainingEngine): Prom
 /** Per latent dimension, the least and greatest code of the training rows. */
 export async function latentRange(data: TrainingData, engine: TrainingEngine): Promise<{ min: number[]; max: number[] }> {
   const dim = data.spec.latent.units;
-  return data.stream ? latentRangeStreamed(data.stream, data.normalization, engine, dim) : latentRangeOf(await engine.encode(data.trainX, data.nTrain), dim);
+  return data.stream ? latentRangeStreamed(data.stream, data.normalization, engine, dim) : columnRange(await engine.encode(data.trainX, data.nTrain), dim);
 }
 
 /** Rows `idx` of `src` (row-major, `cols` wide), in that order, into `into` or a new array. */
@@ -134,14 +134,3 @@ export function gatherRows<T extends Float32Array | Uint8Array>(src: T, cols: nu
   return out;
 }
 
-function latentRangeOf(z: Float32Array, dim: number): { min: number[]; max: number[] } {
-  const min = new Array<number>(dim).fill(Infinity);
-  const max = new Array<number>(dim).fill(-Infinity);
-  for (let i = 0; i < z.length; i++) {
-    const d = i % dim;
-    const v = z[i]!;
-    if (v < min[d]!) min[d] = v;
-    if (v > max[d]!) max[d] = v;
-  }
-  return { min, max };
-}
