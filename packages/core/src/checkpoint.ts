@@ -16,6 +16,8 @@ export const CHECKPOINT_FILES = {
   best: 'best.bin',
   /** A VAE's log-variance head (kernel, bias; float32 LE), described by aekit.json's `vae.head`. */
   vaeHead: 'vae_head.bin',
+  /** Per-dimension frequency tables of the quantised latents over the training set (entropy coding). */
+  latentTables: 'latent_tables.bin',
 } as const;
 
 export const CHECKPOINT_FORMAT = 'aekit-checkpoint';
@@ -65,6 +67,11 @@ export interface TrainingConfig {
   variant?: 'ae' | 'vae';
   /** Input corruption during training (denoising), e.g. `gaussian:0.2` or `mask:0.3`. */
   noise?: string;
+  /**
+   * Rate–distortion training: loss = distortion + rateWeight × estimated bits per input value. Absent
+   * or 0 for plain training. A rate-trained model's latents are quantised to the integer lattice.
+   */
+  rateWeight?: number;
 }
 
 /**
