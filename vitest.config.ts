@@ -14,6 +14,7 @@ export default defineConfig({
       '@aekit/exporter/graphs': src('./packages/exporter/src/graphs.ts'),
       '@aekit/exporter': src('./packages/exporter/src/index.ts'),
       '@aekit/trainer/ort': src('./packages/trainer/src/ort-entry.ts'),
+      '@aekit/trainer/baselines': src('./packages/trainer/src/baselines/index.ts'),
       '@aekit/trainer': src('./packages/trainer/src/index.ts'),
       '@aekit/runtime': src('./packages/runtime/src/node.ts'),
       aekit: src('./packages/cli/src/index.ts'),

@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // Compression on devices (issue 6): `aekit compress` / `aekit decompress` on the 60 000-image
-// Fashion-MNIST training IDX (47 MB of pixels) for float32 / float16 / uint8 latents — ratio, PSNR,
-// MB/s and peak RSS, each CLI run in its own process pinned to one core (taskset -c 0, --threads 1).
+// Fashion-MNIST training IDX (47 MB of pixels) for float32 / float16 / uint8 / entropy latents — ratio,
+// PSNR, MB/s and peak RSS, each CLI run in its own process pinned to one core (taskset -c 0, --threads 1).
+// Entropy (issue 13): the uint8 latents rANS-coded with the bundle's latent_tables.bin; when the bundle
+// has none (trained before the trainer fitted them), they are fitted here on the training set with core's
+// countLatentSymbols / fitLatentTables and written into a copy of the bundle. Reported: coded bytes per
+// row against the tables' predicted cross-entropy (target within 1 %), the coder alone in symbols/s
+// (bucket-table and cumulative-search decoding), and the pipeline's MB/s (targets: compress >= 50,
+// decompress >= 30 MB/s of raw uint8 input, one core).
 // Baselines measured in the same run: float32 latents (lossless) for quality and speed, and plain
 // reading of the input (gunzip only) as the I/O floor. Then the float16 / int8 weight variants of the
 // bundle: file sizes, reconstruct speed and test-set MSE against the float32 weights.
@@ -107,11 +113,99 @@ try {
   const pixelBytes = statSync(raw).size - 16;
   const rows = pixelBytes / 784;
 
+  // ---- latent tables: the bundle's, or fitted here on the training set into a copy of the bundle
+  const core = await import(join(root, 'packages/core/dist/index.js'));
+  const { Codec } = await import(join(root, 'packages/runtime/dist/node.js'));
+  const trainPixels = readFileSync(raw).subarray(16);
+  let tablesNote;
+  let coder;
+  {
+    const c = await Codec.load(bundle, { checkFinite: false });
+    const m = c.manifest;
+    // the training set's uint8 latents, exactly as the container quantises them (8192 rows per encoder call)
+    const symbols = new Uint8Array(rows * m.latentDim);
+    const range = { min: Float32Array.from(m.latentRange.min), max: Float32Array.from(m.latentRange.max) };
+    for (let r = 0; r < rows; r += 8192) {
+      const part = trainPixels.subarray(r * 784, Math.min(rows, r + 8192) * 784);
+      const input = m.inputDtype === 'uint8' ? part : Float32Array.from(part);
+      const z = (await c.encode(input)).data;
+      core.quantizeLatents(z, 'uint8', range, symbols.subarray(r * m.latentDim, r * m.latentDim + z.length));
+    }
+    let tables = c.latentTables;
+    await c.dispose();
+    if (tables === undefined) {
+      tables = core.fitLatentTables(core.countLatentSymbols(symbols, m.latentDim), m.latentDim);
+      const file = core.encodeLatentTables(tables);
+      const entry = { path: 'latent_tables.bin', sha256: await core.sha256Hex(file), bytes: file.length };
+      const withTables = (dir, name) => {
+        const out = join(work, name);
+        mkdirSync(out);
+        for (const f of ['encoder.onnx', 'decoder.onnx', 'autoencoder.onnx']) writeFileSync(join(out, f), readFileSync(join(dir, f)));
+        writeFileSync(join(out, 'latent_tables.bin'), file);
+        const man = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+        man.files.latentTables = entry;
+        writeFileSync(join(out, 'manifest.json'), JSON.stringify(man, null, 2));
+        return out;
+      };
+      bundle = withTables(bundle, 'bundle-tables');
+      if (bundleU8) bundleU8 = withTables(bundleU8, 'bundle-u8io-tables');
+      tablesNote = 'latent tables fitted here on the training set (the bundle had none)';
+    } else tablesNote = "the bundle's latent_tables.bin";
+    // the coder alone, on the training set's symbols: predicted vs coded size, symbols/s
+    const L = m.latentDim;
+    const predictedBits = core.crossEntropyBits(core.countLatentSymbols(symbols, L), tables);
+    const perChunk = 1024 * L;
+    const time = (f) => {
+      const t = [];
+      for (let r = 0; r < (quick ? 2 : 5); r++) {
+        const t0 = performance.now();
+        f();
+        t.push(performance.now() - t0);
+      }
+      return Math.min(...t) / 1000;
+    };
+    let streams = [];
+    const encS = time(() => {
+      streams = [];
+      for (let at = 0; at < symbols.length; at += perChunk) streams.push(core.ransEncodeRows(symbols.subarray(at, at + perChunk), L, tables));
+    });
+    const back = new Uint8Array(perChunk);
+    const decodeAll = (t) => {
+      streams.forEach((st, k) => {
+        const n = Math.min(perChunk, symbols.length - k * perChunk);
+        core.ransDecodeRows(st, n / L, L, t, back.subarray(0, n));
+      });
+    };
+    const decS = time(() => decodeAll(tables));
+    // the cumulative-search path (what tables wider than RANS_LOOKUP_BUDGET use): a copy with too many
+    // dimensions to get a lookup table, decoding only the first L of them
+    const wideDims = Math.floor(core.RANS_LOOKUP_BUDGET / 2048) + 1; // over the bucket tables' budget (2 KiB per dimension)
+    const wide = { dims: wideDims, precisionBits: tables.precisionBits, freq: new Uint16Array(wideDims * 256) };
+    for (let d = 0; d < wideDims; d++) wide.freq.set(tables.freq.subarray((d % L) * 256, (d % L + 1) * 256), d * 256);
+    const wideRows = Math.floor(symbols.length / wideDims);
+    const wideSymbols = symbols.subarray(0, wideRows * wideDims);
+    const wideStream = core.ransEncodeRows(wideSymbols, wideDims, wide);
+    const wideOut = new Uint8Array(wideSymbols.length);
+    const searchS = time(() => core.ransDecodeRows(wideStream, wideRows, wideDims, wide, wideOut));
+    let codedBytes = 0;
+    for (const st of streams) codedBytes += st.length;
+    coder = {
+      symbols: symbols.length,
+      predictedBytesPerRow: predictedBits / 8 / rows,
+      codedBytesPerRow: codedBytes / rows,
+      codedVsPredicted: codedBytes / (predictedBits / 8) - 1,
+      entropyBitsPerLatent: predictedBits / symbols.length,
+      encodeMsymPerS: symbols.length / encS / 1e6,
+      decodeMsymPerS: symbols.length / decS / 1e6,
+      decodeSearchMsymPerS: wideSymbols.length / searchS / 1e6,
+    };
+  }
+
   // ---- speed and memory, one process per run, one core
   const floorGz = best(['read', TRAIN], (j) => j.seconds);
   const floorRaw = best(['read', raw], (j) => j.seconds);
   const runs = [];
-  for (const latent of ['float32', 'float16', 'uint8']) {
+  for (const latent of ['float32', 'float16', 'uint8', 'entropy']) {
     const aez = join(work, `train-${latent}.aez`);
     const gz = best(['compress', bundle, TRAIN, '--out', aez, '--latent', latent, '--threads', '1']);
     const plain = best(['compress', bundle, raw, '--out', aez, '--latent', latent, '--threads', '1']);
@@ -122,21 +216,27 @@ try {
   }
 
   if (bundleU8) {
-    const aez = join(work, 'train-u8io.aez');
-    const plain = best(['compress', bundleU8, raw, '--out', aez, '--latent', 'uint8', '--threads', '1']);
-    const dec = best(['decompress', bundleU8, aez, '--out', join(work, 'out-u8io.idx'), '--threads', '1']);
-    const clamped = Number(/clamped to the manifest range: (\d+)/.exec(plain.out)?.[1] ?? NaN);
-    runs.push({ latent: 'uint8', io: 'uint8', bytesOut: statSync(aez).size, clamped, gz: undefined, plain, dec });
+    for (const latent of ['uint8', 'entropy']) {
+      const aez = join(work, `train-u8io-${latent}.aez`);
+      const plain = best(['compress', bundleU8, raw, '--out', aez, '--latent', latent, '--threads', '1']);
+      const dec = best(['decompress', bundleU8, aez, '--out', join(work, `out-u8io-${latent}.idx`), '--threads', '1']);
+      const clamped = Number(/clamped to the manifest range: (\d+)/.exec(plain.out)?.[1] ?? NaN);
+      runs.push({ latent, io: 'uint8', bytesOut: statSync(aez).size, clamped, gz: undefined, plain, dec });
+    }
   }
 
   // ---- quality, in this process (one-shot API, both thread defaults)
-  const { Codec } = await import(join(root, 'packages/runtime/dist/node.js'));
-  const pixels = readFileSync(raw).subarray(16);
+  const pixels = trainPixels;
   const codec = await Codec.load(bundle, { checkFinite: false });
   const quality = {};
-  for (const latent of ['float32', 'float16', 'uint8']) {
+  let uint8Decoded;
+  for (const latent of ['float32', 'float16', 'uint8', 'entropy']) {
     const bytes = await codec.compress(pixels, { latent });
     const { data } = await codec.decompress(bytes);
+    if (latent === 'uint8') uint8Decoded = data;
+    if (latent === 'entropy' && !Buffer.from(data.buffer, data.byteOffset, data.byteLength).equals(Buffer.from(uint8Decoded.buffer, uint8Decoded.byteOffset, uint8Decoded.byteLength))) {
+      throw new Error('entropy-decoded rows differ from the uint8 container\'s');
+    }
     let sum = 0;
     for (let i = 0; i < data.length; i++) {
       const d = (pixels[i] - data[i]) / 255;
@@ -161,6 +261,9 @@ try {
     mkdirSync(dir);
     const q = w === 'float32' ? base : await quantizeBundle(base, w);
     for (const [name, bytes] of Object.entries(q.files)) writeFileSync(join(dir, name), bytes);
+    // the latent tables (fitted above when the bundle had none) travel with the bundle they describe
+    const listed = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).files.latentTables;
+    if (listed !== undefined && !existsSync(join(dir, listed.path))) writeFileSync(join(dir, listed.path), readFileSync(join(bundle, listed.path)));
     const c = await Codec.load(dir, { threads: 1, checkFinite: false });
     await c.reconstruct(test.subarray(0, 784 * 1024));
     const times = [];
@@ -220,7 +323,18 @@ try {
   );
   lines.push('');
   lines.push('MSE / PSNR: float32-I/O bundle, all 60 000 rows, normalised units (pixel / 255), peak 1. Decompress writes uint8 .idx (the float32-I/O bundle\'s output is rounded in JS).');
-  lines.push('Targets: peak RSS < 300 MB and ≥ 50 MB/s for uint8 latents; uint8 MSE ≤ 5 % over float32.');
+  lines.push('Targets: peak RSS < 300 MB and ≥ 50 MB/s for uint8 latents; uint8 MSE ≤ 5 % over float32; entropy: compress ≥ 50, decompress ≥ 30 MB/s, decoding bit-identical to uint8 (checked).');
+  const cd = coder;
+  const entropyRun = runs.find((r) => r.latent === 'entropy' && !r.io);
+  const headerAndFraming = entropyRun.bytesOut - cd.codedBytesPerRow * rows;
+  lines.push('');
+  lines.push(`Entropy coding (${tablesNote}; ${cd.entropyBitsPerLatent.toFixed(3)} bits per latent predicted):`);
+  lines.push('| predicted bytes/row (cross-entropy) | coded bytes/row (rANS streams) | coded vs predicted | container bytes/row | uint8 bytes/row | rANS encode Msym/s | decode Msym/s (buckets) | decode Msym/s (cumulative search) |');
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push(
+    `| ${cd.predictedBytesPerRow.toFixed(3)} | ${cd.codedBytesPerRow.toFixed(3)} | ${(100 * cd.codedVsPredicted).toFixed(3)} % (target < 1 %) | ${(entropyRun.bytesOut / rows).toFixed(3)} ` +
+      `(framing ${headerAndFraming.toFixed(0)} B) | ${(runs.find((r) => r.latent === 'uint8').bytesOut / rows).toFixed(3)} | ${cd.encodeMsymPerS.toFixed(1)} | ${cd.decodeMsymPerS.toFixed(1)} | ${cd.decodeSearchMsymPerS.toFixed(1)} |`,
+  );
   lines.push('');
   lines.push('| weights | encoder + decoder bytes | size vs float32 | reconstruct rows/s (10k test rows, batch 1024, 1 thread, median of 7) | speed vs float32 | test MSE (norm.) | MSE vs float32 |');
   lines.push('| --- | --- | --- | --- | --- | --- | --- |');
@@ -243,6 +357,7 @@ try {
         pixelBytes,
         latents: runs.map((r) => ({ latent: r.latent, bundleIo: r.io ?? 'float32', bytesOut: r.bytesOut, clamped: r.clamped, ...r.results })),
         floor: { gunzipMBps: mb / floorGz.seconds, rawMBps: mb / floorRaw.seconds },
+        entropy: { tables: tablesNote, ...coder },
         weights,
       },
       null,

@@ -20,7 +20,7 @@ const RULES: Record<string, { imports: readonly string[]; node: boolean }> = {
   exporter: { imports: ['@aekit/core', '@aekit/onnx'], node: true },
   runtime: { imports: ['@aekit/core', 'onnxruntime-node', 'onnxruntime-web'], node: true },
   trainer: {
-    imports: ['@aekit/core', '@aekit/onnx', '@aekit/data', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', 'onnxruntime-web'],
+    imports: ['@aekit/core', '@aekit/onnx', '@aekit/data', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'ml-matrix', 'onnxruntime-node', 'onnxruntime-web'],
     node: true,
   },
   cli: {

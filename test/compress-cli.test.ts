@@ -2,13 +2,14 @@
  * `aekit compress` / `aekit decompress` end to end on real bundles (GraphBuilder fixtures, float32 and
  * uint8 I/O) run in-process, plus the same container through the runtime Codec's methods.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Codec, ContainerError, FingerprintError } from '@aekit/runtime';
 import { encodeNpy, parseIdx, parseNpy } from '@aekit/data';
+import { countLatentSymbols, encodeLatentTables, fitLatentTables, quantizeLatents, sha256Hex } from '@aekit/core';
 import { main } from 'aekit';
 import { type Fixture, makeFixture, sampleRows } from './runtime-fixtures.js';
 
@@ -180,5 +181,73 @@ describe('aekit compress / decompress', () => {
     expect(await main(['decompress', u8.dir, join(dir, 'rows-uint8.aez'), '--out', join(dir, 'x.png')], u.io)).toBe(2);
     expect(u.err()).toMatch(/\.npy or \.idx/);
     expect(ContainerError).toBeDefined();
+  });
+});
+
+describe('entropy-coded latents (bundle with latent_tables.bin)', () => {
+  /** A copy of the uint8 fixture with tables fitted to its latents on other rows (as training would). */
+  async function bundleWithTables(): Promise<string> {
+    const withTables = join(dir, 'u8-tables');
+    mkdirSync(withTables, { recursive: true });
+    for (const name of readdirSync(u8.dir)) copyFileSync(join(u8.dir, name), join(withTables, name));
+    const codec = await Codec.load(u8.dir);
+    const train = sampleRows(2000, COLS, 'uint8', 99) as Uint8Array;
+    const z = (await codec.encode(train)).data;
+    await codec.dispose();
+    const range = { min: Float32Array.from(u8.manifest.latentRange.min), max: Float32Array.from(u8.manifest.latentRange.max) };
+    const symbols = new Uint8Array(z.length);
+    quantizeLatents(z, 'uint8', range, symbols);
+    const file = encodeLatentTables(fitLatentTables(countLatentSymbols(symbols, 4), 4));
+    writeFileSync(join(withTables, 'latent_tables.bin'), file);
+    const manifest = { ...u8.manifest, files: { ...u8.manifest.files, latentTables: { path: 'latent_tables.bin', sha256: await sha256Hex(file), bytes: file.length } } };
+    writeFileSync(join(withTables, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    return withTables;
+  }
+
+  it('compresses entropy-coded by default when the bundle has tables, and decodes bit for bit what uint8 gives', async () => {
+    const tablesDir = await bundleWithTables();
+    const input = join(dir, 'rows-idx1-ubyte.gz');
+    const c = capture();
+    expect(await main(['compress', tablesDir, input, '--out', join(dir, 'e.aez'), '--check'], c.io)).toBe(0);
+    expect(c.out()).toContain(`compressed ${ROWS} rows (12 uint8 values each) with entropy latents (4 per row) (default: the bundle has latent tables)`);
+    expect(c.out()).toMatch(/check: 300 rows decoded/);
+    const plain = capture();
+    expect(await main(['compress', tablesDir, input, '--out', join(dir, 'p.aez'), '--latent', 'uint8'], plain.io)).toBe(0);
+    expect(plain.out()).toContain('with uint8 latents (4 per row)\n');
+    expect(readFileSync(join(dir, 'e.aez')).length).toBeLessThan(readFileSync(join(dir, 'p.aez')).length);
+    for (const name of ['e', 'p']) {
+      const d = capture();
+      expect(await main(['decompress', tablesDir, join(dir, `${name}.aez`), '--out', join(dir, `${name}.npy`)], d.io)).toBe(0);
+      expect(d.out()).toContain(`from ${name === 'e' ? 'entropy' : 'uint8'} latents`);
+    }
+    expect(readFileSync(join(dir, 'e.npy')).equals(readFileSync(join(dir, 'p.npy')))).toBe(true);
+    const info = capture();
+    expect(await main(['info', tablesDir], info.io)).toBe(0);
+    expect(info.out()).toMatch(/latent_tables\.bin +\d+ bytes/);
+    expect(info.out()).toContain('entropy-coded latents by default');
+
+    // the same decoder without the tables cannot decode it, and says why
+    const refused = capture();
+    expect(await main(['decompress', u8.dir, join(dir, 'e.aez'), '--out', join(dir, 'refused.npy')], refused.io)).toBe(1);
+    expect(refused.err()).toMatch(/entropy-coded with the latent tables whose SHA-256 is [0-9a-f]{64}, but this bundle has no latent tables/);
+    // damaged tables are refused when the bundle loads
+    const tables = readFileSync(join(tablesDir, 'latent_tables.bin'));
+    tables[40]! ^= 1;
+    writeFileSync(join(tablesDir, 'latent_tables.bin'), tables);
+    const damaged = capture();
+    expect(await main(['decompress', tablesDir, join(dir, 'e.aez'), '--out', join(dir, 'refused.npy')], damaged.io)).toBe(1);
+    expect(damaged.err()).toMatch(/latent_tables.bin fails its integrity check/);
+    expect(existsSync(join(dir, 'refused.npy'))).toBe(false);
+  });
+
+  it('uses uint8 by default without tables, saying why, and refuses --latent entropy', async () => {
+    const input = join(dir, 'rows-idx1-ubyte.gz');
+    const c = capture();
+    expect(await main(['compress', u8.dir, input, '--out', join(dir, 'd.aez')], c.io)).toBe(0);
+    expect(c.out()).toContain('with uint8 latents (4 per row) (default: the bundle has no latent tables to entropy-code with');
+    const e = capture();
+    expect(await main(['compress', u8.dir, input, '--out', join(dir, 'no-tables.aez'), '--latent', 'entropy'], e.io)).not.toBe(0);
+    expect(e.err()).toMatch(/--latent entropy: bundle .* has no latent tables .*use --latent uint8/);
+    expect(existsSync(join(dir, 'no-tables.aez'))).toBe(false);
   });
 });

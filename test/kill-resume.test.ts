@@ -2,7 +2,7 @@
  * Issue 9, recovery: `aekit train` in a child process is killed with SIGKILL in the middle of an epoch,
  * resumed with --resume, and its final weights are compared with an uninterrupted run of the same seed
  * on the same engine and backend: they must be bit-identical. A second child gets SIGINT and must
- * exit non-zero, saying how to resume, with its last complete epoch saved.
+ * exit 130 (128 + SIGINT), saying how to resume, with its last complete epoch saved.
  * Spawns the built CLI (packages/cli/dist/bin.js): run `npx tsc -b` first (root `pnpm test` does).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -108,14 +108,14 @@ describe('kill -9 and resume', () => {
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
-  it('Ctrl-C stops cleanly: exit 1, the last complete epoch saved, a message saying how to resume', async () => {
+  it('Ctrl-C stops cleanly: exit 130, the last complete epoch saved, a message saying how to resume', async () => {
     const out = join(dir, 'interrupted');
     const child = aekit(['--data', data, ...ARGS, '--epochs', '50', '--out', out]);
     const first = await child.until((e) => e['event'] === 'epoch' && e['epoch'] === 1);
     await new Promise((r) => setTimeout(r, (1000 * (first['seconds'] as number)) / 2));
     child.proc.kill('SIGINT');
     const { code } = await child.exit;
-    expect(code).toBe(1);
+    expect(code).toBe(130);
     const done = meta(out).epochsCompleted;
     expect(done).toBeGreaterThanOrEqual(1);
     expect(done).toBe(child.events.filter((e) => e['event'] === 'epoch').length);

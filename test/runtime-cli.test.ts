@@ -78,7 +78,7 @@ describe('aekit encode / decode / eval / info', () => {
     // rows of the wrong width
     writeFileSync(join(dir, 'narrow.npy'), encodeNpy(new Float32Array(10), [2, 5]));
     const narrow = await run('encode', dir, '--data', join(dir, 'narrow.npy'), '--out', join(dir, 'bad.npy'));
-    expect(narrow).toMatchObject({ code: 1, stderr: expect.stringMatching(/rows have 5 values but the bundle's encoder takes 12/) });
+    expect(narrow).toMatchObject({ code: 1, stderr: expect.stringMatching(/the data has 5 columns but the bundle's manifest says inputDim 12/) });
     const device = await run('encode', dir, '--data', join(dir, 'rows.npy'), '--out', join(dir, 'bad.npy'), '--device', 'tpu');
     expect(device.code).toBe(2);
     expect(device.stderr).toMatch(/Allowed choices are cpu, cuda, webgpu, auto/);

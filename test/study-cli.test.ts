@@ -26,21 +26,31 @@ describe('aekit study activations', () => {
     const r = await run('study', 'activations', '--data', data, '--activations', 'relu,tanh', '--seeds', '2', '--limit', '100', '--out', out, ...TINY);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/\[4\/4\] tanh seed 43: val MSE 0\.\d{5}/);
+    expect(r.out).toMatch(/\[5\/6\] tanh seed 43: val MSE 0\.\d{5}/);
+    expect(r.out).toMatch(/\[6\/6\] linear seed 43: val MSE 0\.\d{5}/); // the all-linear reference
     const md = readFileSync(join(out, 'study.md'), 'utf8');
     expect(md).toContain('(evenly spaced subset of its 120 rows) (100 rows');
     const tableRows = md.split('\n').filter((l) => /^\| [12] \| (relu|tanh) \| 0\.\d{5} ± 0\.\d{5} \|/.test(l));
     expect(tableRows).toHaveLength(2);
+    expect(md).toMatch(/\| ref \| linear \(all hidden activations linear\) \| 0\.\d{5} ± 0\.\d{5} \|/);
+    expect(md).toMatch(/\| ref \| PCA-2 \(linear optimum, fitted on each training split\) \| 0\.\d{5} ± 0\.\d{5} \|/);
     const csv = readFileSync(join(out, 'study.csv'), 'utf8').trim().split('\n');
-    expect(csv).toHaveLength(3);
+    expect(csv).toHaveLength(5);
+    expect(csv.slice(3).map((l) => l.split(',')[0])).toEqual(['linear', 'pca-2']);
     for (const line of csv.slice(1)) {
       const mse = Number(line.split(',')[2]);
       expect(mse).toBeGreaterThan(0);
       expect(mse).toBeLessThan(0.5); // data in [0, 1]: any sane model is far below 0.5
     }
-    expect(readFileSync(join(out, 'curves.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 2 * 2 * 3);
+    expect(readFileSync(join(out, 'curves.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 3 * 2 * 3);
     const png = PNG.sync.read(readFileSync(join(out, 'loss-curves.png')));
     expect([png.width, png.height]).toEqual([960, 600]);
+
+    const bare = join(dir, 'bare');
+    const n = await run('study', 'activations', '--data', data, '--activations', 'relu', '--seeds', '1', '--limit', '100', '--no-references', '--out', bare, ...TINY);
+    expect(n.code).toBe(0);
+    expect(n.out).toMatch(/\[1\/1\] relu seed 42/);
+    expect(readFileSync(join(bare, 'study.md'), 'utf8')).not.toContain('| ref |');
   });
 
   it('bad options: one line on stderr, exit 2, nothing written', async () => {

@@ -47,7 +47,7 @@ describe('aekit train', () => {
     expect(events[3]).toMatchObject({ epoch: 3, epochs: 3 });
     expect(typeof events[3]!['valLoss']).toBe('number');
     expect(events[4]).toMatchObject({ checkpoint: out, epochsCompleted: 3 });
-    expect(readdirSync(out).sort()).toEqual(['aekit.json', 'model.json', 'optimizer.bin', 'weights.bin']);
+    expect(readdirSync(out).sort()).toEqual(['aekit.json', 'latent_tables.bin', 'model.json', 'optimizer.bin', 'weights.bin']);
     const meta = JSON.parse(readFileSync(join(out, 'aekit.json'), 'utf8'));
     expect(meta).toMatchObject({ format: 'aekit-checkpoint', normalization: { kind: 'minmax' }, training: { backend: 'cpu', engine: 'tfjs' } });
 
@@ -126,9 +126,9 @@ describe('aekit train', () => {
       code: 1,
       message: /cut\.npy: header declares shape \(8, 8\).*ends at byte 200: the file is truncated/,
     },
-    { name: 'CSV with a non-numeric cell', args: () => ['--data', put('text.csv', '1,2\n3,x\n')], code: 1, message: /text\.csv: line 2, column 2 is not a number/ },
+    { name: 'CSV with a non-numeric cell', args: () => ['--data', put('text.csv', '1,2\n3,x\n')], code: 1, message: /text\.csv: row 2, column 2 \(line 2\) is not a number/ },
     { name: 'CSV with ragged rows', args: () => ['--data', put('ragged.csv', '1,2\n3,4,5\n')], code: 1, message: /ragged\.csv: line 2 has 3 values but line 1 has 2/ },
-    { name: 'NaN in the data', args: () => ['--data', put('nan.csv', '1,2\nnan,4\n')], code: 1, message: /nan\.csv: line 2, column 1 is nan/ },
+    { name: 'NaN in the data', args: () => ['--data', put('nan.csv', '1,2\nnan,4\n')], code: 1, message: /nan\.csv: row 2, column 1 \(line 2\) is nan/ },
     {
       name: 'Infinity in the data',
       args: () => ['--data', put('inf.npy', encodeNpy(Float32Array.from([1, 2, 3, Infinity]), [2, 2]))],

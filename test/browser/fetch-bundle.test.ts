@@ -71,6 +71,22 @@ describe('fetchBundle', () => {
     expect((err as Error).message).toMatch(/http:\/\/h\/nope\/manifest\.json: HTTP 404 Not Found: no such file; check the bundle URL/);
   });
 
+  it('fetches the latent tables when the manifest lists them', async () => {
+    const manifest = { ...MANIFEST, files: { ...MANIFEST.files, latentTables: { path: 'latent_tables.bin', sha256: 'd'.repeat(64), bytes: 2 } } };
+    const f = fakeFetch({
+      '/b/manifest.json': JSON.stringify(manifest),
+      '/b/encoder.onnx': Uint8Array.of(1),
+      '/b/decoder.onnx': Uint8Array.of(2),
+      '/b/autoencoder.onnx': Uint8Array.of(3),
+      '/b/latent_tables.bin': Uint8Array.of(4, 5),
+    });
+    const b = await fetchBundle('http://h/b', f);
+    expect(Array.from(b.files.latentTables!)).toEqual([4, 5]);
+    expect(f.asked).toContain('http://h/b/latent_tables.bin');
+    const missing = fakeFetch({ '/b/manifest.json': JSON.stringify(manifest), '/b/encoder.onnx': Uint8Array.of(1), '/b/decoder.onnx': Uint8Array.of(2), '/b/autoencoder.onnx': Uint8Array.of(3) });
+    await expect(fetchBundle('http://h/b', missing)).rejects.toThrow(/cannot fetch the latent tables from http:\/\/h\/b\/latent_tables.bin: HTTP 404/);
+  });
+
   it('a missing graph names that graph and its URL', async () => {
     const fetch = fakeFetch({ '/b/manifest.json': JSON.stringify(MANIFEST), '/b/encoder.onnx': 'x', '/b/autoencoder.onnx': 'x' });
     await expect(fetchBundle('http://h/b/', fetch)).rejects.toThrow(/the decoder graph from http:\/\/h\/b\/decoder\.onnx: HTTP 404/);

@@ -4,7 +4,9 @@
  * plain autoencoder: 5 Adam steps against the float64 reference step within 1e-4 for selu, gelu and
  * leakyRelu; resume (getState → a new engine's setState → continue) equal to the uninterrupted run;
  * typed errors for bad configs. The VAE where it trains (tfjs, ort:cpu): 5 steps against the other
- * engine's VAE on cpu, and resume; elsewhere reported as not applicable.
+ * engine's VAE on cpu, and resume; elsewhere reported as not applicable. Rate–distortion training
+ * (`config.rate`, every environment): 5 steps against the float64 reference step with the rate term,
+ * and resume, the learned density included.
  *
  * onnxruntime-web's training engine is deliberately not an engine environment here: it needs a page
  * per configuration, and packages/trainer/test/ort-browser.test.ts already runs it (wasm and WebGPU).
@@ -14,6 +16,7 @@ import { type ActivationName, DEFAULT_ADAM, Rng, SpecError, UsageError, makeSpec
 import type { EngineConfig, ParamSet, TrainingEngine, VaeEngineConfig } from '@aekit/trainer';
 import { glorotUniformParams } from '../../packages/trainer/src/init.js';
 import { referenceTrainStep, type ReferenceState } from '../../packages/trainer/test/reference.js';
+import { drawUniformNoise } from '../../packages/trainer/src/variants/rate-math.js';
 import { relErr } from '../helpers/compare.js';
 import { type EnvironmentName, type TestEnvironment, createTestEngine, describeEachEnvironment, environment, itNotApplicable } from './environments.js';
 
@@ -30,6 +33,7 @@ function specFor(act: ActivationName): ModelSpec {
 }
 const configFor = (act: ActivationName): EngineConfig => ({ spec: specFor(act), loss: 'mse', adam: ADAM, l1: 1e-3, l2: 1e-3, batchSize: BATCH });
 const VAE_CONFIG: VaeEngineConfig = { ...configFor('selu'), beta: 0.5, seed: 3 };
+const RATE_CONFIG: EngineConfig = { ...configFor('gelu'), rate: { weight: 0.4, seed: 17 } };
 
 const x = (() => {
   const rng = new Rng(21);
@@ -140,6 +144,32 @@ describeEachEnvironment('engine', 'engine conformance', (env: TestEnvironment) =
       }
     }
     expect(wrong, `${env.name}:\n${wrong.join('\n')}`).toEqual([]);
+  });
+
+  it(`rate-weight: ${STEPS} steps equal the float64 reference (noise, density, its moments) within ${TOLERANCE}`, async () => {
+    const init = glorotUniformParams(RATE_CONFIG.spec, new Rng(10));
+    const L = RATE_CONFIG.spec.latent.units;
+    const flat = [...init.flatMap((p) => [Float64Array.from(p.kernel), Float64Array.from(p.bias)]), new Float64Array(L), new Float64Array(L)];
+    const ref: ReferenceState = { params: flat, m: flat.map((a) => new Float64Array(a.length)), v: flat.map((a) => new Float64Array(a.length)), t: 0 };
+    const refLosses: number[] = [];
+    for (let s = 0; s < STEPS; s++) {
+      const rate = { weight: RATE_CONFIG.rate!.weight, noise: drawUniformNoise(RATE_CONFIG.rate!.seed, s + 1, BATCH * L) };
+      refLosses.push(referenceTrainStep(RATE_CONFIG.spec, { loss: 'mse', l1: RATE_CONFIG.l1, l2: RATE_CONFIG.l2, adam: ADAM, rate }, ref, x.subarray(s * BATCH * COLS, (s + 1) * BATCH * COLS), BATCH));
+    }
+    const { run, state } = await trainOn(() => createTestEngine(env, 'ae', RATE_CONFIG), init, 0, STEPS);
+    expect(state.params.at(-1)!.name).toBe('latent_density');
+    expect(note(env, 'rate losses', lossErr(run.losses, refLosses))).toBeLessThan(TOLERANCE);
+    expect(note(env, 'rate params', relErr(run.params, ref.params))).toBeLessThan(TOLERANCE);
+  });
+
+  it('rate-weight resume: 2 steps, getState, a new engine setState, 3 more = 5 uninterrupted steps', async () => {
+    const init = glorotUniformParams(RATE_CONFIG.spec, new Rng(11));
+    const make = () => createTestEngine(env, 'ae', RATE_CONFIG);
+    const whole = await trainOn(make, init, 0, STEPS);
+    const first = await trainOn(make, init, 0, 2);
+    const rest = await trainOn(make, first.state.params, 2, STEPS - 2, first.state.optimizer);
+    expect(note(env, 'rate resume losses', lossErr([...first.run.losses, ...rest.run.losses], whole.run.losses))).toBeLessThan(1e-6);
+    expect(note(env, 'rate resume params', relErr(rest.run.params, whole.run.params))).toBeLessThan(1e-6);
   });
 
   if (env.vaeNotApplicable !== undefined) {

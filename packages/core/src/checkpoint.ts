@@ -18,6 +18,8 @@ export const CHECKPOINT_FILES = {
   vaeHead: 'vae_head.bin',
   /** Per-dimension frequency tables of the quantised latents over the training set (entropy coding). */
   latentTables: 'latent_tables.bin',
+  /** A rate-trained model's latent density (per-dimension location, log-scale; float32 LE), described by aekit.json's `rate.density`. */
+  density: 'density.bin',
 } as const;
 
 export const CHECKPOINT_FORMAT = 'aekit-checkpoint';
@@ -39,7 +41,12 @@ export interface EpochRecord {
   epoch: number;
   /** Mean training loss over the epoch's batches (including L1/L2 penalties). */
   loss: number;
-  /** Validation loss (reconstruction only), when a validation split is used. */
+  /**
+   * Validation loss, when a validation split is used: reconstruction only (no penalties). For a
+   * rate-trained model (`training.rateWeight` > 0): the reconstruction with the latents rounded to the
+   * integer lattice and clamped to [−128, 127] (what inference codes) + rateWeight × the density's
+   * estimated bits per input value at those rounded latents.
+   */
   valLoss?: number;
   /** Wall-clock seconds of the epoch. */
   seconds: number;
@@ -87,6 +94,20 @@ export interface VaeMeta {
   head?: { inputDim: number; units: number; tensors: TensorEntry[]; sha256: string };
   /** Checkpoints written before vae_head.bin: the head as JSON numbers (not covered by any hash). Read, no longer written. */
   logVar?: { inputDim: number; units: number; kernel: number[]; bias: number[] };
+}
+
+/**
+ * What a rate-trained checkpoint adds (`training.rateWeight` > 0): the weight and the learned latent
+ * density, a logistic per dimension d with location μ_d and log-scale ℓ_d, whose probability of the
+ * integer bin around ỹ is σ((½ − t)/s) − σ((−½ − t)/s), t = |ỹ − μ_d|, s = exp(ℓ_d). The parameters are
+ * in density.bin (`density`, hashed): tensors `latent_density/loc` [latentDim] and
+ * `latent_density/log_scale` [latentDim]. Training states carry them as a pseudo-layer
+ * `latent_density` after the dense layers (kernel [1, latentDim] = μ, bias = ℓ), so their Adam moments
+ * are in optimizer.bin (`latent_density/kernel/m`, …) and their best state in best.bin, as a VAE head's.
+ */
+export interface RateMeta {
+  weight: number;
+  density?: { units: number; tensors: TensorEntry[]; sha256: string };
 }
 
 /** One tensor inside a binary file: name, shape and byte offset (float32, little-endian). */
@@ -147,4 +168,12 @@ export interface CheckpointMeta {
   createdAt: string;
   /** Present for a variational autoencoder (`training.variant` 'vae'). */
   vae?: VaeMeta;
+  /** Present for a rate-trained model (`training.rateWeight` > 0). */
+  rate?: RateMeta;
+  /**
+   * Per-dimension frequency tables of the training set's quantised (uint8) latents, in
+   * latent_tables.bin (core's encodeLatentTables), hashed; written by a finished run, absent from
+   * per-epoch checkpoints of an unfinished one. The exporter copies the file into the bundle.
+   */
+  latentTables?: { sha256: string; bytes: number };
 }

@@ -10,3 +10,5 @@ export * from './float16.js';
 export type * from './ort.js';
 export * from './random.js';
 export { AEKIT_VERSION } from './version.js';
+export * from './latent-quantize.js';
+export * from './entropy/index.js';

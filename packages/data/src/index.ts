@@ -2,8 +2,9 @@ export type { Dataset, DataFormat } from './dataset.js';
 export { DATA_FORMATS } from './dataset.js';
 export { parseIdx, parseIdxHeader, type IdxHeader } from './idx.js';
 export { parseNpy, encodeNpy, writeNpy } from './npy.js';
-export { parseCsv, type CsvOptions } from './csv.js';
+export { parseCsv, csvNumber, type CsvOptions } from './csv.js';
 export { loadDataset, parseDataFormat, formatFromName, type LoadOptions } from './load.js';
+export { openRegularFile, readRegularFile, assertInputPath, removeScratchFilesSync, CSV_MAX_IN_MEMORY, CSV_MAX_STREAMED } from './read.js';
 export { loadBundledDigits, BUNDLED_DIGITS_SOURCE, type LabelledDataset } from './digits.js';
 export {
   openRowSource,
@@ -15,4 +16,16 @@ export {
   type RowStream,
   type OpenRowStreamOptions,
 } from './stream.js';
-export { writeFileAtomic, writeDirAtomic, writeStreamAtomic, type WriteStreamAtomicOptions } from './fs-atomic.js';
+export {
+  writeFileAtomic,
+  writeDirAtomic,
+  writeStreamAtomic,
+  type WriteStreamAtomicOptions,
+  LockError,
+  lockTarget,
+  heldLocks,
+  removeStaleTemps,
+  abandonAtomicWritesSync,
+  takeCompletedWrites,
+  pidAlive,
+} from './fs-atomic.js';

@@ -1,21 +1,22 @@
-import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
 import { DataError, UsageError } from '@aekit/core';
-import { parseCsv } from './csv.js';
+import { type CsvOptions, parseCsv } from './csv.js';
 import { DATA_FORMATS, type DataFormat, type Dataset } from './dataset.js';
 import { looksLikeIdx, parseIdx } from './idx.js';
 import { parseNpy } from './npy.js';
+import { gunzipFile, openRegularFile } from './read.js';
 
-export interface LoadOptions {
+export interface LoadOptions extends CsvOptions {
   /** idx, npy or csv; guessed from the file name (then from its first bytes) when omitted. */
   format?: DataFormat;
+  /**
+   * A .gz file may inflate to at most this many bytes. Default: the size its IDX/NPY header declares
+   * (a file inflating past it is refused as it inflates); CSV: CSV_MAX_IN_MEMORY (512 MiB).
+   */
+  maxBytes?: number;
 }
 
-const PARSERS: Record<DataFormat, (bytes: Uint8Array, file: string) => Dataset> = {
-  idx: parseIdx,
-  npy: parseNpy,
-  csv: (bytes, file) => parseCsv(bytes, file),
-};
+/** The end of every "cannot read --data" message. */
+export const DATA_HINT = 'give --data an IDX, NPY or CSV file (or omit --data for the bundled digits)';
 
 export function parseDataFormat(name: string): DataFormat {
   if ((DATA_FORMATS as readonly string[]).includes(name)) return name as DataFormat;
@@ -48,26 +49,18 @@ export function isGzip(bytes: Uint8Array): boolean {
  * place and what to do for every malformed input.
  */
 export async function loadDataset(path: string, options: LoadOptions = {}): Promise<Dataset> {
+  const { fh } = await openRegularFile(path, DATA_HINT);
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    const magic = new Uint8Array(2);
+    await fh.read(magic, 0, 2, 0);
+    if (isGzip(magic)) bytes = await gunzipFile(fh, path, options.format ?? formatFromName(path), options.maxBytes);
+    else bytes = await fh.readFile();
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : (e as Error).message;
-    throw new DataError(`${path}: ${why}; give --data an IDX, NPY or CSV file (or omit --data for the bundled digits)`, {
-      file: path,
-      cause: e,
-    });
-  }
-  if (isGzip(bytes)) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new DataError(`${path}: corrupt or truncated gzip data (${(e as Error).message}); re-download the file`, {
-        file: path,
-        cause: e,
-      });
-    }
+    if (e instanceof DataError) throw e;
+    throw new DataError(`${path}: cannot read (${(e as Error).message}); ${DATA_HINT}`, { file: path, cause: e });
+  } finally {
+    await fh.close();
   }
   const format = options.format ?? formatFromName(path) ?? formatFromBytes(bytes);
   if (format === undefined) {
@@ -75,7 +68,7 @@ export async function loadDataset(path: string, options: LoadOptions = {}): Prom
       file: path,
     });
   }
-  const ds = PARSERS[format](bytes, path);
+  const ds = format === 'idx' ? parseIdx(bytes, path) : format === 'npy' ? parseNpy(bytes, path) : parseCsv(bytes, path, options);
   if (ds.rows === 0 || ds.cols === 0) {
     throw new DataError(`${path}: the data has ${ds.rows} rows of ${ds.cols} values; expected at least one non-empty row`, {
       file: path,

@@ -4,21 +4,22 @@
  * Row sources (`openRowSource`): random access to the rows of a file, for training on files larger
  * than memory. IDX and NPY hold fixed-size rows, so row r is at a computed byte offset; a CSV file is
  * scanned once (validating every cell) to record the byte offset of every `blockRows`-th line.
- * Gzip-compressed files cannot be read at random offsets: they must be decompressed first (or loaded
- * in memory).
+ * Gzip-compressed files cannot be read at random offsets: they are inflated once into a scratch file
+ * in the OS temp directory (bounded by the size their header declares, see read.ts), removed on close.
  *
  * Row streams (`openRowStream`): the rows of a file front to back, for one pass such as `aekit
  * compress`. Uint8 IDX files, raw (through a row source) or gzip (decompressed as they are read), are
  * streamed with flat memory; other files are loaded whole and handed out as one piece.
  */
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { AekitError, DataError, UsageError } from '@aekit/core';
+import { AekitError, DataError } from '@aekit/core';
+import { type CsvOptions, csvNumber, isCsvHeader, parseCsvRow } from './csv.js';
 import { DATA_FORMATS, type DataFormat } from './dataset.js';
 import { checkIdxSize, IDX_UINT8, looksLikeIdx, parseIdxHeader } from './idx.js';
 import { formatFromBytes, formatFromName, isGzip, loadDataset } from './load.js';
 import { parseHeader as parseNpyHeader } from './npy.js';
+import { gunzipToScratch, openRegularFile } from './read.js';
 
 export interface RowSource {
   /** The file path. */
@@ -33,40 +34,57 @@ export interface RowSource {
   close(): Promise<void>;
 }
 
-export interface OpenRowSourceOptions {
+export interface OpenRowSourceOptions extends CsvOptions {
   format?: DataFormat;
   /** CSV only: lines per recorded offset (reading a row range reads whole blocks). Default 256. */
   csvBlockRows?: number;
+  /** A .gz file may inflate to at most this many bytes (default: its IDX/NPY header's size; CSV: 64 GiB). */
+  maxBytes?: number;
 }
 
-/** Opens an IDX, NPY or CSV file as a RowSource, checking its header (and, for CSV, every line). */
+const STREAM_HINT = 'give --data an IDX, NPY or CSV file';
+
+/**
+ * Opens an IDX, NPY or CSV file (raw, or gzip: inflated to a scratch file first) as a RowSource,
+ * checking its header (and, for CSV, every line).
+ */
 export async function openRowSource(path: string, options: OpenRowSourceOptions = {}): Promise<RowSource> {
-  let fh: FileHandle;
+  let { fh, size } = await openRegularFile(path, STREAM_HINT);
+  let removeScratch: (() => Promise<void>) | undefined;
   try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : (e as Error).message;
-    throw new DataError(`${path}: ${why}; give --data an IDX, NPY or CSV file`, { file: path, cause: e });
-  }
-  try {
-    const size = (await fh.stat()).size;
-    const head = await readAt(fh, 0, Math.min(size, 65536));
+    let head = await readAt(fh, 0, Math.min(size, 65536));
     if (isGzip(head)) {
-      throw new UsageError(`${path} is gzip-compressed and cannot be streamed; decompress it first (gunzip -k ${path}) or train with --in-memory`);
+      const scratch = await gunzipToScratch(fh, path, options.format ?? formatFromName(path), options.maxBytes);
+      removeScratch = scratch.remove;
+      await fh.close();
+      ({ fh, size } = await openRegularFile(scratch.path, STREAM_HINT));
+      head = await readAt(fh, 0, Math.min(size, 65536));
     }
     const format = options.format ?? formatFromName(path) ?? formatFromBytes(head);
     if (format === undefined) {
       throw new DataError(`${path}: cannot tell the data format from the name or contents; pass --format ${DATA_FORMATS.join('|')}`, { file: path });
     }
     const src =
-      format === 'idx' ? openIdx(fh, path, head, size) : format === 'npy' ? openNpy(fh, path, head, size) : await openCsv(fh, path, size, options.csvBlockRows ?? 256);
+      format === 'idx' ? openIdx(fh, path, head, size) : format === 'npy' ? openNpy(fh, path, head, size) : await openCsv(fh, path, size, options.csvBlockRows ?? 256, options);
     if (src.rows === 0 || src.cols === 0) {
       throw new DataError(`${path}: the data has ${src.rows} rows of ${src.cols} values; expected at least one non-empty row`, { file: path });
     }
-    return src;
+    if (removeScratch === undefined) return src;
+    const remove = removeScratch;
+    return {
+      ...src,
+      read: (start, count) => src.read(start, count),
+      close: async () => {
+        try {
+          await src.close();
+        } finally {
+          await remove();
+        }
+      },
+    };
   } catch (e) {
-    await fh.close();
+    await fh.close().catch(() => undefined);
+    await removeScratch?.();
     throw e;
   }
 }
@@ -79,18 +97,17 @@ export const STREAM_AUTO_BYTES = 512 * 2 ** 20;
  * gzip-compressed (gzip cannot be read at random offsets).
  */
 export async function streamsByDefault(path: string): Promise<boolean> {
-  let fh: FileHandle;
+  let opened: { fh: FileHandle; size: number };
   try {
-    fh = await open(path, 'r');
+    opened = await openRegularFile(path, STREAM_HINT);
   } catch {
-    return false; // the in-memory loader reports the missing file
+    return false; // the in-memory loader reports the missing file (or the FIFO, directory…)
   }
   try {
-    const size = (await fh.stat()).size;
-    const head = await readAt(fh, 0, 2);
-    return size > STREAM_AUTO_BYTES && !isGzip(head);
+    const head = await readAt(opened.fh, 0, 2);
+    return opened.size > STREAM_AUTO_BYTES && !isGzip(head);
   } finally {
-    await fh.close();
+    await opened.fh.close();
   }
 }
 
@@ -199,15 +216,17 @@ const SCAN_CHUNK = 1 << 20;
  * Scans a CSV file once: validates every line (same column count, finite numbers), skips a header
  * line whose cells are all non-numeric, and records the byte offset of every `blockRows`-th data line.
  */
-async function openCsv(fh: FileHandle, path: string, size: number, blockRows: number): Promise<RowSource> {
+async function openCsv(fh: FileHandle, path: string, size: number, blockRows: number, csv: CsvOptions): Promise<RowSource> {
   const offsets: number[] = [];
   let rows = 0;
   let cols = -1;
   let firstDataLine = 0;
   let seenLine = false;
+  let headerSkipped = false;
   let lineNo = 0;
   let carry = new Uint8Array(0);
   let carryStart = 0;
+  let check = new Float32Array(0);
   const decoder = new TextDecoder('utf-8');
   const onLine = (bytes: Uint8Array, at: number) => {
     lineNo++;
@@ -216,26 +235,18 @@ async function openCsv(fh: FileHandle, path: string, size: number, blockRows: nu
     const cells = text.split(',');
     if (!seenLine) {
       seenLine = true;
-      // A first line whose cells are all non-numeric is a header (as parseCsv decides).
-      if (cells.every((c) => c.trim() === '' || Number.isNaN(Number(c.trim())))) return;
+      // One header rule for both readers (csv.ts).
+      if (isCsvHeader(cells, lineNo, path, csv)) {
+        headerSkipped = true;
+        return;
+      }
     }
     if (cols < 0) {
       cols = cells.length;
       firstDataLine = lineNo;
+      check = new Float32Array(cols);
     }
-    if (cells.length !== cols) {
-      throw new DataError(`${path}: line ${lineNo} has ${cells.length} values but line ${firstDataLine} has ${cols}; every row must have the same number of columns`, { file: path });
-    }
-    for (let c = 0; c < cells.length; c++) {
-      const cell = cells[c]!.trim();
-      const v = cell === '' ? NaN : Number(cell);
-      if (!Number.isFinite(v)) {
-        throw new DataError(
-          `${path}: line ${lineNo}, column ${c + 1} is ${cell === '' ? 'empty' : `"${cell}"`}; every cell must be a finite number (fill or drop missing values before training)`,
-          { file: path },
-        );
-      }
-    }
+    parseCsvRow(cells, cols, { file: path, row: rows + 1, line: lineNo, firstLine: firstDataLine, headerSkipped }, check, 0);
     if (rows % blockRows === 0) offsets.push(at);
     rows++;
   };
@@ -290,7 +301,7 @@ async function openCsv(fh: FileHandle, path: string, size: number, blockRows: nu
         if (row >= start && row < start + count) {
           const cells = line.split(',');
           if (cells.length !== c) throw new DataError(`${path}: row ${row + 1} has ${cells.length} values, expected ${c}; the file changed while training`, { file: path });
-          for (let j = 0; j < c; j++) out[k * c + j] = Number(cells[j]!.trim());
+          for (let j = 0; j < c; j++) out[k * c + j] = csvNumber(cells[j]!);
           k++;
         }
         row++;
@@ -314,9 +325,11 @@ export interface RowStream {
   streamed: boolean;
 }
 
-export interface OpenRowStreamOptions {
+export interface OpenRowStreamOptions extends CsvOptions {
   /** idx, npy or csv; guessed from the file name (then from its first bytes) when omitted. */
   format?: DataFormat;
+  /** A .gz file loaded whole may inflate to at most this many bytes (see LoadOptions.maxBytes). */
+  maxBytes?: number;
   /** Bytes per read from disk (and per gunzip output piece). Default 1 MiB. */
   pieceBytes?: number;
 }
@@ -335,7 +348,8 @@ export async function openRowStream(path: string, options: OpenRowStreamOptions 
     const streamed = await streamUint8Idx(path, pieceBytes);
     if (streamed !== undefined) return streamed;
   }
-  const ds = await loadDataset(path, options.format === undefined ? {} : { format: options.format });
+  const { pieceBytes: _, ...load } = options;
+  const ds = await loadDataset(path, load);
   const stream = new ReadableStream<Uint8Array | Float32Array>({
     start(controller) {
       if (ds.data.length > 0) controller.enqueue(ds.data);
@@ -347,20 +361,17 @@ export async function openRowStream(path: string, options: OpenRowStreamOptions 
 
 /** A streamed uint8 IDX file, or undefined when the file is not one (the caller loads it whole). */
 async function streamUint8Idx(path: string, pieceBytes: number): Promise<RowStream | undefined> {
+  const { fh } = await openRegularFile(path, STREAM_HINT);
   let head: Uint8Array;
   try {
-    const fh = await open(path, 'r');
-    try {
-      head = await readAt(fh, 0, 4);
-    } finally {
-      await fh.close();
-    }
+    head = await readAt(fh, 0, 4);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : (e as Error).message;
-    throw new DataError(`${path}: ${why}`, { file: path, cause: e });
+    await fh.close();
+    throw new DataError(`${path}: cannot read (${(e as Error).message})`, { file: path, cause: e });
   }
-  if (isGzip(head)) return streamGzipUint8Idx(path, pieceBytes);
+  // The gzip stream reads through this handle (the path is never opened twice): it closes it.
+  if (isGzip(head)) return streamGzipUint8Idx(fh, path, pieceBytes);
+  await fh.close();
   if (!looksLikeIdx(head) || head[2] !== IDX_UINT8) return undefined;
   const src = await openRowSource(path, { format: 'idx' });
   return { rows: src.rows, cols: src.cols, dtype: 'uint8', stream: rowSourceStream(src, pieceBytes), streamed: true };
@@ -402,8 +413,8 @@ function rowSourceStream(src: RowSource, pieceBytes: number): ReadableStream<Uin
  * Streams a gzip file whose decompressed bytes are a uint8 IDX file; undefined when they are not (an
  * other IDX type, another format, corrupt gzip or a cut header: `loadDataset` then reads or names it).
  */
-async function streamGzipUint8Idx(path: string, pieceBytes: number): Promise<RowStream | undefined> {
-  const file = createReadStream(path, { highWaterMark: pieceBytes });
+async function streamGzipUint8Idx(fh: FileHandle, path: string, pieceBytes: number): Promise<RowStream | undefined> {
+  const file = fh.createReadStream({ start: 0, highWaterMark: pieceBytes });
   const gunzip = file.pipe(createGunzip({ chunkSize: pieceBytes }));
   // pipe() neither forwards the file's read errors nor closes the file when gunzip stops early.
   file.on('error', (e) => gunzip.destroy(e));

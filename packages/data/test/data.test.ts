@@ -115,12 +115,12 @@ describe('CSV', () => {
     expect(parseCsv(enc('1,2\n3,4\n'), 'n.csv').rows).toBe(2);
   });
 
-  it('rejects a non-numeric cell, ragged rows, NaN and Infinity with line and column', () => {
-    expect(() => parseCsv(enc('x,y\n1,2\n3,abc\n'), 'c.csv')).toThrow(/c\.csv: line 3, column 2 is not a number \("abc"\)/);
+  it('rejects a non-numeric cell, ragged rows, NaN and Infinity with row, column and line', () => {
+    expect(() => parseCsv(enc('x,y\n1,2\n3,abc\n'), 'c.csv')).toThrow(/c\.csv: row 2, column 2 \(line 3\) is not a number \("abc"\)/);
     expect(() => parseCsv(enc('1,2,3\n4,5\n'), 'r.csv')).toThrow(/r\.csv: line 2 has 2 values but line 1 has 3/);
-    expect(() => parseCsv(enc('1,NaN\n'), 'nan.csv')).toThrow(/line 1, column 2 is NaN/);
-    expect(() => parseCsv(enc('1,2\n-Infinity,0\n'), 'inf.csv')).toThrow(/line 2, column 1 is -Infinity/);
-    expect(() => parseCsv(enc('1,,2\n'), 'e.csv')).toThrow(/line 1, column 2 is empty/);
+    expect(() => parseCsv(enc('1,NaN\n'), 'nan.csv')).toThrow(/row 1, column 2 \(line 1\) is NaN \(not a finite number\)/);
+    expect(() => parseCsv(enc('1,2\n-Infinity,0\n'), 'inf.csv')).toThrow(/row 2, column 1 \(line 2\) is -Infinity/);
+    expect(() => parseCsv(enc('1,,2\n'), 'e.csv')).toThrow(/row 1, column 2 \(line 1\) is empty/);
   });
 });
 

@@ -12,6 +12,8 @@ import {
   ExportError,
   type GraphName,
   type IoDtype,
+  canonicalJson,
+  computeManifestFingerprint,
   sha256Hex,
 } from '@aekit/core';
 import { type CheckpointFiles, type ExportableModel, type ReadModelOptions, readExportableModel } from './model/checkpoint.js';
@@ -67,6 +69,14 @@ function checkOptions(o: ExportOptions): { opset: number; inputDtype: IoDtype; o
 export async function exportBundle(checkpointFiles: CheckpointFiles, options: ExportOptions = {}): Promise<ExportResult> {
   const o = checkOptions(options);
   const model = await readExportableModel(checkpointFiles, options);
+  const variant = model.vaeHead !== undefined ? 'vae' : 'ae';
+  // Ties the three graphs and the manifest together (docs/bundle.md): the same checkpoint exported
+  // with the same options gets the same id, so re-exports stay reproducible.
+  const bundleId = await sha256Hex(
+    new TextEncoder().encode(
+      `aekit-bundle-id:${canonicalJson({ checkpointSha256: model.checkpointSha256, variant, opset: o.opset, inputDtype: o.inputDtype, outputDtype: o.outputDtype, denseOp: o.denseOp })}`,
+    ),
+  );
   const graphOptions: GraphOptions = {
     ...o,
     normalization: model.normalization,
@@ -77,6 +87,8 @@ export async function exportBundle(checkpointFiles: CheckpointFiles, options: Ex
       normalization: JSON.stringify(model.normalization),
       input_dtype: o.inputDtype,
       output_dtype: o.outputDtype,
+      variant,
+      bundle_id: bundleId,
     },
   };
   const graphs = buildGraphs(model, graphOptions);
@@ -90,13 +102,17 @@ export async function exportBundle(checkpointFiles: CheckpointFiles, options: Ex
     files[BUNDLE_FILES[role]] = bytes;
     entries[role] = { path: BUNDLE_FILES[role], sha256: await sha256Hex(bytes), bytes: bytes.length };
   }
+  // The entropy coder's tables travel unchanged from the checkpoint (the runtime checks their hash).
+  const tables = model.latentTables;
+  if (tables !== undefined) files[BUNDLE_FILES.latentTables] = tables;
+  const tablesEntry = tables !== undefined ? { latentTables: { path: BUNDLE_FILES.latentTables, sha256: await sha256Hex(tables), bytes: tables.length } } : {};
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
     formatVersion: BUNDLE_FORMAT_VERSION,
     producer: EXPORTER_PRODUCER,
     aekitVersion: AEKIT_VERSION,
     opset: o.opset,
-    variant: vae !== undefined ? 'vae' : 'ae',
+    variant,
     inputDim: model.inputDim,
     latentDim: model.latentDim,
     inputDtype: o.inputDtype,
@@ -104,10 +120,12 @@ export async function exportBundle(checkpointFiles: CheckpointFiles, options: Ex
     weights: 'float32',
     normalization: model.normalization,
     latentRange: model.latentRange,
-    files: entries,
+    files: { ...entries, ...tablesEntry },
     source: { checkpointSha256: model.checkpointSha256, spec: model.spec },
     createdAt: options.createdAt ?? new Date().toISOString(),
+    bundleId,
   };
+  manifest.fingerprint = await computeManifestFingerprint(manifest);
   files[BUNDLE_FILES.manifest] = new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
   return { files, manifest, model };
 }

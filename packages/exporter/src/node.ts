@@ -72,12 +72,21 @@ export async function readCheckpointFiles(path: string): Promise<Record<string, 
   if (meta) files[CHECKPOINT_FILES.meta] = meta;
   const vaeHead = await readOptional(join(dir, CHECKPOINT_FILES.vaeHead));
   if (vaeHead) files[CHECKPOINT_FILES.vaeHead] = vaeHead;
+  const tables = await readOptional(join(dir, CHECKPOINT_FILES.latentTables));
+  if (tables) files[CHECKPOINT_FILES.latentTables] = tables;
   return files;
 }
 
 const BUNDLE_FILE_NAMES = new Set<string>(Object.values(BUNDLE_FILES));
 
-/** 'absent', 'replaceable' (an aekit bundle or an empty directory), or throws. */
+/**
+ * 'absent', 'replaceable' (an aekit bundle or an empty directory), or throws: a UsageError for any
+ * other existing path (exported for writers that replace a bundle through their own atomic writer).
+ */
+export async function checkBundleTarget(dir: string): Promise<'absent' | 'replaceable'> {
+  return checkTarget(dir);
+}
+
 async function checkTarget(dir: string): Promise<'absent' | 'replaceable'> {
   let s;
   try {

@@ -49,6 +49,29 @@ describe('checkpoint files', () => {
     await rejects(exportBundle({ ...files, 'weights.bin': w }), CheckpointError, /weights\.bin does not match the SHA-256 recorded in aekit\.json/);
   });
 
+  it('aekit.json without weightsSha256: refused, not trusted', async () => {
+    const { files } = await aekitCheckpoint(spec);
+    const w = files['weights.bin']!.slice();
+    w[3]! ^= 0x10;
+    const meta = JSON.parse(new TextDecoder().decode(files['aekit.json']!)) as Record<string, unknown>;
+    delete meta['weightsSha256'];
+    const edited = { ...files, 'weights.bin': w, 'aekit.json': new TextEncoder().encode(JSON.stringify(meta)) };
+    await rejects(exportBundle(edited), CheckpointError, /aekit\.json has no valid "weightsSha256" \(got undefined\)/);
+  });
+
+  it.each([
+    ['a non-finite bound', (r: { min: unknown[]; max: unknown[] }) => void (r.max[1] = null)],
+    ['a string', (r: { min: unknown[]; max: unknown[] }) => void (r.min[0] = '0')],
+    ['min above max', (r: { min: unknown[]; max: unknown[] }) => void ((r.min[2] = 5), (r.max[2] = 4))],
+  ])('aekit.json latentRange with %s names the dimension', async (_label, edit) => {
+    const { files } = await aekitCheckpoint(spec);
+    const meta = JSON.parse(new TextDecoder().decode(files['aekit.json']!)) as { latentRange: { min: unknown[]; max: unknown[] } };
+    meta.latentRange = { min: [0, 0, 0, 0], max: [1, 1, 1, 1] };
+    edit(meta.latentRange);
+    const edited = { ...files, 'aekit.json': new TextEncoder().encode(JSON.stringify(meta)) };
+    await rejects(exportBundle(edited), CheckpointError, /aekit\.json: latentRange of latent dimension \d is .* must be two finite numbers with min <= max/);
+  });
+
   it.each([
     ['NaN', Number.NaN],
     ['Infinity', Number.POSITIVE_INFINITY],

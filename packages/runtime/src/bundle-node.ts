@@ -2,14 +2,14 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { BundleBytes } from './codec.js';
-import { BundleError, GRAPH_NAMES, type GraphName, IoError, MANIFEST_FILE, parseManifestText } from '@aekit/core';
+import { BundleError, GRAPH_NAMES, IoError, MANIFEST_FILE, parseManifestText } from '@aekit/core';
 
 function errno(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null ? (e as NodeJS.ErrnoException).code : undefined;
 }
 
 /**
- * Reads `manifest.json` and the three ONNX files of a bundle directory (or of the directory holding a
+ * Reads `manifest.json`, the three ONNX files (and `latent_tables.bin` when listed) of a bundle directory (or of the directory holding a
  * given manifest.json). Missing files and unreadable manifests throw a BundleError naming the path.
  * Hashes are checked when the codec loads (verifyBundle), for bytes from any source alike.
  */
@@ -32,14 +32,24 @@ export async function readBundleDir(path: string): Promise<BundleBytes> {
   }
   const manifestPath = join(dir, MANIFEST_FILE);
   const manifest = parseManifestText(await readOrThrow(manifestPath, `${dir} has no ${MANIFEST_FILE}: not an aekit bundle`), manifestPath);
-  const files = {} as Record<GraphName, Uint8Array>;
-  await Promise.all(
-    GRAPH_NAMES.map(async (g) => {
+  const files = {} as BundleBytes['files'];
+  const tables = manifest.files.latentTables;
+  await Promise.all([
+    ...GRAPH_NAMES.map(async (g) => {
       const file = join(dir, manifest.files[g].path);
       const buf = await readOrThrow(file, `bundle ${dir} is missing ${manifest.files[g].path} (the ${g} graph listed in ${MANIFEST_FILE})`);
       files[g] = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     }),
-  );
+    ...(tables === undefined
+      ? []
+      : [
+          (async () => {
+            const file = join(dir, tables.path);
+            const buf = await readOrThrow(file, `bundle ${dir} is missing ${tables.path} (the latent tables listed in ${MANIFEST_FILE})`);
+            files.latentTables = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+          })(),
+        ]),
+  ]);
   return { manifest, files };
 }
 

@@ -11,11 +11,16 @@ import {
   GRAPH_IO,
   GRAPH_NAMES,
   type GraphName,
+  LATENT_TABLES_KEY,
+  type LatentTables,
   type OrtSession,
   type OrtSessionOptions,
   type OrtTensor,
   type OrtValueMetadata,
+  MANIFEST_FILE,
+  checkManifestFingerprint,
   parseManifest,
+  decodeLatentTables,
   parseManifestText,
   sha256Hex,
 } from '@aekit/core';
@@ -34,11 +39,15 @@ import {
   decompressStream,
 } from './compress/api.js';
 import { compressCodecOf } from './compress/codec-methods.js';
+import { checkGraphsAgainstManifest } from './integrity.js';
 
-/** A bundle already in memory: the manifest (object, JSON text or bytes) and the three ONNX files. */
+/**
+ * A bundle already in memory: the manifest (object, JSON text or bytes), the three ONNX files and,
+ * when the manifest lists `files.latentTables`, the bytes of `latent_tables.bin`.
+ */
 export interface BundleBytes {
   manifest: BundleManifest | string | Uint8Array;
-  files: Record<GraphName, Uint8Array>;
+  files: Record<GraphName, Uint8Array> & { latentTables?: Uint8Array };
 }
 
 export interface LoadOptions {
@@ -72,6 +81,8 @@ export interface Rows<T extends Float32Array | Uint8Array = Float32Array | Uint8
 export type InputArray = Float32Array | Uint8Array;
 
 const DEFAULT_BATCH = 1024;
+/** Most rows one `sample` call generates (its latents are drawn in one array). */
+export const MAX_SAMPLE_ROWS = 1_000_000;
 
 /**
  * The NaN/Infinity check of float input, by batch size. Graphs exported with an `x_check` output
@@ -121,6 +132,7 @@ export interface CodecInit {
   batchSize: number;
   checkFinite: boolean;
   threads: number;
+  latentTables?: LatentTables | undefined;
 }
 
 export class Codec {
@@ -133,10 +145,17 @@ export class Codec {
   /** Intra-op threads the sessions were created with. */
   readonly threads: number;
   readonly batchSize: number;
+  /**
+   * The entropy coder's per-dimension tables (`latent_tables.bin`, verified and parsed) when the
+   * manifest lists them: `compress` then codes latents with them by default (latent type `entropy`).
+   */
+  readonly latentTables: LatentTables | undefined;
   protected readonly platform: Platform;
   private readonly graphs: Record<GraphName, Graph>;
   private readonly finiteCheck: boolean;
   private disposed = false;
+  /** Runs not yet settled: dispose() waits for them before releasing the sessions. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   /** @internal use `Codec.load` from `@aekit/runtime`. */
   constructor(init: CodecInit) {
@@ -148,6 +167,7 @@ export class Codec {
     this.batchSize = init.batchSize;
     this.finiteCheck = init.checkFinite;
     this.threads = init.threads;
+    this.latentTables = init.latentTables;
   }
 
   get inputDim(): number {
@@ -169,7 +189,7 @@ export class Codec {
     options: LoadOptions = {},
   ): Promise<C> {
     const opts = checkOptions(options, platform);
-    const manifest = await verifyBundle(bundle);
+    const { manifest, latentTables } = await verifyBundleFiles(bundle);
     const attempts: Attempt[] = [];
     for (const name of candidates(platform, opts.device)) {
       const provider = platform.devices[name]!;
@@ -190,6 +210,7 @@ export class Codec {
           batchSize: opts.batchSize,
           checkFinite: opts.checkFinite,
           threads: opts.threads,
+          latentTables,
         });
       } catch (e) {
         if (e instanceof BundleError) throw e;
@@ -201,7 +222,7 @@ export class Codec {
 
   /** Latent codes of the rows: `[rows, latentDim]` float32 (a VAE's z_mean). */
   async encode(input: InputArray, rows?: number): Promise<Rows<Float32Array>> {
-    this.checkInput('encode', input);
+    input = this.checkInput('encode', input);
     const n = rowCount('encode', 'input', input.length, this.manifest.inputDim, rows);
     const check = this.finiteCheckOf('encode', input);
     return (await this.run(this.graphs.encoder, input, n, this.manifest.inputDim, this.manifest.latentDim, check)) as Rows<Float32Array>;
@@ -213,6 +234,7 @@ export class Codec {
     if (!(latents instanceof Float32Array)) {
       throw new TypeError(`decode: latents must be a Float32Array, got ${describe(latents)}`);
     }
+    latents = unshared(latents);
     const n = rowCount('decode', 'latents', latents.length, this.manifest.latentDim, rows);
     if (this.finiteCheck) checkFinite('decode', 'latents', latents, this.manifest.latentDim);
     return this.run(this.graphs.decoder, latents, n, this.manifest.latentDim, this.manifest.inputDim);
@@ -225,7 +247,9 @@ export class Codec {
    */
   async sample(n: number, seed = 0): Promise<Rows> {
     if (this.disposed) throw new DisposedError();
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`sample: n must be an integer >= 1, got ${n}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_SAMPLE_ROWS) {
+      throw new RangeError(`sample: n must be an integer from 1 to ${MAX_SAMPLE_ROWS} (rows per call; call again for more), got ${String(n)}`);
+    }
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`sample: seed must be an integer in [0, 2^32), got ${seed}`);
     if (this.manifest.variant !== 'vae') {
       throw new BundleError(
@@ -238,15 +262,16 @@ export class Codec {
 
   /** decode(encode(rows)) in one pass through the autoencoder graph. */
   async reconstruct(input: InputArray, rows?: number): Promise<Rows> {
-    this.checkInput('reconstruct', input);
+    input = this.checkInput('reconstruct', input);
     const n = rowCount('reconstruct', 'input', input.length, this.manifest.inputDim, rows);
     const check = this.finiteCheckOf('reconstruct', input);
     return this.run(this.graphs.autoencoder, input, n, this.manifest.inputDim, this.manifest.inputDim, check);
   }
 
   /**
-   * Rows → an `.aez` container (docs/format.md): latents quantised to `uint8` (default), `float16` or
-   * `float32`, in CRC-checked chunks, fingerprinted with this bundle's decoder SHA-256.
+   * Rows → an `.aez` container (docs/format.md): latents quantised to uint8 and entropy-coded with the
+   * bundle's latent tables (`entropy`, the default when it has them), `uint8` (the default otherwise),
+   * `float16` or `float32`, in CRC-checked chunks, fingerprinted with this bundle's decoder SHA-256.
    */
   compress(rows: InputArray, options?: CompressOptions): Promise<Uint8Array> {
     return compress(compressCodecOf(this), rows, options);
@@ -267,14 +292,20 @@ export class Codec {
     return decompressStream(compressCodecOf(this));
   }
 
-  /** Releases the sessions. Further calls throw a DisposedError. */
+  /**
+   * Releases the sessions. Further calls throw a DisposedError; calls in flight finish the batch
+   * onnxruntime is running and then fail with a DisposedError (a single-batch call completes), and
+   * the sessions are released once they have settled.
+   */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    await Promise.allSettled([...this.inFlight]);
     await Promise.all(GRAPH_NAMES.map((g) => this.graphs[g].session.release()));
   }
 
-  private checkInput(method: string, input: InputArray): void {
+  /** Type checks, and a copy of SharedArrayBuffer-backed input (onnxruntime-node refuses it). */
+  private checkInput(method: string, input: InputArray): InputArray {
     if (this.disposed) throw new DisposedError();
     const want = this.manifest.inputDtype;
     if (want === 'float32') {
@@ -287,6 +318,7 @@ export class Codec {
     } else if (!(input instanceof Uint8Array)) {
       throw new TypeError(`${method}: this bundle takes uint8 rows (inputDtype uint8); got ${describe(input)}`);
     }
+    return unshared(input);
   }
 
   /** The NaN/Infinity check `run` owes float input (none for uint8, or with `checkFinite: false`). */
@@ -299,14 +331,30 @@ export class Codec {
    * With `check`, each batch's float input is proven finite before its result is used: by the graph's
    * x_check output for batches of IN_GRAPH_CHECK_MIN_ROWS rows or more, else by the JavaScript scan.
    */
-  private async run(graph: Graph, input: InputArray, n: number, inCols: number, outCols: number, check?: FiniteCheck): Promise<Rows> {
+  private run(graph: Graph, input: InputArray, n: number, inCols: number, outCols: number, check?: FiniteCheck): Promise<Rows> {
+    const p = this.runBatches(graph, input, n, inCols, outCols, check);
+    this.inFlight.add(p);
+    const done = () => this.inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  private async runBatches(graph: Graph, input: InputArray, n: number, inCols: number, outCols: number, check?: FiniteCheck): Promise<Rows> {
     const { Tensor } = this.platform.ort;
     const tensor = (data: InputArray, rows: number): OrtTensor =>
       data instanceof Float32Array ? new Tensor('float32', data, [rows, inCols]) : new Tensor('uint8', data, [rows, inCols]);
     const batch = async (data: InputArray, rows: number, firstRow: number): Promise<Float32Array | Uint8Array> => {
       const inGraph = check !== undefined && graph.check !== undefined && rows >= IN_GRAPH_CHECK_MIN_ROWS;
       if (check !== undefined && !inGraph) checkFinite(check.method, check.what, data as Float32Array, inCols, firstRow);
-      const out = await graph.session.run({ [graph.input]: tensor(data, rows) }, inGraph ? [graph.output, graph.check!] : [graph.output]);
+      // dispose() between batches: stop here rather than hand onnxruntime a released session.
+      if (this.disposed) throw new DisposedError();
+      let out: Record<string, OrtTensor>;
+      try {
+        out = await graph.session.run({ [graph.input]: tensor(data, rows) }, inGraph ? [graph.output, graph.check!] : [graph.output]);
+      } catch (e) {
+        if (this.disposed) throw new DisposedError();
+        throw e;
+      }
       if (inGraph && !Number.isFinite(scalar(out[graph.check!]))) {
         // A bad value, or a sum that overflowed: the scan names the first bad value, or finds none.
         checkFinite(check.method, check.what, data as Float32Array, inCols, firstRow);
@@ -335,6 +383,16 @@ function outputData(t: OrtTensor): Float32Array | Uint8Array {
   const d = t.data;
   if (d instanceof Float32Array || d instanceof Uint8Array) return d;
   throw new TypeError(`the model returned ${t.type} data; aekit bundles output float32 or uint8`);
+}
+
+/**
+ * The array itself, or a copy when it views a SharedArrayBuffer: onnxruntime-node refuses such tensors
+ * ("Invalid argument"), and another thread could change the values while a batch runs.
+ */
+function unshared<T extends Float32Array | Uint8Array>(a: T): T {
+  if (typeof SharedArrayBuffer === 'undefined' || !(a.buffer instanceof SharedArrayBuffer)) return a;
+  // Not a.slice(): a Node Buffer's slice is a view of the same memory.
+  return (a instanceof Float32Array ? new Float32Array(a) : new Uint8Array(a)) as T;
 }
 
 function describe(v: unknown): string {
@@ -390,12 +448,38 @@ function buildSessionOptions(
 
 /** Parses the manifest and checks every file against its SHA-256 (and size) before anything runs. */
 export async function verifyBundle(bundle: BundleBytes): Promise<BundleManifest> {
+  return (await verifyBundleFiles(bundle)).manifest;
+}
+
+/** Checks a file's size and SHA-256 against its manifest entry (BundleError naming the file). */
+async function verifyFile(entry: { path: string; sha256: string; bytes?: number }, bytes: Uint8Array): Promise<void> {
+  if (entry.bytes !== undefined && bytes.byteLength !== entry.bytes) {
+    throw new BundleError(
+      `${entry.path} has ${bytes.byteLength} bytes but the manifest records ${entry.bytes}: the file is truncated ` +
+        'or was replaced; re-export the bundle',
+      { file: entry.path },
+    );
+  }
+  const actual = await sha256Hex(bytes);
+  if (actual !== entry.sha256) {
+    throw new BundleError(
+      `${entry.path} fails its integrity check: SHA-256 ${actual} but the manifest records ${entry.sha256}; ` +
+        'the file was modified or corrupted, re-export the bundle',
+      { file: entry.path },
+    );
+  }
+}
+
+/** verifyBundle, plus the parsed latent tables when the manifest lists them. */
+export async function verifyBundleFiles(bundle: BundleBytes): Promise<{ manifest: BundleManifest; latentTables: LatentTables | undefined }> {
   if (typeof bundle !== 'object' || bundle === null || typeof bundle.files !== 'object' || bundle.files === null) {
     throw new TypeError('bundle must be a directory path or { manifest, files: { encoder, decoder, autoencoder } }');
   }
   const m = bundle.manifest;
   // objects are copied, so a caller mutating its manifest later cannot change a loaded codec's
   const manifest = typeof m === 'string' || m instanceof Uint8Array ? parseManifestText(m) : parseManifest(structuredClone(m));
+  // A manifest edited after export fails here, naming the field group, before the files are hashed.
+  await checkManifestFingerprint(manifest, MANIFEST_FILE);
   await Promise.all(
     GRAPH_NAMES.map(async (g) => {
       const entry = manifest.files[g];
@@ -403,25 +487,35 @@ export async function verifyBundle(bundle: BundleBytes): Promise<BundleManifest>
       if (!(bytes instanceof Uint8Array)) {
         throw new BundleError(`the bundle has no ${g} graph (${entry.path}); re-export it`, { file: entry.path });
       }
-      if (entry.bytes !== undefined && bytes.byteLength !== entry.bytes) {
-        throw new BundleError(
-          `${entry.path} has ${bytes.byteLength} bytes but the manifest records ${entry.bytes}: the file is truncated ` +
-            'or was replaced; re-export the bundle',
-          { file: entry.path },
-        );
-      }
-      const actual = await sha256Hex(bytes);
-      if (actual !== entry.sha256) {
-        throw new BundleError(
-          `${entry.path} fails its integrity check: SHA-256 ${actual} but the manifest records ${entry.sha256}; ` +
-            'the file was modified or corrupted, re-export the bundle',
-          { file: entry.path },
-        );
-      }
+      await verifyFile(entry, bytes);
     }),
   );
-  return manifest;
+  const entry = manifest.files.latentTables;
+  if (entry === undefined) {
+    checkGraphsAgainstManifest(manifest, bundle.files);
+    return { manifest, latentTables: undefined };
+  }
+  const bytes = bundle.files[LATENT_TABLES_KEY];
+  if (!(bytes instanceof Uint8Array)) {
+    throw new BundleError(`the bundle has no latent tables (${entry.path}, listed in the manifest's files.latentTables); re-export it`, {
+      file: entry.path,
+    });
+  }
+  await verifyFile(entry, bytes);
+  checkGraphsAgainstManifest(manifest, bundle.files);
+  const latentTables = decodeLatentTables(bytes, entry.path);
+  if (latentTables.dims !== manifest.latentDim) {
+    throw new BundleError(
+      `${entry.path} holds tables for ${latentTables.dims} latent dimensions but the bundle has ${manifest.latentDim}; re-export the bundle`,
+      { file: entry.path },
+    );
+  }
+  return { manifest, latentTables };
 }
+
+/** onnxruntime messages that mean the model bytes are bad, whatever the device. */
+const MODEL_REJECTED =
+  /protobuf parsing failed|INVALID_PROTOBUF|INVALID_GRAPH|Load model from .* failed|No graph was found|invalid model|No Op registered|Missing opset|core\/graph\/(model|graph)\.cc/i;
 
 /** Picks the output a graph's callers want: `preferred` names first, else the first output. */
 function pick(names: readonly string[], preferred: readonly string[]): string {
@@ -465,7 +559,19 @@ async function createGraphs(
   const created: OrtSession[] = [];
   try {
     const make = async (g: GraphName, inputs: string[], outputs: string[]): Promise<Graph> => {
-      const session = await platform.ort.InferenceSession.create(files[g], options);
+      let session: OrtSession;
+      try {
+        session = await platform.ort.InferenceSession.create(files[g], options);
+      } catch (e) {
+        // onnxruntime refusing the model itself (not the device) is the file's fault: name it.
+        if (MODEL_REJECTED.test(firstLine(e))) {
+          throw new BundleError(`${manifest.files[g].path} cannot be loaded by onnxruntime (${firstLine(e)}): the file is damaged or not an aekit graph; re-export the bundle`, {
+            file: manifest.files[g].path,
+            cause: e,
+          });
+        }
+        throw e;
+      }
       created.push(session);
       if (session.inputNames.length === 0 || session.outputNames.length === 0) {
         throw new BundleError(`${manifest.files[g].path} has no inputs or no outputs: not an aekit ${g} graph`);

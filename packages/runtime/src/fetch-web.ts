@@ -1,9 +1,9 @@
 /**
- * Reads a bundle over HTTP: `manifest.json`, then the three ONNX files it names, relative to the
- * bundle's URL. Hash checks happen in the codec core, exactly as for bytes and directories.
+ * Reads a bundle over HTTP: `manifest.json`, then the three ONNX files it names (and its latent
+ * tables, when it lists them), relative to the bundle's URL. Hash checks happen in the codec core, exactly as for bytes and directories.
  */
 import type { BundleBytes } from './codec.js';
-import { BundleError, type BundleManifest, GRAPH_NAMES, type GraphName, MANIFEST_FILE, parseManifestText } from '@aekit/core';
+import { BundleError, type BundleManifest, GRAPH_NAMES, type GraphName, LATENT_TABLES_KEY, MANIFEST_FILE, parseManifestText } from '@aekit/core';
 
 export type FetchLike = (url: string) => Promise<{
   ok: boolean;
@@ -49,18 +49,18 @@ async function fetchBytes(fetchFn: FetchLike, url: string, what: string): Promis
   return new Uint8Array(await res.arrayBuffer());
 }
 
-/** Downloads a bundle: the manifest first (checked), then its three graphs in parallel. */
+/** Downloads a bundle: the manifest first (checked), then its three graphs (and latent tables) in parallel. */
 export async function fetchBundle(url: string | URL, fetchFn?: FetchLike): Promise<BundleBytes & { manifest: BundleManifest }> {
   const get = fetchFn ?? (globalThis.fetch?.bind(globalThis) as FetchLike | undefined);
   if (get === undefined) throw new TypeError('no fetch() in this environment: pass options.fetch, or load the bundle from bytes');
   const base = bundleBaseUrl(url);
   const manifestUrl = new URL(MANIFEST_FILE, base).href;
   const manifest = parseManifestText(await fetchBytes(get, manifestUrl, 'the bundle manifest'), manifestUrl);
+  const tables = manifest.files.latentTables;
+  const wanted: Array<[GraphName | typeof LATENT_TABLES_KEY, string, string]> = GRAPH_NAMES.map((g) => [g, manifest.files[g].path, `the ${g} graph`]);
+  if (tables !== undefined) wanted.push([LATENT_TABLES_KEY, tables.path, 'the latent tables']);
   const entries = await Promise.all(
-    GRAPH_NAMES.map(async (g) => {
-      const fileUrl = new URL(manifest.files[g].path, base).href;
-      return [g, await fetchBytes(get, fileUrl, `the ${g} graph`)] as const;
-    }),
+    wanted.map(async ([key, path, what]) => [key, await fetchBytes(get, new URL(path, base).href, what)] as const),
   );
-  return { manifest, files: Object.fromEntries(entries) as Record<GraphName, Uint8Array> };
+  return { manifest, files: Object.fromEntries(entries) as BundleBytes['files'] };
 }

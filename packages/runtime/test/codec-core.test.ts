@@ -6,13 +6,28 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Codec, type BundleBytes, type LoadOptions } from '../src/codec.js';
 import type { DeviceProvider, Platform } from '../src/devices.js';
-import { BackendError, BundleError, makeSpec, type OrtModule, type OrtSession, type OrtSessionOptions, type OrtTensor } from '@aekit/core';
+import {
+  BackendError,
+  BundleError,
+  encodeLatentTables,
+  fitLatentTables,
+  makeSpec,
+  type OrtModule,
+  type OrtSession,
+  type OrtSessionOptions,
+  type OrtTensor,
+} from '@aekit/core';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readBundleDir } from '../src/bundle-node.js';
 import { checkFinite } from '../src/validate.js';
 
 const hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function fakeBundle(): BundleBytes {
-  const files = { encoder: Uint8Array.of(1, 2, 3), decoder: Uint8Array.of(4, 5), autoencoder: Uint8Array.of(6) };
+  // The smallest well-formed ONNX ModelProtos (ir_version, empty graph): the runtime scans their framing.
+  const files = { encoder: Uint8Array.of(0x08, 7, 0x3a, 0), decoder: Uint8Array.of(0x08, 8, 0x3a, 0), autoencoder: Uint8Array.of(0x08, 9, 0x3a, 0) };
   const entry = (g: keyof typeof files) => ({ path: `${g}.onnx`, sha256: hex(files[g]), bytes: files[g].length });
   return {
     manifest: {
@@ -126,14 +141,14 @@ describe('Codec core', () => {
     const created: OrtSessionOptions[] = [];
     const p = fakePlatform({}, created);
     const b = fakeBundle();
-    b.files.autoencoder = Uint8Array.of(7);
+    b.files.autoencoder = Uint8Array.of(0x08, 10, 0x3a, 0);
     await expect(TestCodec.load(p, b)).rejects.toThrow(/autoencoder.onnx fails its integrity check/);
     const v2 = fakeBundle();
     (v2.manifest as { formatVersion: number }).formatVersion = 2;
     await expect(TestCodec.load(p, v2)).rejects.toThrow(BundleError);
     const noDim = fakeBundle();
     (noDim.manifest as { latentDim: unknown }).latentDim = '2';
-    await expect(TestCodec.load(p, noDim)).rejects.toThrow(/latentDim must be a positive integer, got "2"/);
+    await expect(TestCodec.load(p, noDim)).rejects.toThrow(/latentDim must be an integer from 1 to \d+, got "2"/);
     const escape = fakeBundle();
     (escape.manifest as { files: { decoder: { path: string } } }).files.decoder.path = '../decoder.onnx';
     await expect(TestCodec.load(p, escape)).rejects.toThrow(/files.decoder.path must be a file name inside the bundle/);
@@ -154,6 +169,69 @@ describe('checkFinite', () => {
       const a = new Float32Array(35).fill(1);
       a[at] = Number.NaN;
       expect(() => checkFinite('f', 'x', a, 5)).toThrow(`f: x row ${Math.floor(at / 5)}, column ${at % 5} is NaN`);
+    }
+  });
+});
+
+describe('latent tables', () => {
+  /** fakeBundle plus latent_tables.bin (fitted to some counts) listed in the manifest. */
+  function withTables(bytes?: Uint8Array) {
+    const b = fakeBundle();
+    const counts = new Float64Array(2 * 256).map((_, i) => (i * 7919) % 13);
+    const tables = fitLatentTables(counts, 2);
+    const file = bytes ?? encodeLatentTables(tables);
+    const m = b.manifest as { files: Record<string, unknown> };
+    m.files['latentTables'] = { path: 'latent_tables.bin', sha256: hex(file), bytes: file.length };
+    b.files.latentTables = file;
+    return { bundle: b, tables, file };
+  }
+
+  it('are verified, parsed and exposed when the manifest lists them', async () => {
+    const { bundle, tables } = withTables();
+    const codec = await TestCodec.load(fakePlatform({}, []), bundle);
+    expect(codec.latentTables).toEqual(tables);
+    expect((await TestCodec.load(fakePlatform({}, []), fakeBundle())).latentTables).toBeUndefined();
+  });
+
+  it('a missing, modified, damaged or mis-sized tables file is a BundleError naming it', async () => {
+    const p = fakePlatform({}, []);
+    const missing = withTables().bundle;
+    delete missing.files.latentTables;
+    await expect(TestCodec.load(p, missing)).rejects.toThrow(/no latent tables \(latent_tables.bin, listed in the manifest's files.latentTables\)/);
+    const modified = withTables();
+    modified.bundle.files.latentTables = modified.file.slice();
+    modified.bundle.files.latentTables[20]! ^= 1;
+    const err = await TestCodec.load(p, modified.bundle).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BundleError);
+    expect((err as Error).message).toMatch(/latent_tables.bin fails its integrity check/);
+    // damaged, but the manifest hash matches (re-hashed): the parser names the file and the fault
+    const bad = withTables().file.slice();
+    bad[16] = 0;
+    bad[17] = 0;
+    const damaged = await TestCodec.load(p, withTables(bad).bundle).catch((e: unknown) => e);
+    expect(damaged).toBeInstanceOf(BundleError);
+    expect((damaged as BundleError).file).toBe('latent_tables.bin');
+    expect((damaged as Error).message).toMatch(/^latent_tables.bin: dimension 0: symbol 0 has frequency 0/);
+    const three = encodeLatentTables(fitLatentTables(new Float64Array(3 * 256), 3));
+    await expect(TestCodec.load(p, withTables(three).bundle)).rejects.toThrow(/tables for 3 latent dimensions but the bundle has 2/);
+    const badEntry = withTables().bundle;
+    (badEntry.manifest as { files: { latentTables: { sha256: string } } }).files.latentTables.sha256 = 'xyz';
+    await expect(TestCodec.load(p, badEntry)).rejects.toThrow(/files.latentTables.sha256 must be 64 lowercase hex digits/);
+  });
+
+  it('are read from a bundle directory when the manifest lists them', async () => {
+    const { bundle, file } = withTables();
+    const dir = mkdtempSync(join(tmpdir(), 'aekit-tables-'));
+    try {
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(bundle.manifest));
+      for (const g of ['encoder', 'decoder', 'autoencoder'] as const) writeFileSync(join(dir, `${g}.onnx`), bundle.files[g]);
+      writeFileSync(join(dir, 'latent_tables.bin'), file);
+      const read = await readBundleDir(dir);
+      expect(Buffer.from(read.files.latentTables!).equals(Buffer.from(file))).toBe(true);
+      rmSync(join(dir, 'latent_tables.bin'));
+      await expect(readBundleDir(dir)).rejects.toThrow(/is missing latent_tables.bin \(the latent tables listed in manifest.json\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -4,14 +4,25 @@
  * x̂[2j] = z[j], x̂[2j+1] = -z[j].
  */
 import type { CompressCodec, CompressManifest } from '../src/compress/index.js';
-import { concatBytes } from '@aekit/core';
+import { type LatentTables, concatBytes, countLatentSymbols, fitLatentTables, quantizeLatents } from '@aekit/core';
 
 export const FAKE_SHA = 'ab'.repeat(32);
 export const OTHER_SHA = 'cd'.repeat(32);
+/** The latent tables "file hash" of fake codecs with tables (the container only records it). */
+export const TABLES_SHA = 'ef'.repeat(32);
 
-export function fakeCodec(
-  options: { latentDim?: number; inputDtype?: 'float32' | 'uint8'; sha?: string; min?: number; max?: number } = {},
-): CompressCodec & { calls: { encode: number; decode: number } } {
+export interface FakeOptions {
+  latentDim?: number;
+  inputDtype?: 'float32' | 'uint8';
+  sha?: string;
+  min?: number;
+  max?: number;
+  /** true: tables fitted to the fake rows' uint8 latents (as the trainer fits them); or given tables. */
+  tables?: boolean | LatentTables;
+  tablesSha?: string;
+}
+
+export function fakeCodec(options: FakeOptions = {}): CompressCodec & { calls: { encode: number; decode: number } } {
   const L = options.latentDim ?? 3;
   const manifest: CompressManifest = {
     inputDim: 2 * L,
@@ -21,18 +32,34 @@ export function fakeCodec(
       min: Array.from({ length: L }, (_, d) => (options.min ?? -1) - d * 0.25),
       max: Array.from({ length: L }, (_, d) => (options.max ?? 1) + d * 0.5),
     },
-    files: { decoder: { sha256: options.sha ?? FAKE_SHA } },
+    files: {
+      decoder: { sha256: options.sha ?? FAKE_SHA },
+      ...(options.tables ? { latentTables: { sha256: options.tablesSha ?? TABLES_SHA } } : {}),
+    },
   };
   const calls = { encode: 0, decode: 0 };
+  const encode = (rows: Float32Array | Uint8Array): Float32Array => {
+    const n = rows.length / (2 * L);
+    const z = new Float32Array(n * L);
+    for (let i = 0; i < n * L; i++) z[i] = rows[2 * i]! - rows[2 * i + 1]!;
+    return z;
+  };
+  let latentTables: LatentTables | undefined;
+  if (options.tables === true) {
+    // fitted on other rows than the tests compress, as a model's tables are fitted on its training set
+    const z = encode(fakeRows(4000, L, 12345));
+    const symbols = new Uint8Array(z.length);
+    const range = { min: Float32Array.from(manifest.latentRange.min), max: Float32Array.from(manifest.latentRange.max) };
+    quantizeLatents(z, 'uint8', range, symbols);
+    latentTables = fitLatentTables(countLatentSymbols(symbols, L), L);
+  } else if (options.tables) latentTables = options.tables;
   return {
     manifest,
+    latentTables,
     calls,
     async encode(rows) {
       calls.encode++;
-      const n = rows.length / (2 * L);
-      const z = new Float32Array(n * L);
-      for (let i = 0; i < n * L; i++) z[i] = rows[2 * i]! - rows[2 * i + 1]!;
-      return z;
+      return encode(rows);
     },
     async decode(z) {
       calls.decode++;

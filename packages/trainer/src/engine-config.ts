@@ -4,6 +4,7 @@
  */
 import { type ModelSpec, UsageError, validateSpec } from '@aekit/core';
 import type { EngineConfig } from './engine.js';
+import { checkRateWeight } from './variants/rate-math.js';
 
 export function checkEngineConfig(config: EngineConfig): ModelSpec {
   const spec = validateSpec(config.spec);
@@ -13,6 +14,11 @@ export function checkEngineConfig(config: EngineConfig): ModelSpec {
   if (!Number.isFinite(lr) || lr <= 0) throw new UsageError(`learning rate must be a finite number > 0, got ${lr}`);
   for (const [name, value] of [['l1', config.l1], ['l2', config.l2]] as const) {
     if (!Number.isFinite(value) || value < 0) throw new UsageError(`${name} must be a finite number >= 0, got ${value}`);
+  }
+  if (config.rate !== undefined) {
+    checkRateWeight(config.rate.weight, 'rate weight');
+    const seed = config.rate.seed;
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`rate seed must be an integer in [0, 2^32), got ${seed}`);
   }
   return spec;
 }

@@ -7,6 +7,7 @@
  */
 import type { AdamConfig, LossName, ModelSpec } from '@aekit/core';
 import type { VaeEngineConfig } from './variants/vae-math.js';
+import type { RateConfig } from './variants/rate-math.js';
 
 /** One dense layer's parameters (the checkpoint layout's type, from @aekit/core). */
 export type { DenseParams } from '@aekit/core';
@@ -37,6 +38,12 @@ export interface EngineConfig {
   threads?: number;
   /** Let the engine's native threads spin between ops (ort engine; default off: see docs/ort-engine.md). */
   spinning?: boolean;
+  /**
+   * Rate–distortion training (variants/rate-math.ts): the plain autoencoder's engines then add noise to
+   * the latents, learn the latent density (a pseudo-layer `latent_density` after the dense layers in
+   * every ParamSet and AdamState) and add λ · bits per value to the loss. Absent: plain training.
+   */
+  rate?: RateConfig;
 }
 
 /**
@@ -86,4 +93,9 @@ export interface TrainingEngine {
   getState(): Promise<{ params: ParamSet; optimizer: AdamState }>;
   /** Frees every tensor / session the engine holds. */
   dispose(): void;
+  /**
+   * Set when the engine's latents are coded on a fixed integer lattice (rate–distortion training): the
+   * checkpoint's latent range is then this range for every dimension instead of the measured one.
+   */
+  readonly latentLattice?: { min: number; max: number };
 }

@@ -38,6 +38,31 @@ export {
   type ActivationSummary,
   type StudyRun,
   type RgbaImage,
+  type PcaReference,
+  type StudyReferences,
+  renderXyChart,
+  type XyChartOptions,
+  type XySeries,
 } from './study/index.js';
 export { parseNoise, parseVariant, type NoiseSpec, type VariantOptions } from './variants/index.js';
+export { checkRateWeight, latentBits, totalLatentBits, RATE_DENSITY_LAYER, type RateConfig } from './variants/index.js';
 export type { VaeEngineConfig } from './variants/vae-math.js';
+export {
+  fitPca,
+  pcaProject,
+  pcaReconstruct,
+  pcaBaseline,
+  fitCoefficientQuantizer,
+  quantizeCoefficients,
+  dequantizeCoefficients,
+  meanSquaredError,
+  type Pca,
+  type PcaRows,
+  type PcaFitOptions,
+  type PcaReconstructOptions,
+  type PcaBaseline,
+  type CoefficientQuantizer,
+  bdRate,
+  type BdRate,
+  type RdPoint,
+} from './baselines/index.js';

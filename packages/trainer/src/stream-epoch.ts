@@ -24,12 +24,18 @@ export interface StreamLayout {
 }
 
 /** Buffer and block sizes for a memory budget (MiB) covering the raw and normalised buffers. */
-export function streamLayout(cols: number, dtype: 'uint8' | 'float32', bufferMB: number, batchSize: number): StreamLayout {
+export function streamLayout(cols: number, dtype: 'uint8' | 'float32', bufferMB: number, batchSize: number, resumedFrom?: string): StreamLayout {
   if (!Number.isFinite(bufferMB) || bufferMB <= 0) throw new UsageError(`--stream-buffer-mb must be a number > 0, got ${bufferMB}`);
   const bytesPerRow = cols * ((dtype === 'uint8' ? 1 : 4) + 4);
   const fit = Math.floor((bufferMB * 2 ** 20) / bytesPerRow);
   if (fit < batchSize) {
     const need = Math.ceil(((batchSize * bytesPerRow) / 2 ** 20) * 10) / 10;
+    // On --resume both settings are fixed (the batch size is the checkpoint's): name them as such.
+    if (resumedFrom !== undefined) {
+      throw new UsageError(
+        `the ${bufferMB} MiB stream buffer holds ${fit} rows of ${cols} values, fewer than one batch of ${batchSize} (the batch size of ${resumedFrom}); resume with --in-memory`,
+      );
+    }
     throw new UsageError(
       `--stream-buffer-mb ${bufferMB} holds ${fit} rows of ${cols} values, fewer than one batch of ${batchSize}; give at least ${need} MiB or a smaller --batch-size`,
     );
@@ -168,14 +174,19 @@ export async function evaluateStreamed(p: StreamPlan, n: Normalization, engine: 
 
 /** Per-dimension latent min / max over the training rows. */
 export async function latentRangeStreamed(p: StreamPlan, n: Normalization, engine: TrainingEngine, dim: number): Promise<{ min: number[]; max: number[] }> {
+  const range = columnRange([], dim);
+  await forEachLatentsStreamed(p, n, engine, (z) => void columnRange(z, dim, range));
+  return range;
+}
+
+/** Calls `each(z)` with the latents of the training rows, in file order, a buffer at a time. */
+export async function forEachLatentsStreamed(p: StreamPlan, n: Normalization, engine: TrainingEngine, each: (z: Float32Array) => void): Promise<void> {
   const cols = p.source.cols;
   const out = new Float32Array(p.bufferRows * cols);
-  const range = columnRange([], dim);
   await forEachBuffer(p, false, async (raw, rows) => {
     normalizeInto(n, raw, cols, identity(rows), out, 0);
-    columnRange(await engine.encode(out.subarray(0, rows * cols), rows), dim, range);
+    each(await engine.encode(out.subarray(0, rows * cols), rows));
   });
-  return range;
 }
 
 function identity(n: number): Uint32Array {

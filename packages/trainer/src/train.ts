@@ -75,6 +75,7 @@ async function startEngine(options: TrainOptions, settings: Settings, data: Trai
     valRows: data.nVal,
     firstEpoch: done + 1,
     epochs,
+    ...(settings.variant.rateWeight !== undefined ? { rateWeight: settings.variant.rateWeight } : {}),
   });
   return { options, settings, data, engine, history, shuffleRng, best: initialBest(settings, history) };
 }

@@ -16,6 +16,7 @@ import {
   SELU_GAMMA,
 } from '@aekit/core';
 import { BCE_EPSILON } from '../src/losses.js';
+import { RATE_PROB_FLOOR } from '../src/variants/rate-math.js';
 
 /** da/dz from z and a = f(z), mirroring ACTIVATION_GRAPHS. */
 const DERIVATIVE: Record<ActivationName, (z: number, a: number, s: ActivationSpec) => number> = {
@@ -58,9 +59,59 @@ export interface ReferenceSettings {
   adam?: Partial<AdamConfig>;
   l1?: number;
   l2?: number;
+  /**
+   * Rate–distortion term (variants/rate-math.ts) with this step's latent noise ([rows, latent]): the
+   * state's params then end with the density's locations μ and log-scales ℓ (two more slots).
+   */
+  rate?: { weight: number; noise: ArrayLike<number> };
 }
 
-function forward(spec: ModelSpec, params: Float64Array[], x: ArrayLike<number>, rows: number) {
+const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
+
+/**
+ * λ · R (R = Σ −log2 p / (rows · inputDim)) for latents `yt` [rows, L] in float64, and its gradients
+ * wrt yt, μ and ℓ, derived by hand (the graph's emitRate follows the same formulas; the tests check
+ * these against finite differences).
+ */
+export function referenceRate(
+  yt: ArrayLike<number>,
+  loc: ArrayLike<number>,
+  logScale: ArrayLike<number>,
+  rows: number,
+  inputDim: number,
+  weight: number,
+): { value: number; dLatent: Float64Array; dLoc: Float64Array; dLogScale: Float64Array } {
+  const L = loc.length;
+  const k = weight / (rows * inputDim * Math.LN2);
+  const dLatent = new Float64Array(yt.length);
+  const dLoc = new Float64Array(L);
+  const dLogScale = new Float64Array(L);
+  let value = 0;
+  for (let i = 0; i < yt.length; i++) {
+    const d = i % L;
+    const e = yt[i]! - loc[d]!;
+    const t = Math.abs(e);
+    const inv = Math.exp(-logScale[d]!);
+    const a = (0.5 - t) * inv;
+    const b = (-0.5 - t) * inv;
+    const sa = sigmoid(a);
+    const sb = sigmoid(b);
+    const p = sa - sb;
+    const pf = Math.max(p, RATE_PROB_FLOOR);
+    value -= k * Math.log(pf);
+    if (p < RATE_PROB_FLOOR) continue;
+    const dP = -k / pf;
+    const dsa = sa * (1 - sa);
+    const dsb = sb * (1 - sb);
+    const dT = dP * -(dsa - dsb) * inv;
+    dLatent[i] = dT * Math.sign(e);
+    dLoc[d]! -= dT * Math.sign(e);
+    dLogScale[d]! += dP * -(a * dsa - b * dsb);
+  }
+  return { value, dLatent, dLoc, dLogScale };
+}
+
+function forward(spec: ModelSpec, params: Float64Array[], x: ArrayLike<number>, rows: number, noise?: ArrayLike<number>) {
   const layers = denseLayers(spec);
   const inputs: Float64Array[] = [];
   const zs: Float64Array[] = [];
@@ -83,6 +134,7 @@ function forward(spec: ModelSpec, params: Float64Array[], x: ArrayLike<number>, 
     zs.push(z);
     as.push(out);
     a = out;
+    if (noise !== undefined && l.role === 'latent') a = out.map((v, i) => v + noise[i]!);
   });
   return { layers, inputs, zs, as, y: a };
 }
@@ -128,10 +180,20 @@ export function referenceTrainStep(
   const l1 = settings.l1 ?? 0;
   const l2 = settings.l2 ?? 0;
   const { params } = state;
-  const f = forward(spec, params, x, rows);
+  const f = forward(spec, params, x, rows, settings.rate?.noise);
   const { loss: recon, dy } = lossAndGrad(f.y, target, settings.loss);
   let penalty = 0;
   const grads: Float64Array[] = params.map((p) => new Float64Array(p.length));
+  const nDense = f.layers.length;
+  const latentAt = f.layers.findIndex((l) => l.role === 'latent');
+  const rate = settings.rate
+    ? referenceRate(f.inputs[latentAt + 1]!, params[2 * nDense]!, params[2 * nDense + 1]!, rows, spec.inputDim, settings.rate.weight)
+    : undefined;
+  if (rate) {
+    penalty += rate.value;
+    grads[2 * nDense]!.set(rate.dLoc);
+    grads[2 * nDense + 1]!.set(rate.dLogScale);
+  }
   let dA = dy;
   for (let li = f.layers.length - 1; li >= 0; li--) {
     const l = f.layers[li]!;
@@ -164,6 +226,7 @@ export function referenceTrainStep(
           next[r * l.inputDim + k] = s;
         }
       }
+      if (rate && li - 1 === latentAt) next.forEach((v, i) => (next[i] = v + rate.dLatent[i]!));
       dA = next;
     }
   }

@@ -10,7 +10,7 @@ import {
   type ModelSpec,
 } from '@aekit/core';
 import { decodeModel } from '@aekit/onnx';
-import { buildForwardGraph, buildReadoutGraph, buildTrainingGraph, parameterSlots, type ParamLayout } from '../src/graphs/index.js';
+import { buildForwardGraph, buildRateEvaluateGraph, buildReadoutGraph, buildTrainingGraph, parameterSlots, type ParamLayout } from '../src/graphs/index.js';
 import { referenceLoss, referenceTrainStep, type ReferenceState } from './reference.js';
 import { checkModels, checkerAvailable } from '../../../test/helpers/onnx-checker.js';
 import { relErr } from '../../../test/helpers/compare.js';
@@ -75,7 +75,43 @@ describe('training-step graph', () => {
     models['readout'] = buildReadoutGraph(ALL, 'tensors').bytes;
     models['targets_loop'] = buildTrainingGraph(ALL, { targets: true, stepsPerRun: 'loop' }).bytes;
     models['targets_single'] = buildTrainingGraph(ALL, { targets: true, stepsPerRun: 'single', layout: 'tensors' }).bytes;
+    models['rate_loop'] = buildTrainingGraph(ALL, { rate: { weight: 0.5 }, targets: true, l1: 1e-3, stepsPerRun: 'loop' }).bytes;
+    models['rate_single'] = buildTrainingGraph(ALL, { rate: { weight: 0.5 }, stepsPerRun: 'single', layout: 'tensors' }).bytes;
+    models['rate_eval'] = buildRateEvaluateGraph(ALL, { loss: 'bce', weight: 0.5 });
+    models['rate_readout'] = buildReadoutGraph(ALL, 'tensors', true).bytes;
     checkModels(models);
+  });
+
+  it.each(['flat', 'tensors'] as ParamLayout[])('a rate step (noise, density, every activation, tanh latent) matches the float64 reference: %s', async (layout) => {
+    const rows = 5;
+    const L = ALL.latent.units;
+    const rng = new Rng(8);
+    const x = Float32Array.from({ length: rows * ALL.inputDim }, () => rng.next());
+    const noise = Float32Array.from({ length: rows * L }, () => rng.next() - 0.5);
+    const density = Float32Array.of(0.1, -0.2, 0.3, 0.2, -0.4, 0.5);
+    const g = buildTrainingGraph(ALL, { layout, stepsPerRun: 'single', l2: 1e-3, rate: { weight: 0.8 } });
+    const s = await ort.InferenceSession.create(g.bytes);
+    const st = initialState(ALL, 4);
+    st.params.push(Float64Array.from(density.subarray(0, L)), Float64Array.from(density.subarray(L)));
+    st.m.push(new Float64Array(L), new Float64Array(L));
+    st.v.push(new Float64Array(L), new Float64Array(L));
+    const zeros = () => new ort.Tensor('float32', new Float32Array(2 * L), [2, L]);
+    const out = await s.run({
+      ...feedsFor(ALL, layout, st, ['params', 'm', 'v']),
+      x: new ort.Tensor('float32', x, [rows, ALL.inputDim]),
+      u: new ort.Tensor('float32', noise, [rows, L]),
+      density: new ort.Tensor('float32', density, [2, L]),
+      'm.density': zeros(),
+      'v.density': zeros(),
+      t: new ort.Tensor('float32', Float32Array.of(0), []),
+      lr: new ort.Tensor('float32', Float32Array.of(0.01), []),
+    });
+    const loss = referenceTrainStep(ALL, { loss: 'mse', l2: 1e-3, adam: { learningRate: 0.01 }, rate: { weight: 0.8, noise } }, st, x, rows);
+    expect(Math.abs((out['loss']!.data as Float32Array)[0]! - loss) / loss).toBeLessThan(1e-5);
+    const newDensity = out['new.m.density']!.data as Float32Array;
+    // m = (1-β1)·g after one step: every gradient, the density's included.
+    expect(relErr([...readState(ALL, layout, out, 'm'), newDensity.subarray(0, L), newDensity.subarray(L)], st.m)).toBeLessThan(1e-4);
+    expect(relErr(readState(ALL, layout, out, 'params'), st.params.slice(0, -2))).toBeLessThan(1e-5);
   });
 
   it('declares the state as inputs and outputs, with a dynamic batch', () => {

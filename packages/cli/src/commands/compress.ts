@@ -1,18 +1,18 @@
 /**
  * `aekit compress BUNDLE INPUT --out FILE.aez`: encodes rows with the bundle's encoder and stores the
- * quantised latents in an `.aez` container (docs/format.md). Uint8 IDX files (Fashion-MNIST, raw or
- * .gz) are streamed (@aekit/data's openRowStream), so memory stays flat whatever the file size;
- * other inputs are loaded whole. `--check` decompresses the written file and reports the round-trip
- * MSE / PSNR. The helpers here (atomic streamed writes, normalised error) are shared with
+ * quantised latents in an `.aez` container (docs/format.md), entropy-coded when the bundle has latent
+ * tables. Uint8 IDX files (Fashion-MNIST, raw or .gz) are streamed (@aekit/data's openRowStream), so
+ * memory stays flat whatever the file size; other inputs are loaded whole. `--check` decompresses the
+ * written file and reports the round-trip MSE / PSNR. The helpers here (atomic streamed writes, normalised error) are shared with
  * `aekit decompress`.
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { AekitError, DataError, IoError, UsageError } from '@aekit/core';
-import { type DataFormat, openRowStream, parseDataFormat, writeStreamAtomic as writeStreamAtomicFile } from '@aekit/data';
+import { type CsvOptions, type DataFormat, openRowStream, parseDataFormat, writeStreamAtomic as writeStreamAtomicFile } from '@aekit/data';
 import { Codec, LATENT_TYPES, type LatentType, type Normalization } from '@aekit/runtime';
-import type { CliIO } from '../io.js';
+import { type CliIO, csvOptions } from '../io.js';
 
 /**
  * Writes a byte stream to `path` atomically (@aekit/data's writeStreamAtomic). `finalHeader` (optional)
@@ -102,8 +102,8 @@ export interface RoundTripError {
 }
 
 /** Decompresses `aezPath` and compares it with the rows of `input`, streaming both. */
-export async function roundTripError(codec: Codec, input: string, aezPath: string, format?: DataFormat): Promise<RoundTripError> {
-  const src = await openRowStream(input, format === undefined ? {} : { format });
+export async function roundTripError(codec: Codec, input: string, aezPath: string, format?: DataFormat, csv: CsvOptions = {}): Promise<RoundTripError> {
+  const src = await openRowStream(input, { ...(format === undefined ? {} : { format }), ...csv, onWarning: () => undefined });
   const values = new ValueReader(src.stream);
   const cols = codec.manifest.inputDim;
   const scale = normalisedScale(codec.manifest.normalization, cols);
@@ -128,9 +128,10 @@ export async function roundTripError(codec: Codec, input: string, aezPath: strin
 
 interface CompressCliOptions {
   out: string;
-  latent: LatentType;
+  latent?: LatentType;
   check?: boolean;
   format?: string;
+  header?: boolean;
   rowsPerChunk?: string;
   device?: string;
   threads?: string;
@@ -143,9 +144,16 @@ export function register(program: Command, io: CliIO): void {
     .argument('<bundle>', 'bundle directory (aekit export output)')
     .argument('<input>', 'data file: IDX (raw or .gz, streamed), NPY or CSV, one row per sample')
     .requiredOption('--out <file>', 'the .aez file to write (atomically)')
-    .addOption(new Option('--latent <type>', 'how latents are stored').choices([...LATENT_TYPES]).default('uint8'))
+    .addOption(
+      new Option(
+        '--latent <type>',
+        'how latents are stored (default: entropy when the bundle has latent tables, else uint8; uint8 = one byte per latent)',
+      ).choices([...LATENT_TYPES]),
+    )
     .option('--check', 'decompress the written file and print the round-trip MSE / PSNR (normalised units)')
     .option('--format <format>', 'input format when the file name does not tell (idx, npy, csv)')
+    .option('--header', 'CSV: the first line is a header (skip it)')
+    .option('--no-header', 'CSV: the first line is data (default: a header when none of its cells is a number)')
     .option('--rows-per-chunk <n>', 'rows per checksummed chunk (default 1024)')
     .option('--device <device>', 'cpu, cuda, webgpu or auto')
     .option('--threads <n>', 'onnxruntime intra-op threads')
@@ -158,7 +166,8 @@ export function register(program: Command, io: CliIO): void {
           throw new UsageError(`--rows-per-chunk must be a positive integer, got "${o.rowsPerChunk}"`);
         }
       }
-      const src = await openRowStream(input, format === undefined ? {} : { format });
+      const csv = csvOptions(o.header, io);
+      const src = await openRowStream(input, { ...(format === undefined ? {} : { format }), ...csv });
       // A streamed input holds its file open: close it when the bundle fails to load.
       const codec = await Codec.load(bundle, { ...parseDevice(o), checkFinite: src.dtype !== 'uint8' }).catch(async (e: unknown) => {
         await src.stream.cancel();
@@ -176,14 +185,28 @@ export function register(program: Command, io: CliIO): void {
             file: input,
           });
         }
-        const cs = codec.compressStream({ latent: o.latent, rows: src.rows, ...(rowsPerChunk !== undefined ? { rowsPerChunk } : {}) });
+        const latent = o.latent ?? (codec.latentTables !== undefined ? 'entropy' : 'uint8');
+        if (latent === 'entropy' && codec.latentTables === undefined) {
+          await src.stream.cancel();
+          throw new UsageError(
+            `--latent entropy: bundle ${bundle} has no latent tables (manifest files.latentTables, latent_tables.bin); ` +
+              'use --latent uint8, or export the bundle from a checkpoint whose training finished (it fits the tables)',
+          );
+        }
+        const why =
+          o.latent !== undefined
+            ? ''
+            : latent === 'entropy'
+              ? ' (default: the bundle has latent tables)'
+              : ' (default: the bundle has no latent tables to entropy-code with; re-export it from a finished training run to get them)';
+        const cs = codec.compressStream({ latent, rows: src.rows, ...(rowsPerChunk !== undefined ? { rowsPerChunk } : {}) });
         const t0 = performance.now();
         const written = await writeStreamAtomic(o.out, src.stream.pipeThrough(cs));
         const seconds = (performance.now() - t0) / 1000;
         const s = cs.stats;
         const rawBytes = src.rows * src.cols * (src.dtype === 'uint8' ? 1 : 4);
         io.stdout(
-          `compressed ${s.rows} rows (${src.cols} ${src.dtype} values each) with ${o.latent} latents (${m.latentDim} per row)\n` +
+          `compressed ${s.rows} rows (${src.cols} ${src.dtype} values each) with ${latent} latents (${m.latentDim} per row)${why}\n` +
             `  bytes in ${rawBytes} (${formatBytes(rawBytes)}), bytes out ${written} (${formatBytes(written)}), ratio ${(rawBytes / Math.max(1, written)).toFixed(2)}×\n` +
             `  ${seconds.toFixed(2)} s, ${Math.round(s.rows / seconds)} rows/s, ${(rawBytes / 1e6 / seconds).toFixed(1)} MB/s in` +
             `${src.streamed ? ' (streamed)' : ''}, device ${codec.device}\n` +
@@ -192,7 +215,7 @@ export function register(program: Command, io: CliIO): void {
         );
         if (o.check) {
           const t1 = performance.now();
-          const e = await roundTripError(codec, input, o.out, format);
+          const e = await roundTripError(codec, input, o.out, format, csv);
           io.stdout(
             `check: ${e.rows} rows decoded from ${o.out} in ${((performance.now() - t1) / 1000).toFixed(2)} s: ` +
               `MSE ${e.mse.toPrecision(5)}, PSNR ${e.psnr.toFixed(2)} dB (normalised units, peak 1)\n`,

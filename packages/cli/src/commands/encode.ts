@@ -5,9 +5,9 @@
  */
 import { type Command, Option } from 'commander';
 import { DataError, UsageError } from '@aekit/core';
-import { type Dataset, type DataFormat, DATA_FORMATS, loadDataset, writeNpy } from '@aekit/data';
+import { type CsvOptions, type Dataset, type DataFormat, DATA_FORMATS, loadDataset, writeNpy } from '@aekit/data';
 import { Codec, type BundleManifest, type LoadOptions, deviceNames, readBundleDir, verifyBundle } from '@aekit/runtime';
-import type { CliIO } from '../io.js';
+import { type CliIO, csvOptions } from '../io.js';
 
 export interface RuntimeCliOptions {
   device: string;
@@ -47,17 +47,25 @@ export function formatOption(): Option {
   return new Option('--format <format>', 'data format (default: from the file name, then its contents)').choices([...DATA_FORMATS]);
 }
 
+/** --header / --no-header: whether a CSV file's first line is a header (default: guessed, with a warning). */
+export function addHeaderOptions(cmd: Command): Command {
+  return cmd
+    .option('--header', 'CSV: the first line is a header (skip it)')
+    .option('--no-header', 'CSV: the first line is data (default: a header when none of its cells is a number)');
+}
+
 /** Loads a data file and converts its rows to what the bundle's encoder takes (raw units, its dtype). */
 export async function loadRowsFor(
   manifest: BundleManifest,
   path: string,
   format?: DataFormat,
+  csv: CsvOptions = {},
 ): Promise<{ dataset: Dataset; rows: Float32Array | Uint8Array }> {
-  const dataset = await loadDataset(path, format === undefined ? {} : { format });
+  const dataset = await loadDataset(path, { ...csv, ...(format === undefined ? {} : { format }) });
   if (dataset.cols !== manifest.inputDim) {
     throw new DataError(
-      `${path}: rows have ${dataset.cols} values but the bundle's encoder takes ${manifest.inputDim}; ` +
-        'use data of the shape the model was trained on',
+      `${path}: the data has ${dataset.cols} columns but the bundle's manifest says inputDim ${manifest.inputDim}; ` +
+        'use data of the shape the model was trained on, or the bundle exported for this data',
       { file: path },
     );
   }
@@ -88,11 +96,13 @@ function toDtype(ds: Dataset, dtype: 'float32' | 'uint8', path: string): Float32
 export async function openWithData(
   bundle: string,
   dataPath: string,
-  o: RuntimeCliOptions & { format?: DataFormat },
+  o: RuntimeCliOptions & { format?: DataFormat; header?: boolean },
+  io?: CliIO,
 ): Promise<{ codec: Codec; dataset: Dataset; rows: Float32Array | Uint8Array }> {
   const bytes = await readBundleDir(bundle);
   const manifest = await verifyBundle(bytes);
-  const { dataset, rows } = await loadRowsFor(manifest, dataPath, o.format);
+  const csv = io === undefined ? (o.header === undefined ? {} : { header: o.header }) : csvOptions(o.header, io);
+  const { dataset, rows } = await loadRowsFor(manifest, dataPath, o.format, csv);
   const codec = await Codec.load(bytes, { ...loadOptions(o), checkFinite: dataset.dtype !== 'uint8' });
   return { codec, dataset, rows };
 }
@@ -106,6 +116,7 @@ interface EncodeOptions extends RuntimeCliOptions {
   data: string;
   out: string;
   format?: DataFormat;
+  header?: boolean;
 }
 
 export function register(program: Command, io: CliIO): void {
@@ -116,8 +127,9 @@ export function register(program: Command, io: CliIO): void {
     .requiredOption('--data <path>', 'IDX (.gz ok), NPY or CSV file of rows')
     .requiredOption('--out <file>', 'latents .npy file to write (atomically)')
     .addOption(formatOption());
+  addHeaderOptions(cmd);
   addRuntimeOptions(cmd).action(async (bundle: string, o: EncodeOptions) => {
-    const { codec, dataset, rows } = await openWithData(bundle, o.data, o);
+    const { codec, dataset, rows } = await openWithData(bundle, o.data, o, io);
     try {
       const t0 = performance.now();
       const z = await codec.encode(rows);

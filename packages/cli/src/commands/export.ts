@@ -3,12 +3,15 @@
  * then proves them: each graph runs through @aekit/runtime's Codec (CPU) on a fixed probe batch and is
  * compared with tfjs `predict` (cpu backend) on the same checkpoint, before the bundle is moved into place.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import {
   BUNDLE_FILES,
   type BundleManifest,
   ExportError,
   type GraphName,
+  IoError,
   type IoDtype,
   Rng,
   UsageError,
@@ -18,7 +21,8 @@ import {
 import { type ExportableModel, MAX_OPSET, MIN_OPSET, exportBundle } from '@aekit/exporter';
 import { WEIGHTS_DTYPES, quantizeBundle, weightsTolerance } from '@aekit/exporter';
 import type { WeightsDtype } from '@aekit/core';
-import { readCheckpointFiles, writeBundle } from '@aekit/exporter/node';
+import { checkBundleTarget, readCheckpointFiles } from '@aekit/exporter/node';
+import { writeDirAtomic } from '@aekit/data';
 import { Codec } from '@aekit/runtime';
 import type { CliIO } from '../io.js';
 
@@ -162,8 +166,19 @@ export function register(program: Command, io: CliIO): void {
       const result = o.weights !== undefined && o.weights !== 'float32' ? await quantizeBundle(exported, o.weights) : exported;
       const { manifest, model } = result;
       let checks: GraphCheck[] = [];
-      const target = await writeBundle(o.out, result, {
-        beforeCommit: async (tmp) => {
+      // Through @aekit/data's writer (not the exporter's writeBundle): one writer for every command, so
+      // the bundle gets normal modes, a lock, and no temp left by Ctrl-C or kill -9.
+      const target = resolve(o.out);
+      await checkBundleTarget(target);
+      await mkdir(dirname(target), { recursive: true }).catch((e: unknown) => {
+        throw new IoError(`cannot create ${dirname(target)}: ${(e as Error).message}`, { file: target, cause: e });
+      });
+      await writeDirAtomic(target, async (tmp) => {
+        for (const [name, bytes] of Object.entries(result.files)) {
+          if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new UsageError(`bad bundle file name ${JSON.stringify(name)}`);
+          await writeFile(join(tmp, name), bytes);
+        }
+        {
           if (!o.verify) return;
           checks = await verifyBundle(tmp, files, model, manifest);
           if (manifest.weights !== 'float32') {
@@ -176,7 +191,7 @@ export function register(program: Command, io: CliIO): void {
                 '(outputs far from the [0, 1] range, e.g. from unnormalised data, can exceed this by float32 rounding alone; --no-verify skips the check)',
             );
           }
-        },
+        }
       });
       io.stdout(
         `exported ${checkpoint} → ${target}\n` +

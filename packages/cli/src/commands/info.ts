@@ -32,8 +32,15 @@ export function register(program: Command, io: CliIO): void {
         `input       ${m.inputDim} × ${m.inputDtype}, normalisation ${m.normalization?.kind ?? 'none'}`,
         `latent      ${m.latentDim} × float32 = ${m.latentDim * 4} bytes per row (a raw row: ${m.inputDim * 4} bytes as float32, ${m.inputDim} as uint8)`,
         `output      ${m.inputDim} × ${m.outputDtype}`,
+        m.bundleId !== undefined
+          ? `integrity   bundle ${m.bundleId.slice(0, 16)}…: manifest fingerprint and every graph's bundle id verified`
+          : 'integrity   no bundle id or fingerprint (exported before aekit recorded them): file hashes and graph metadata checked',
         'files       (SHA-256 verified)',
-        ...GRAPH_NAMES.map((g) => `  ${m.files[g].path.padEnd(18)} ${String(m.files[g].bytes).padStart(9)} bytes  ${m.files[g].sha256}`),
+        ...[...GRAPH_NAMES, ...(m.files.latentTables !== undefined ? (['latentTables'] as const) : [])].map((g) => {
+          const f = m.files[g]!;
+          return `  ${f.path.padEnd(18)} ${String(f.bytes).padStart(9)} bytes  ${f.sha256}`;
+        }),
+        `compress    ${m.files.latentTables !== undefined ? 'entropy-coded latents by default (latent_tables.bin)' : 'uint8 latents by default (no latent tables to entropy-code with)'}`,
         '',
       ];
       io.stdout(lines.join('\n'));

@@ -1,7 +1,8 @@
 /**
  * `aekit study activations`: trains the same autoencoder once per activation and seed and writes
  * study.md (table), study.csv (the table's numbers), curves.csv (every epoch of every run) and
- * loss-curves.png (validation MSE per epoch) into --out.
+ * loss-curves.png (validation MSE per epoch) into --out. Reference rows and chart lines: the all-linear
+ * model and PCA at the same latent width (`--no-references` skips them).
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,12 +21,13 @@ import {
   studyCurvesCsv,
   studyMarkdown,
 } from '@aekit/trainer';
-import type { CliIO } from '../io.js';
+import { type CliIO, csvOptions } from '../io.js';
 import { encodePng } from './png.js';
 
 interface StudyCliOptions {
   data?: string;
   format?: string;
+  header?: boolean;
   limit?: string;
   activations: string;
   epochs: string;
@@ -36,6 +38,7 @@ interface StudyCliOptions {
   batchSize: string;
   lr?: string;
   threshold?: string;
+  references: boolean;
   engine: string;
   backend: string;
   out: string;
@@ -74,6 +77,8 @@ export function register(program: Command, io: CliIO): void {
     .description('train the same model once per activation and seed; write a table (md, csv) and a loss-curve chart (png)')
     .option('--data <path>', 'training data: IDX (.gz ok), NPY or CSV (default: the bundled 10 000 MNIST digits)')
     .option('--format <format>', 'data format: idx, npy, csv (default: from the file name)')
+    .option('--header', 'CSV: the first line is a header (skip it)')
+    .option('--no-header', 'CSV: the first line is data (default: a header when none of its cells is a number)')
     .option('--limit <rows>', 'use only N rows of the data, evenly spaced through the file (a quick study on a large set)')
     .option('--activations <list>', 'comma-separated hidden activations to compare', STUDY_ACTIVATIONS.join(','))
     .option('--epochs <n>', 'epochs per run', String(STUDY_DEFAULTS.epochs))
@@ -86,6 +91,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--threshold <mse>', 'validation MSE for the "epochs to threshold" column (default: the worst final MSE of all runs)')
     .option('--engine <name>', `training engine: ${engineChoices('ae').join(', ')}`, 'auto')
     .option('--backend <name>', 'engine backend (see aekit train --help)', 'auto')
+    .option('--no-references', 'skip the reference rows: the all-linear model (trained like the others) and PCA at the same latent width')
     .option('--out <dir>', 'directory for study.md, study.csv, curves.csv and loss-curves.png', 'study')
     .action(async (o: StudyCliOptions) => {
       const opts: ActivationStudyOptions = {
@@ -98,6 +104,7 @@ export function register(program: Command, io: CliIO): void {
         batchSize: positiveInt('--batch-size', o.batchSize),
         engine: parseEngineName(o.engine, 'ae'),
         backend: o.backend,
+        references: o.references,
       };
       if (!Number.isInteger(opts.seed) || opts.seed! < 0) throw new UsageError(`--seed must be an integer >= 0, got "${o.seed}"`);
       if (o.lr !== undefined) opts.learningRate = positiveNumber('--lr', o.lr);
@@ -105,7 +112,7 @@ export function register(program: Command, io: CliIO): void {
       // Fail on a bad name before loading data or training anything.
       for (const a of opts.activations!) parseActivation(a);
       let data: Dataset =
-        o.data === undefined ? await loadBundledDigits() : await loadDataset(o.data, o.format === undefined ? {} : { format: parseDataFormat(o.format) });
+        o.data === undefined ? await loadBundledDigits() : await loadDataset(o.data, { ...(o.format === undefined ? {} : { format: parseDataFormat(o.format) }), ...csvOptions(o.header, io) });
       if (o.limit !== undefined) data = evenSubset(data, positiveInt('--limit', o.limit));
       opts.data = data;
       opts.onRun = (r, done, total) =>

@@ -3,9 +3,11 @@
  * checkpoint directory. Progress: a bar on a TTY, one line per epoch otherwise, or JSON lines (--json):
  * `{"event":"start",…}`, one `{"event":"epoch",…}` per epoch, then `{"event":"done",…}`.
  */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { LOSS_NAMES, NORMALIZATION_KINDS, type SpecOptions, UsageError, describeSpec, makeSpec, parseNormalizationKind } from '@aekit/core';
-import { DATA_FORMATS, STREAM_AUTO_BYTES, loadBundledDigits, loadDataset, openRowSource, parseDataFormat, streamsByDefault } from '@aekit/data';
+import { DATA_FORMATS, STREAM_AUTO_BYTES, loadBundledDigits, loadDataset, lockTarget, openRowSource, parseDataFormat, streamsByDefault } from '@aekit/data';
 import {
   DEFAULT_STREAM_BUFFER_MB,
   TRAIN_DEFAULTS,
@@ -18,11 +20,12 @@ import {
   parseVariant,
   train,
 } from '@aekit/trainer';
-import type { CliIO } from '../io.js';
+import { type CliIO, csvOptions, onInterrupt } from '../io.js';
 
 interface TrainCliOptions {
   data?: string;
   format?: string;
+  header?: boolean;
   layers?: string;
   latent?: string;
   activation?: string;
@@ -50,6 +53,7 @@ interface TrainCliOptions {
   variant?: string;
   beta?: string;
   noise?: string;
+  rateWeight?: string;
   threads?: string;
   spin?: boolean;
 }
@@ -58,6 +62,7 @@ interface TrainCliOptions {
 const FIXED_ON_RESUME: (keyof TrainCliOptions)[] = [
   'layers', 'latent', 'activation', 'latentActivation', 'outputActivation', 'loss', 'batchSize', 'lr',
   'valSplit', 'patience', 'l1', 'l2', 'seed', 'normalize', 'streamBufferMb', 'variant', 'beta', 'noise',
+  'rateWeight',
 ];
 
 function flag(key: string): string {
@@ -92,6 +97,8 @@ export function register(program: Command, io: CliIO): void {
     .description('train a dense autoencoder and write a checkpoint (tfjs layers format + aekit.json)')
     .option('--data <path>', 'training data: IDX (.gz ok), NPY or CSV (default: the bundled 10 000 MNIST digits)')
     .option('--format <format>', `data format: ${DATA_FORMATS.join(', ')} (default: from the file name, then its contents)`)
+    .option('--header', 'CSV: the first line is a header (skip it)')
+    .option('--no-header', 'CSV: the first line is data (default: a header when none of its cells is a number)')
     .option('--layers <list>', 'encoder hidden widths, mirrored by the decoder', '64,32')
     .option('--latent <n>', 'latent width', '32')
     .option('--activation <name|list>', 'hidden activation, or one per hidden layer (encoder then decoder), e.g. relu or relu,tanh,tanh,relu; leakyRelu:0.1 sets alpha', 'relu')
@@ -121,6 +128,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--variant <name>', 'ae (plain autoencoder) or vae (variational: encoder outputs z_mean and z_log_var; generate with aekit sample)')
     .option('--beta <x>', 'VAE: weight of the KL term (default 1)')
     .option('--noise <kind:x>', 'denoising: corrupt training inputs, gaussian:STD (e.g. gaussian:0.2) or mask:RATE (e.g. mask:0.3)')
+    .option('--rate-weight <x>', 'rate–distortion training (plain autoencoder): loss = distortion + x × estimated bits per input value; latents are coded on the integer lattice (default 0: off)')
     .action(async (o: TrainCliOptions, cmd: Command) => {
       const fromCli = (k: string) => cmd.getOptionValueSource(k) === 'cli';
       if (o.resume !== undefined) {
@@ -156,6 +164,8 @@ export function register(program: Command, io: CliIO): void {
       if (variant !== undefined) opts.variant = variant;
       set('beta', num('--beta', o.beta, nonNeg, 'a number >= 0'));
       if (o.noise !== undefined) opts.noise = parseNoise(o.noise);
+      set('rateWeight', num('--rate-weight', o.rateWeight, nonNeg, 'a finite number >= 0'));
+      if (opts.rateWeight !== undefined && variant === 'vae') throw new UsageError('--rate-weight applies to the plain autoencoder only; it cannot be combined with --variant vae');
       set('checkpointEvery', num('--checkpoint-every', o.checkpointEvery, int, 'a positive integer'));
       set('threads', num('--threads', o.threads, int, 'a positive integer'));
       if (o.spin === true) opts.spinning = true;
@@ -171,9 +181,17 @@ export function register(program: Command, io: CliIO): void {
       };
       // Validate the model options before loading data (unknown activation fails fast).
       makeSpec(specOptions);
+      const narrowest = Math.min(...specOptions.layers!);
+      if (o.resume === undefined && specOptions.latent! > narrowest) {
+        // Everything reaches the latent through that layer: the encoder's image is at most `narrowest`-dimensional.
+        io.stderr(
+          `aekit: warning: --latent ${specOptions.latent} is wider than the narrowest hidden layer (${narrowest}): the latent can carry at most ${narrowest} independent values, ` +
+            `so the extra ${specOptions.latent! - narrowest} cost bytes and add nothing; narrow --latent or widen --layers\n`,
+        );
+      }
 
       // Without --data: the bundled digits, or with --resume the checkpoint's own data (train() loads it).
-      const format = o.format === undefined ? {} : { format: parseDataFormat(o.format) };
+      const format = { ...(o.format === undefined ? {} : { format: parseDataFormat(o.format) }), ...csvOptions(o.header, io) };
       const streamed = o.data !== undefined && o.inMemory !== true && (o.stream === true || (await streamsByDefault(o.data)));
       const source = streamed ? await openRowSource(o.data!, format) : undefined;
       try {
@@ -193,26 +211,26 @@ export function register(program: Command, io: CliIO): void {
     });
 }
 
-/** Runs train() with progress output; SIGINT / SIGTERM stop it cleanly (a second one exits at once). */
+/**
+ * Runs train() with progress output. SIGINT / SIGTERM stop it cleanly (main.ts's handlers call the
+ * stop registered here; a second signal exits at once, removing any temp in flight). The checkpoint
+ * directory is locked for the whole run, so a second `train --out` to it fails at once by name.
+ */
 async function runTraining(opts: TrainOptions, o: TrainCliOptions, io: CliIO): Promise<void> {
   const controller = new AbortController();
   opts.signal = controller.signal;
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (++signals > 1) {
-      io.stderr(`aekit: ${sig} again: exiting now without saving the current epoch\n`);
-      process.exit(130);
-    }
+  const out = o.out ?? o.resume;
+  // Without the parent directory there is nothing to lock: train() refuses such an --out by name.
+  const release = out === undefined || !existsSync(dirname(resolve(out))) ? undefined : await lockTarget(resolve(out));
+  const unregister = onInterrupt((sig) => {
     io.stderr(`\naekit: ${sig}: stopping after the current chunk of batches and saving the last complete epoch (${sig} again to quit at once)\n`);
     controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  }, 'the current epoch is not saved');
   try {
     await report(opts, o, io);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    unregister();
+    await release?.();
   }
 }
 
@@ -222,12 +240,15 @@ async function report(opts: TrainOptions, o: TrainCliOptions, io: CliIO): Promis
   let barShown = false;
   opts.onStart = (s) => {
     if (json) {
-      line({ event: 'start', engine: s.engine, backend: s.backend, model: describeSpec(s.spec), data: s.dataSource, trainRows: s.trainRows, valRows: s.valRows, firstEpoch: s.firstEpoch, epochs: s.epochs });
+      line({ event: 'start', engine: s.engine, backend: s.backend, model: describeSpec(s.spec), data: s.dataSource, trainRows: s.trainRows, valRows: s.valRows, firstEpoch: s.firstEpoch, epochs: s.epochs, ...(s.rateWeight !== undefined ? { rateWeight: s.rateWeight } : {}) });
       return;
     }
     io.stdout(`engine ${s.engine}, backend ${s.backend}\n`);
     io.stdout(`model ${describeSpec(s.spec)}, normalisation ${s.normalization.kind}\n`);
     io.stdout(`data ${s.dataSource}: ${s.trainRows} training rows, ${s.valRows} validation rows; epochs ${s.firstEpoch}..${s.epochs}\n`);
+    if (s.rateWeight !== undefined) {
+      io.stdout(`rate–distortion: weight ${s.rateWeight}${o.resume !== undefined ? ' (checkpoint setting)' : ''}; val_loss = distortion at rounded latents + weight × bits per value\n`);
+    }
   };
   if (io.isTTY && !json) {
     opts.onBatchEnd = (b) => {
@@ -255,6 +276,8 @@ async function report(opts: TrainOptions, o: TrainCliOptions, io: CliIO): Promis
     return;
   }
   if (r.stoppedEarly) io.stdout(`early stopping: no improvement for ${r.checkpoint?.meta.training.patience} epochs; kept epoch ${r.bestEpoch}\n`);
-  io.stdout(`final validation ${lossName?.toUpperCase()}: ${r.valLoss === undefined ? 'n/a (no validation split)' : r.valLoss.toFixed(5)} (weights of epoch ${r.bestEpoch})\n`);
+  const rateWeight = r.checkpoint?.meta.training.rateWeight;
+  const valName = rateWeight === undefined ? lossName?.toUpperCase() : `loss (${lossName?.toUpperCase()} at rounded latents + ${rateWeight} × bits per value)`;
+  io.stdout(`final validation ${valName}: ${r.valLoss === undefined ? 'n/a (no validation split)' : r.valLoss.toFixed(5)} (weights of epoch ${r.bestEpoch})\n`);
   io.stdout(`checkpoint: ${dir}\n`);
 }

@@ -12,6 +12,7 @@ import {
   ExportError,
   NORMALIZATION_KINDS,
   type Normalization,
+  decodeLatentTables,
   describeSpec,
   sha256Hex,
   validateSpec,
@@ -43,6 +44,24 @@ export interface ExportableModel extends SplitModel {
   checkpointSha256: string;
   /** A VAE's log-variance head (aekit.json `vae`): from vae_head.bin, checked against its SHA-256, or from aekit.json in older checkpoints. */
   vaeHead?: LogVarHead;
+  /** The entropy coder's tables (latent_tables.bin, hash and shape checked) of a finished aekit run. */
+  latentTables?: Uint8Array;
+}
+
+/** latent_tables.bin when aekit.json lists it: its SHA-256 checked and its tables parsed for `latentDim` dimensions. */
+async function readLatentTables(meta: CheckpointMeta, files: CheckpointFiles, latentDim: number): Promise<Uint8Array | undefined> {
+  if (meta.latentTables === undefined) return undefined;
+  const file = CHECKPOINT_FILES.latentTables;
+  const bytes = files[file];
+  if (bytes === undefined) throw new CheckpointError(`${file} is missing: aekit.json lists the entropy coder's tables in that file; copy the whole checkpoint directory`, { file });
+  if ((await sha256Hex(bytes)) !== meta.latentTables.sha256) {
+    throw new CheckpointError(`${file} does not match the SHA-256 recorded in aekit.json: the file was changed or replaced after training`, { file });
+  }
+  const tables = decodeLatentTables(bytes, file);
+  if (tables.dims !== latentDim) {
+    throw new CheckpointError(`${file} holds tables for ${tables.dims} latent dimensions, the model has ${latentDim}: the file belongs to another model`, { file });
+  }
+  return bytes;
 }
 
 /** A VAE checkpoint's log-variance head, from vae_head.bin (hash checked) or, in checkpoints written before it, aekit.json. */
@@ -120,7 +139,15 @@ export async function readExportableModel(files: CheckpointFiles, options: ReadM
   const meta = metaBytes ? parseMeta(metaBytes) : undefined;
   if (meta) {
     const weights = files[CHECKPOINT_FILES.weights];
-    if (weights && typeof meta.weightsSha256 === 'string' && (await sha256Hex(weights)) !== meta.weightsSha256) {
+    // Without the hash nothing ties weights.bin to the run that wrote aekit.json: refuse rather than trust.
+    if (typeof meta.weightsSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(meta.weightsSha256)) {
+      throw new CheckpointError(
+        `aekit.json has no valid "weightsSha256" (got ${JSON.stringify(meta.weightsSha256)}), so weights.bin cannot be checked; ` +
+          'the checkpoint is damaged or was edited: train again (or export model.json alone with --split-after as a plain tfjs model)',
+        { file: CHECKPOINT_FILES.meta },
+      );
+    }
+    if (weights && (await sha256Hex(weights)) !== meta.weightsSha256) {
       throw new CheckpointError(
         `weights.bin does not match the SHA-256 recorded in aekit.json: the file was changed or replaced after training`,
         { file: CHECKPOINT_FILES.weights },
@@ -171,10 +198,22 @@ export async function readExportableModel(files: CheckpointFiles, options: ReadM
           file: CHECKPOINT_FILES.meta,
         });
       }
+      for (let d = 0; d < split.latentDim; d++) {
+        const lo: unknown = r.min[d];
+        const hi: unknown = r.max[d];
+        if (typeof lo !== 'number' || typeof hi !== 'number' || !Number.isFinite(lo) || !Number.isFinite(hi) || lo > hi) {
+          throw new CheckpointError(
+            `aekit.json: latentRange of latent dimension ${d + 1} is [${JSON.stringify(lo)}, ${JSON.stringify(hi)}]; it must be two finite ` +
+              'numbers with min <= max (the checkpoint is damaged or was edited: train again)',
+            { file: CHECKPOINT_FILES.meta },
+          );
+        }
+      }
       latentRange = { min: [...r.min], max: [...r.max] };
     }
   } else normalization = checkNormalization(options.normalization ?? { kind: 'none' }, split.inputDim, 'normalization option');
 
+  const latentTables = meta ? await readLatentTables(meta, files, split.latentDim) : undefined;
   const hashed = [modelBytes, ...orderedFileNames(modelJson).map((p) => files[p]!), ...(metaBytes ? [metaBytes] : [])];
   return {
     ...split,
@@ -183,6 +222,7 @@ export async function readExportableModel(files: CheckpointFiles, options: ReadM
     latentRange,
     ...(meta ? { meta } : {}),
     ...(vaeHead ? { vaeHead } : {}),
+    ...(latentTables ? { latentTables } : {}),
     splitAfter,
     checkpointSha256: await sha256Hex(...hashed),
   };

@@ -1,9 +1,10 @@
 /**
  * Applies a weights variant to a whole in-memory bundle (exportBundle's result): rewrites the three
  * ONNX files, then the manifest's per-file SHA-256 and size and its `weights` field, so the runtime's
- * integrity check accepts the new files and `aekit info` / `aekit eval` can report the variant.
+ * integrity check accepts the new files and `aekit info` / `aekit eval` can report the variant; the
+ * manifest's fingerprint is recomputed over them.
  */
-import { BUNDLE_FILES, type BundleManifest, type GraphName, type WeightsDtype, sha256Hex } from '@aekit/core';
+import { BUNDLE_FILES, type BundleManifest, type GraphName, type WeightsDtype, computeManifestFingerprint, sha256Hex } from '@aekit/core';
 import { type QuantizeReport, quantizeModelWeights } from './weights.js';
 
 export interface BundleFilesAndManifest {
@@ -25,6 +26,9 @@ export async function quantizeBundle<T extends BundleFilesAndManifest>(
     reports[g] = report;
     manifest.files[g] = { ...manifest.files[g], sha256: await sha256Hex(bytes), bytes: bytes.length };
   }
+  // The graphs keep their bundle_id (and record `weights` in their metadata); the fingerprint covers
+  // the new hashes and weights. A manifest written before fingerprints existed stays without one.
+  if (manifest.fingerprint !== undefined) manifest.fingerprint = await computeManifestFingerprint(manifest);
   files[BUNDLE_FILES.manifest] = new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
   return { ...bundle, files, manifest, reports };
 }

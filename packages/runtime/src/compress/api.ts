@@ -3,10 +3,20 @@
  * small `CompressCodec` interface (what it needs from a loaded bundle) so it is independent of how the
  * runtime's Codec is built and testable with a fake.
  */
-import { ContainerError } from '@aekit/core';
-import { AEZ_VERSION, type ContainerHeader, type InputDtype, END_RECORD_BYTES, bytesPerRow, headerLength, maxRowsPerChunk } from './format.js';
-import { type LatentType, parseLatentType } from './quantize.js';
-import { ContainerReader } from './reader.js';
+import { ContainerError, type LatentTables } from '@aekit/core';
+import {
+  AEZ_VERSION,
+  type ContainerHeader,
+  END_RECORD_BYTES,
+  type InputDtype,
+  type LatentType,
+  bytesPerRow,
+  headerLength,
+  maxRowsPerChunk,
+  parseLatentType,
+  valueType,
+} from './format.js';
+import { ContainerReader, type ReaderExpectations } from './reader.js';
 import { ContainerWriter } from './writer.js';
 
 /** The manifest fields compression reads (a subset of the bundle manifest, docs/bundle.md). */
@@ -15,12 +25,17 @@ export interface CompressManifest {
   latentDim: number;
   inputDtype: InputDtype;
   latentRange: { min: readonly number[]; max: readonly number[] };
-  files: { decoder: { sha256: string } };
+  /** `latentTables`: the bundle's entropy tables file (its hash binds entropy-coded containers to it). */
+  files: { decoder: { sha256: string }; latentTables?: { sha256: string } | undefined };
 }
 
-/** What compression needs from a loaded bundle: its manifest, an encoder and a decoder. */
+/**
+ * What compression needs from a loaded bundle: its manifest, an encoder and a decoder, and the
+ * parsed latent tables when the manifest lists them (`files.latentTables`).
+ */
 export interface CompressCodec {
   readonly manifest: CompressManifest;
+  readonly latentTables?: LatentTables | undefined;
   /** Row-major rows → row-major latents (`latentDim` per row). */
   encode(rows: Float32Array | Uint8Array): Promise<Float32Array>;
   /** Row-major latents → row-major reconstructions (`inputDim` per row), float32 or uint8. */
@@ -28,7 +43,11 @@ export interface CompressCodec {
 }
 
 export interface CompressOptions {
-  /** How latents are stored: uint8 (default, 1 byte each), float16 or float32 (lossless). */
+  /**
+   * How latents are stored: `entropy` (the default when the bundle has latent tables: the uint8
+   * latents rANS-coded, decoding to exactly what uint8 gives), `uint8` (the default otherwise, 1 byte
+   * each), float16 or float32 (lossless).
+   */
   latent?: LatentType;
   /** Rows per chunk (each chunk is encoded, checksummed and decoded on its own). Default 1024. */
   rowsPerChunk?: number;
@@ -67,12 +86,12 @@ export const DEFAULT_ROWS_PER_CHUNK = 1024;
 function latentRange(m: CompressManifest, latentType: LatentType): { min: Float32Array; max: Float32Array } {
   const { min, max } = m.latentRange;
   // Float latents are stored as they are; the header's range then only describes them, so zeros do.
-  if (min.length === 0 && max.length === 0 && latentType !== 'uint8') {
+  if (min.length === 0 && max.length === 0 && valueType(latentType) !== 'uint8') {
     return { min: new Float32Array(m.latentDim), max: new Float32Array(m.latentDim) };
   }
   if (min.length === 0 && max.length === 0) {
     throw new RangeError(
-      'this bundle records no latent range (it was exported from a model without aekit.json), which uint8 latents need; ' +
+      `this bundle records no latent range (it was exported from a model without aekit.json), which ${latentType} latents need; ` +
         "compress with latent 'float16' or 'float32', or export from an aekit checkpoint",
     );
   }
@@ -82,13 +101,35 @@ function latentRange(m: CompressManifest, latentType: LatentType): { min: Float3
   return { min: Float32Array.from(min), max: Float32Array.from(max) };
 }
 
+/** The latent type used when none is asked for: entropy when the codec has latent tables, else uint8. */
+export function defaultLatentType(codec: Pick<CompressCodec, 'latentTables'>): LatentType {
+  return codec.latentTables !== undefined ? 'entropy' : 'uint8';
+}
+
+/** The tables an entropy container is coded with and the hash of their file, or a RangeError saying why not. */
+function entropyTables(codec: CompressCodec): { tables: LatentTables; sha256: string } {
+  const tables = codec.latentTables;
+  const sha256 = codec.manifest.files.latentTables?.sha256;
+  if (tables === undefined || sha256 === undefined) {
+    throw new RangeError(
+      "this bundle has no latent tables (manifest files.latentTables), which latent 'entropy' needs; compress with " +
+        "latent 'uint8', or export the bundle from a checkpoint whose training finished (it fits latent_tables.bin)",
+    );
+  }
+  if (tables.dims !== codec.manifest.latentDim) {
+    throw new RangeError(`the latent tables have ${tables.dims} dimensions but the bundle's latents have ${codec.manifest.latentDim}`);
+  }
+  return { tables, sha256: sha256.toLowerCase() };
+}
+
 function makeHeader(codec: CompressCodec, options: CompressOptions, rowCount: number | null): ContainerHeader {
   const m = codec.manifest;
-  const latentType = parseLatentType(options.latent ?? 'uint8');
+  const latentType = parseLatentType(options.latent ?? defaultLatentType(codec));
   const perChunk = options.rowsPerChunk ?? Math.min(DEFAULT_ROWS_PER_CHUNK, maxRowsPerChunk({ latentDim: m.latentDim, latentType }));
   return {
     version: AEZ_VERSION,
     decoderSha256: m.files.decoder.sha256.toLowerCase(),
+    latentTablesSha256: latentType === 'entropy' ? entropyTables(codec).sha256 : null,
     inputDim: m.inputDim,
     inputDtype: m.inputDtype,
     latentDim: m.latentDim,
@@ -97,6 +138,11 @@ function makeHeader(codec: CompressCodec, options: CompressOptions, rowCount: nu
     rowCount,
     latentRange: latentRange(m, latentType),
   };
+}
+
+function makeWriter(codec: CompressCodec, options: CompressOptions, rowCount: number | null): ContainerWriter {
+  const header = makeHeader(codec, options, rowCount);
+  return new ContainerWriter(header, header.latentType === 'entropy' ? entropyTables(codec).tables : undefined);
 }
 
 function checkRowsType(rows: unknown, dtype: InputDtype): asserts rows is Float32Array | Uint8Array {
@@ -150,7 +196,7 @@ export async function compressWithStats(
     throw new RangeError(`rows hold ${rows.length} values, not a multiple of the input width ${inputDim}`);
   }
   const count = rows.length / inputDim;
-  const writer = new ContainerWriter(makeHeader(codec, options, count));
+  const writer = makeWriter(codec, options, count);
   const parts = [writer.headerBytes()];
   const per = writer.header.rowsPerChunk * inputDim;
   for (let at = 0; at < rows.length; at += per) parts.push(await encodeChunk(codec, writer, rows.subarray(at, at + per)));
@@ -174,9 +220,16 @@ export async function compress(codec: CompressCodec, rows: Float32Array | Uint8A
   return (await compressWithStats(codec, rows, options)).bytes;
 }
 
-function expectations(codec: CompressCodec) {
+function expectations(codec: CompressCodec): ReaderExpectations {
   const m = codec.manifest;
-  return { decoderSha256: m.files.decoder.sha256, inputDim: m.inputDim, latentDim: m.latentDim };
+  const sha256 = m.files.latentTables?.sha256;
+  const tables = codec.latentTables;
+  return {
+    decoderSha256: m.files.decoder.sha256,
+    inputDim: m.inputDim,
+    latentDim: m.latentDim,
+    latentTables: tables !== undefined && sha256 !== undefined ? { tables, sha256 } : null,
+  };
 }
 
 /** `.aez` bytes → reconstructed rows. Refuses a file made by another model, damaged or truncated. */
@@ -192,8 +245,10 @@ export async function decompress(codec: CompressCodec, bytes: Uint8Array): Promi
     const out = await decodeChunk(codec, r.latents, r.rows);
     const h = reader.parsedHeader!;
     // Preallocate the whole result when the header's row count is credible (its latents fit in the
-    // bytes given): one copy instead of parts + concatenation. The reader refuses extra rows.
-    if (data === undefined && h.rowCount !== null && h.rowCount * bytesPerRow(h) <= bytes.length) {
+    // bytes given): one copy instead of parts + concatenation. The reader refuses extra rows. An
+    // entropy-coded row may take almost no bytes, so its count is never credible.
+    const rowBytes = bytesPerRow(h);
+    if (data === undefined && h.rowCount !== null && rowBytes !== undefined && h.rowCount * rowBytes <= bytes.length) {
       data = out instanceof Uint8Array ? new Uint8Array(h.rowCount * h.inputDim) : new Float32Array(h.rowCount * h.inputDim);
     }
     if (data !== undefined) data.set(out, rows * h.inputDim);
@@ -249,7 +304,7 @@ export function compressStream(codec: CompressCodec, options: CompressStreamOpti
   if (options.rows !== undefined && (!Number.isSafeInteger(options.rows) || options.rows < 0)) {
     throw new RangeError(`rows must be a non-negative integer, got ${options.rows}`);
   }
-  const writer = new ContainerWriter(makeHeader(codec, options, options.rows ?? null));
+  const writer = makeWriter(codec, options, options.rows ?? null);
   const per = writer.header.rowsPerChunk * inputDim;
   const buffer = inputDtype === 'uint8' ? new Uint8Array(per) : new Float32Array(per);
   let fill = 0;
@@ -384,9 +439,14 @@ export function decompressStream(codec: CompressCodec): DecompressStream {
   };
 }
 
-/** Size of a container for `rows` rows, without writing it (for planning and docs). */
+/**
+ * Size of a container for `rows` rows, without writing it (for planning and docs). Entropy-coded sizes
+ * depend on the data (core's crossEntropyBits predicts them): RangeError.
+ */
 export function containerSize(latentDim: number, latent: LatentType, rows: number, rowsPerChunk = DEFAULT_ROWS_PER_CHUNK): number {
+  const rowBytes = bytesPerRow({ latentDim, latentType: latent });
+  if (rowBytes === undefined) throw new RangeError('the size of an entropy-coded container depends on the data; predict it with crossEntropyBits');
   const chunks = Math.ceil(rows / rowsPerChunk);
-  return headerLength(latentDim) + rows * bytesPerRow({ latentDim, latentType: latent }) + chunks * 8 + END_RECORD_BYTES;
+  return headerLength(latentDim) + rows * rowBytes + chunks * 8 + END_RECORD_BYTES;
 }
 

@@ -3,6 +3,8 @@ export * from './public.js';
 export {
   AEZ_MAGIC,
   AEZ_VERSION,
+  AEZ_READ_VERSIONS,
+  chunkCrc,
   MAX_CHUNK_PAYLOAD_BYTES,
   MAX_INPUT_DIM,
   MAX_LATENT_DIM,
@@ -11,5 +13,5 @@ export {
   parseHeader,
   headerLength,
 } from './format.js';
-export { LATENT_TYPE_BYTES, quantizeLatents, dequantizeLatents } from './quantize.js';
+export { LATENT_TYPE_BYTES, quantizeLatents, dequantizeLatents } from '@aekit/core';
 export { crc32 } from './crc32.js';

@@ -26,5 +26,6 @@ export type {
 export { ContainerError, FingerprintError } from '@aekit/core';
 export type { ContainerErrorCode, ContainerErrorOptions } from '@aekit/core';
 export type { ContainerHeader, InputDtype } from './format.js';
-export { LATENT_TYPES, parseLatentType } from './quantize.js';
-export type { LatentType, LatentRange } from './quantize.js';
+export { LATENT_TYPES, parseLatentType } from './format.js';
+export type { LatentType, LatentRange } from './format.js';
+export type { LatentTables } from '@aekit/core';

@@ -6,18 +6,21 @@
  */
 import { ByteQueue } from './byte-queue.js';
 import { crc32 } from './crc32.js';
-import { ContainerError, FingerprintError } from '@aekit/core';
+import { ContainerError, FingerprintError, type LatentTables, dequantizeLatents, ransDecodeRows, ransMaxBytes } from '@aekit/core';
 import {
   CHUNK_OVERHEAD_BYTES,
   type ContainerHeader,
   END_RECORD_BYTES,
+  ENTROPY_PAYLOAD_PREFIX,
   HEADER_PREFIX_BYTES,
   bytesPerRow,
   checkMagic,
+  chunkCrc,
+  maxPayloadBytes,
   parseHeader,
   parseHeaderPrefix,
+  valueType,
 } from './format.js';
-import { dequantizeLatents } from './quantize.js';
 
 /** What the bundle in use expects; a header that disagrees is refused. */
 export interface ReaderExpectations {
@@ -25,6 +28,11 @@ export interface ReaderExpectations {
   decoderSha256?: string;
   inputDim?: number;
   latentDim?: number;
+  /**
+   * The bundle's latent tables and the hex SHA-256 of their file, or null when it has none: an
+   * entropy-coded container must name exactly these. Leave undefined to read headers only.
+   */
+  latentTables?: { tables: LatentTables; sha256: string } | null;
 }
 
 export type ReaderRecord =
@@ -38,6 +46,8 @@ export class ContainerReader {
   private state: 'header' | 'chunks' | 'done' = 'header';
   private offset = 0; // container offset of the queue's first byte
   private header: ContainerHeader | undefined;
+  private tables: LatentTables | undefined;
+  /** Payload bytes per row of fixed-size latent types; 0 for entropy. */
   private rowBytes = 0;
   private rows = 0;
   private chunks = 0;
@@ -108,7 +118,7 @@ export class ContainerReader {
       checkMagic(this.queue.peek(this.queue.length)); // name a non-container as soon as possible
       return undefined;
     }
-    const len = parseHeaderPrefix(this.queue.peek(HEADER_PREFIX_BYTES));
+    const len = parseHeaderPrefix(this.queue.peek(HEADER_PREFIX_BYTES)).length;
     if (this.queue.length < len) return undefined;
     const h = parseHeader(this.consume(len));
     const e = this.expect;
@@ -125,8 +135,23 @@ export class ContainerReader {
         offset: 56,
       });
     }
+    if (h.latentType === 'entropy' && e.latentTables !== undefined) {
+      const mine = e.latentTables?.sha256.toLowerCase();
+      if (mine !== h.latentTablesSha256) {
+        throw new ContainerError(
+          'E_AEZ_FINGERPRINT',
+          `this file's latents were entropy-coded with the latent tables whose SHA-256 is ${h.latentTablesSha256}, but ` +
+            (mine === undefined
+              ? 'this bundle has no latent tables (manifest files.latentTables)'
+              : `this bundle's latent tables are ${mine}`) +
+            '; decompress it with the bundle that compressed it',
+          { offset: 72 },
+        );
+      }
+      this.tables = e.latentTables!.tables;
+    }
     this.header = h;
-    this.rowBytes = bytesPerRow(h);
+    this.rowBytes = bytesPerRow(h) ?? 0;
     this.state = 'chunks';
     return { kind: 'header', header: h };
   }
@@ -138,28 +163,42 @@ export class ContainerReader {
     const head = this.queue.peek(4);
     const len = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
     if (len === 0) return this.readEnd();
-    const maxLen = h.rowsPerChunk * this.rowBytes;
-    if (len > maxLen || len % this.rowBytes !== 0) {
+    const entropy = h.latentType === 'entropy';
+    const maxLen = maxPayloadBytes(h, h.rowsPerChunk);
+    const minLen = entropy ? ENTROPY_PAYLOAD_PREFIX + ransMaxBytes(0) : this.rowBytes;
+    if (len > maxLen || len < minLen || (!entropy && len % this.rowBytes !== 0)) {
       throw new ContainerError(
         'E_AEZ_BOUNDS',
-        `chunk ${this.chunks} at byte ${start} claims ${len} payload bytes; a chunk holds whole rows of ` +
-          `${this.rowBytes} bytes, at most ${h.rowsPerChunk} of them (${maxLen} bytes)`,
+        `chunk ${this.chunks} at byte ${start} claims ${len} payload bytes; ` +
+          (entropy
+            ? `an entropy-coded chunk of at most ${h.rowsPerChunk} rows takes ${minLen}..${maxLen} bytes`
+            : `a chunk holds whole rows of ${this.rowBytes} bytes, at most ${h.rowsPerChunk} of them (${maxLen} bytes)`),
         { offset: start },
       );
     }
     if (this.queue.length < len + CHUNK_OVERHEAD_BYTES) return undefined;
     const rec = this.consume(len + CHUNK_OVERHEAD_BYTES);
     const stored = new DataView(rec.buffer, rec.byteOffset + 4 + len, 4).getUint32(0, true);
-    const actual = crc32(rec.subarray(0, 4 + len));
+    const actual = chunkCrc(h.version, this.chunks, this.rows, rec.subarray(0, 4 + len));
     if (stored !== actual) {
       throw new ContainerError(
         'E_AEZ_CRC',
         `chunk ${this.chunks} at byte ${start} (${len} bytes) fails its CRC-32 (stored 0x${stored.toString(16)}, ` +
-          `computed 0x${actual.toString(16)}): the file is damaged`,
+          `computed 0x${actual.toString(16)}${h.version >= 2 ? ` as chunk ${this.chunks} after ${this.rows} rows` : ''}): ` +
+          (h.version >= 2 ? 'the file is damaged, or its chunks were reordered, duplicated or dropped' : 'the file is damaged'),
         { offset: start },
       );
     }
-    const rows = len / this.rowBytes;
+    const payload = rec.subarray(4, 4 + len);
+    const rows = entropy ? new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true) : len / this.rowBytes;
+    if (entropy && (rows < 1 || rows > h.rowsPerChunk || len > maxPayloadBytes(h, rows))) {
+      throw new ContainerError(
+        'E_AEZ_BOUNDS',
+        `chunk ${this.chunks} at byte ${start} claims ${rows} rows in ${len} bytes: a chunk holds 1..${h.rowsPerChunk} rows, ` +
+          `coded in at most ${maxPayloadBytes(h, Math.max(1, Math.min(rows, h.rowsPerChunk)))} bytes`,
+        { offset: start + 4 },
+      );
+    }
     if (h.rowCount !== null && this.rows + rows > h.rowCount) {
       throw new ContainerError(
         'E_AEZ_ROWS',
@@ -168,7 +207,21 @@ export class ContainerReader {
       );
     }
     const latents = new Float32Array(rows * h.latentDim);
-    dequantizeLatents(rec.subarray(4, 4 + len), h.latentType, h.latentRange, latents);
+    if (entropy) {
+      if (this.tables === undefined) {
+        throw new ContainerError('E_AEZ_FINGERPRINT', 'this file holds entropy-coded latents: decode it with the bundle (and its latent tables) that compressed it', {
+          offset: start,
+        });
+      }
+      const symbols = new Uint8Array(latents.length);
+      try {
+        ransDecodeRows(payload.subarray(ENTROPY_PAYLOAD_PREFIX), rows, h.latentDim, this.tables, symbols);
+      } catch (e) {
+        if (!(e instanceof ContainerError)) throw e;
+        throw new ContainerError('E_AEZ_CORRUPT', `chunk ${this.chunks} at byte ${start}: ${e.message}`, { offset: start, cause: e });
+      }
+      dequantizeLatents(symbols, 'uint8', h.latentRange, latents);
+    } else dequantizeLatents(payload, valueType(h.latentType), h.latentRange, latents);
     const index = this.chunks++;
     this.rows += rows;
     return { kind: 'chunk', index, rows, latents };

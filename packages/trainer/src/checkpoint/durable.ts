@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CHECKPOINT_FILES, CHECKPOINT_FORMAT, type CheckpointMeta } from '@aekit/core';
+import { pidAlive } from '@aekit/data';
 
 export async function writeFileSynced(path: string, data: Uint8Array | string): Promise<void> {
   const fh = await open(path, 'w');
@@ -40,9 +41,19 @@ function tempPrefix(dir: string): string {
   return `.${basename(dir)}.tmp-`;
 }
 
+/**
+ * Temporary siblings of `dir`, except those of a live writer: @aekit/data names its temps
+ * `.<dir>.tmp-<pid>-<hex>`, and another process's write in flight must never be taken or removed.
+ */
 async function temps(dir: string): Promise<string[]> {
   const names = await readdir(dirname(dir)).catch(() => [] as string[]);
-  return names.filter((n) => n.startsWith(tempPrefix(dir))).map((n) => join(dirname(dir), n));
+  return names
+    .filter((n) => n.startsWith(tempPrefix(dir)))
+    .filter((n) => {
+      const pid = /^(\d+)-[0-9a-f]+(\.old)?$/.exec(n.slice(tempPrefix(dir).length))?.[1];
+      return pid === undefined || Number(pid) === process.pid || !pidAlive(Number(pid));
+    })
+    .map((n) => join(dirname(dir), n));
 }
 
 /** A complete checkpoint: aekit.json readable and weights.bin matching its hash. */

@@ -23,6 +23,7 @@ import { writeDirAtomic } from '@aekit/data';
 import { decodeParamsAndMoments, encodeParamsAndMoments } from './best.js';
 import { recoverCheckpointDir, removeStaleTemps, syncDir, writeFileSynced } from './durable.js';
 import { decodeHead, encodeHead, splitHead } from './vae-head.js';
+import { decodeDensity, encodeDensity, splitDensity } from './density.js';
 
 /** Adam moments as one float32 buffer plus its TensorEntry table (`<dense>/kernel/m`, …). */
 export function encodeOptimizer(opt: AdamState): { bytes: Uint8Array; tensors: TensorEntry[] } {
@@ -55,16 +56,22 @@ export function encodeOptimizer(opt: AdamState): { bytes: Uint8Array; tensors: T
 export interface CheckpointContents {
   /** Metadata without weightsSha256 / optimizer / encoderOutputLayer (filled in when writing). */
   meta: Omit<CheckpointMeta, 'weightsSha256' | 'optimizer'>;
-  /** The spec's dense layers; a VAE (meta.vae set) appends its `latent_log_var` head (→ vae_head.bin). */
+  /**
+   * The spec's dense layers; a VAE (meta.vae set) appends its `latent_log_var` head (→ vae_head.bin), a
+   * rate model (meta.rate set) its `latent_density` (→ density.bin).
+   */
   params: ParamSet;
   optimizer?: AdamState;
   /** Best epoch's state of an unfinished run with early stopping (best.bin); needs meta.earlyStopping. */
   best?: { params: ParamSet; optimizer: AdamState };
+  /** latent_tables.bin (core's encodeLatentTables) of a finished run. */
+  latentTables?: Uint8Array;
 }
 
 /** Writes a checkpoint directory atomically and returns the metadata written to aekit.json. */
 export async function writeCheckpoint(dir: string, c: CheckpointContents): Promise<CheckpointMeta> {
-  const { dense, head } = splitHead(c.meta.spec, c.params);
+  const { rest, density } = splitDensity(c.params);
+  const { dense, head } = splitHead(c.meta.spec, rest);
   const { modelJson, weights } = writeLayersModel(c.meta.spec, dense);
   const meta: CheckpointMeta = { ...c.meta, weightsSha256: await sha256Hex(weights) };
   let headBytes: Uint8Array | undefined;
@@ -75,6 +82,13 @@ export async function writeCheckpoint(dir: string, c: CheckpointContents): Promi
     // The head lives in vae_head.bin, hashed; the JSON copy of older checkpoints is not written.
     const { logVar: _json, ...vae } = meta.vae;
     meta.vae = { ...vae, head: { inputDim: head.inputDim, units: head.units, tensors: enc.tensors, sha256: await sha256Hex(enc.bytes) } };
+  }
+  let densityBytes: Uint8Array | undefined;
+  if ((density === undefined) !== (meta.rate === undefined)) throw new Error('writeCheckpoint: a rate model needs both meta.rate and the latent_density state');
+  if (density !== undefined && meta.rate !== undefined) {
+    const enc = encodeDensity(density);
+    densityBytes = enc.bytes;
+    meta.rate = { ...meta.rate, density: { units: density.units, tensors: enc.tensors, sha256: await sha256Hex(enc.bytes) } };
   }
   let optimizerBytes: Uint8Array | undefined;
   if (c.optimizer !== undefined) {
@@ -87,6 +101,7 @@ export async function writeCheckpoint(dir: string, c: CheckpointContents): Promi
     bestBytes = encodeParamsAndMoments(c.best.params, c.best.optimizer);
     meta.earlyStopping = { ...meta.earlyStopping, bestStep: c.best.optimizer.step, bestSha256: await sha256Hex(bestBytes) };
   }
+  if (c.latentTables !== undefined) meta.latentTables = { sha256: await sha256Hex(c.latentTables), bytes: c.latentTables.length };
   // A run killed between the two renames of writeDirAtomic leaves the checkpoint under a temporary
   // name: put it back before replacing it; leftovers of a run killed while filling are dropped.
   await recoverCheckpointDir(dir);
@@ -97,8 +112,10 @@ export async function writeCheckpoint(dir: string, c: CheckpointContents): Promi
     await writeFileSynced(join(tmp, CHECKPOINT_FILES.model), modelJson);
     await writeFileSynced(join(tmp, CHECKPOINT_FILES.weights), weights);
     if (headBytes !== undefined) await writeFileSynced(join(tmp, CHECKPOINT_FILES.vaeHead), headBytes);
+    if (densityBytes !== undefined) await writeFileSynced(join(tmp, CHECKPOINT_FILES.density), densityBytes);
     if (optimizerBytes !== undefined) await writeFileSynced(join(tmp, CHECKPOINT_FILES.optimizer), optimizerBytes);
     if (bestBytes !== undefined) await writeFileSynced(join(tmp, CHECKPOINT_FILES.best), bestBytes);
+    if (c.latentTables !== undefined) await writeFileSynced(join(tmp, CHECKPOINT_FILES.latentTables), c.latentTables);
     await writeFileSynced(join(tmp, CHECKPOINT_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
   });
   await syncDir(dir);
@@ -108,7 +125,10 @@ export async function writeCheckpoint(dir: string, c: CheckpointContents): Promi
 export interface LoadedCheckpoint {
   dir: string;
   meta: CheckpointMeta;
-  /** The spec's dense layers, then a VAE's `latent_log_var` head (from vae_head.bin, or aekit.json in older checkpoints). */
+  /**
+   * The spec's dense layers, then a VAE's `latent_log_var` head (from vae_head.bin, or aekit.json in
+   * older checkpoints) or a rate model's `latent_density` (from density.bin).
+   */
   params: ParamSet;
   /** Present when the checkpoint holds optimizer.bin. */
   optimizer?: AdamState;
@@ -156,6 +176,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   } catch (e) {
     return fail(`${metaPath}: invalid model spec (${(e as Error).message})`, metaPath, e);
   }
+  checkResumeMeta(meta, metaPath);
   const weights = await read(CHECKPOINT_FILES.weights);
   const weightsPath = join(dir, CHECKPOINT_FILES.weights);
   if ((await sha256Hex(weights)) !== meta.weightsSha256) {
@@ -179,6 +200,14 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
       }
     }
     params.push(decodeHead(spec, meta.vae, bytes, meta.vae.head !== undefined ? headPath : metaPath));
+  }
+  if (meta.rate !== undefined) {
+    const densityPath = join(dir, CHECKPOINT_FILES.density);
+    const bytes = await read(CHECKPOINT_FILES.density);
+    if ((await sha256Hex(bytes)) !== meta.rate.density?.sha256) {
+      fail(`${densityPath}: SHA-256 does not match aekit.json's rate.density.sha256; the checkpoint is damaged or was edited, train again`, densityPath);
+    }
+    params.push(decodeDensity(spec, meta.rate, bytes, densityPath));
   }
   const loaded: LoadedCheckpoint = { dir, meta: { ...meta, spec }, params };
   if (meta.optimizer !== undefined) {
@@ -214,6 +243,57 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     loaded.best = best;
   }
   return loaded;
+}
+
+const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+/**
+ * The fields of aekit.json that --resume trusts for its arithmetic (epoch counts, history, the
+ * shuffling generator's state, Adam's step): CheckpointError naming the first that is out of range.
+ */
+function checkResumeMeta(meta: CheckpointMeta, metaPath: string): void {
+  const fail = (what: string): never => {
+    throw new CheckpointError(`${metaPath}: ${what}; the checkpoint was edited or damaged, train again (or restore aekit.json)`, { file: metaPath });
+  };
+  const training = meta.training as unknown;
+  if (typeof training !== 'object' || training === null) fail('training must be an object');
+  const t = meta.training;
+  if (!isInt(t.epochs, 1)) fail(`training.epochs must be an integer >= 1, got ${JSON.stringify(t.epochs)}`);
+  if (!isInt(t.batchSize, 1)) fail(`training.batchSize must be an integer >= 1, got ${JSON.stringify(t.batchSize)}`);
+  const done = meta.epochsCompleted;
+  if (!isInt(done, 0, t.epochs)) {
+    fail(`epochsCompleted must be an integer from 0 to training.epochs (${t.epochs}), got ${JSON.stringify(done)}`);
+  }
+  if (!Array.isArray(meta.history)) fail('history must be an array of epoch records');
+  if (meta.history.length > done) fail(`history holds ${meta.history.length} epochs but epochsCompleted is ${done}`);
+  let last = 0;
+  meta.history.forEach((r, i) => {
+    const at = `history[${i + 1}] (1-based)`;
+    if (typeof r !== 'object' || r === null) fail(`${at} must be an object`);
+    if (!isInt(r.epoch, last + 1, done)) fail(`${at}.epoch must be an integer from ${last + 1} to epochsCompleted (${done}), got ${JSON.stringify(r.epoch)}`);
+    if (typeof r.loss !== 'number' && r.loss !== null) fail(`${at}.loss must be a number, got ${JSON.stringify(r.loss)}`);
+    last = r.epoch;
+  });
+  if (meta.bestEpoch !== undefined && !isInt(meta.bestEpoch, 0, done)) {
+    fail(`bestEpoch must be an integer from 0 to epochsCompleted (${done}), got ${JSON.stringify(meta.bestEpoch)}`);
+  }
+  const rng = meta.rngState as unknown;
+  if (rng !== undefined) {
+    // core Rng (xoshiro128**): four 32-bit words, not all zero (an all-zero state only ever yields zeros).
+    if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((w) => isInt(w, 0, 0xffffffff)) || rng.every((w) => w === 0)) {
+      fail(`rngState must be 4 integers in [0, 2^32), not all zero, got ${JSON.stringify(rng).slice(0, 80)}`);
+    }
+  }
+  if (meta.optimizer !== undefined) {
+    if (!isInt(meta.optimizer.step, 0)) fail(`optimizer.step must be an integer >= 0, got ${JSON.stringify(meta.optimizer.step)}`);
+    if (!Array.isArray(meta.optimizer.tensors)) fail('optimizer.tensors must be an array');
+  }
+  const es = meta.earlyStopping;
+  if (es !== undefined) {
+    if (!isInt(es.wait, 0, done)) fail(`earlyStopping.wait must be an integer from 0 to epochsCompleted (${done}), got ${JSON.stringify(es.wait)}`);
+    if (es.bestStep !== undefined && !isInt(es.bestStep, 0)) fail(`earlyStopping.bestStep must be an integer >= 0, got ${JSON.stringify(es.bestStep)}`);
+  }
 }
 
 /**

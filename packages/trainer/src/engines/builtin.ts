@@ -24,8 +24,11 @@ export const BUILTIN_ENGINES: readonly EngineFactory[] = [
   factory({
     variant: 'ae',
     ...TFJS,
+    // Rate–distortion training (config.rate) has an engine of its own (autodiff); the ort engine's graph takes it as an option.
     create: async (config, backend) => {
       const parsed = parseTfjsBackend(backend);
+      const { rate } = config;
+      if (rate !== undefined) return (await import('../variants/rate.js')).TfjsRateEngine.create({ ...config, rate }, parsed);
       return (await import('./tfjs/engine.js')).TfjsEngine.create(config, { backend: parsed });
     },
   }),

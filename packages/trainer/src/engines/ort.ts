@@ -25,6 +25,7 @@ import {
 } from '@aekit/core';
 import {
   buildForwardGraph,
+  buildRateEvaluateGraph,
   buildReadoutGraph,
   buildTrainingGraph,
   parameterSlots,
@@ -36,7 +37,8 @@ import {
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import type { AdamState, EngineConfig, ParamSet, TrainingEngine } from '../engine.js';
 import { checkEngineConfig } from '../engine-config.js';
-import { forwardMeanLoss, forwardRows } from './ort-forward.js';
+import { EVAL_BATCH, forwardMeanLoss, forwardRows } from './ort-forward.js';
+import { RATE_DENSITY_LAYER, RATE_LATENT_MAX, RATE_LATENT_MIN, drawUniformNoise, initDensity, roundLatents } from '../variants/rate-math.js';
 
 /**
  * The part of an onnxruntime module the engine uses: core's structural `OrtModule`, narrowed to
@@ -118,6 +120,8 @@ export class OrtEngine implements TrainingEngine {
   readonly stepsPerRun: number;
   /** onnxruntime package versions, recorded in checkpoints. */
   readonly versions: Readonly<Record<string, string>>;
+  /** Set with `config.rate`: the latents are coded on the integer lattice. */
+  readonly latentLattice?: { min: number; max: number };
   private readonly slots: ParamSlot[];
   private state: Map<string, Tensor> | null = null;
   private step = 0;
@@ -143,6 +147,7 @@ export class OrtEngine implements TrainingEngine {
     this.backend = device;
     this.stepsPerRun = stepsPerRun;
     this.slots = parameterSlots(config.spec);
+    if (config.rate !== undefined) this.latentLattice = { min: RATE_LATENT_MIN, max: RATE_LATENT_MAX };
     const versions: Record<string, string> = {};
     for (const [k, v] of Object.entries(ort.env?.versions ?? {})) if (v) versions[`onnxruntime-${k}`] = v;
     this.versions = versions;
@@ -171,6 +176,7 @@ export class OrtEngine implements TrainingEngine {
       l2: config.l2,
       layout,
       stepsPerRun: steps > 1 ? ('loop' as const) : ('single' as const),
+      ...(config.rate !== undefined ? { rate: { weight: config.rate.weight } } : {}),
     };
     const graph = buildTrainingGraph(spec, graphOptions);
     const spin = options.spinning === true ? '1' : '0';
@@ -211,9 +217,14 @@ export class OrtEngine implements TrainingEngine {
       }
     };
     const train = await open(graph.bytes, stateOnDevice ? stateOutputs : []);
-    const evaluate = await open(buildForwardGraph(spec, { output: 'loss', loss: config.loss, layout }).bytes);
+    // A rate model's validation loss decodes rounded latents and adds their bits (evaluate()).
+    const evaluate = await open(
+      config.rate !== undefined
+        ? buildRateEvaluateGraph(spec, { loss: config.loss, layout, weight: config.rate.weight })
+        : buildForwardGraph(spec, { output: 'loss', loss: config.loss, layout }).bytes,
+    );
     const encode = await open(buildForwardGraph(spec, { output: 'latent', layout }).bytes);
-    const readout = stateOnDevice ? await open(buildReadoutGraph(spec, layout).bytes) : undefined;
+    const readout = stateOnDevice ? await open(buildReadoutGraph(spec, layout, config.rate !== undefined).bytes) : undefined;
     // The graph with separate targets (denoising) is built the first time targets are given.
     const openWithTargets = () =>
       open(buildTrainingGraph(spec, { ...graphOptions, targets: true }).bytes, stateOnDevice ? stateOutputs : []);
@@ -226,10 +237,16 @@ export class OrtEngine implements TrainingEngine {
 
   async setState(params: ParamSet, optimizer?: AdamState): Promise<void> {
     const layers = denseLayers(this.config.spec);
-    if (params.length !== layers.length) {
+    const rate = this.graph.rate;
+    // A rate model's state may end with its density (absent at the start: μ = ℓ = 0).
+    const density = rate !== undefined && params.length === layers.length + 1 ? params[layers.length]! : undefined;
+    if (params.length !== layers.length && density === undefined) {
       throw new SpecError(`parameters hold ${params.length} dense layers; the model has ${layers.length}`);
     }
-    params.forEach((p, i) => {
+    if (density !== undefined && (density.name !== RATE_DENSITY_LAYER || density.kernel.length !== this.config.spec.latent.units || density.bias.length !== this.config.spec.latent.units)) {
+      throw new SpecError(`parameters end with ${density.name} (${density.kernel.length} + ${density.bias.length} values); a rate model's ${RATE_DENSITY_LAYER} needs 2 × ${this.config.spec.latent.units}`);
+    }
+    params.slice(0, layers.length).forEach((p, i) => {
       const l = layers[i]!;
       if (p.kernel.length !== l.inputDim * l.units || p.bias.length !== l.units) {
         throw new SpecError(
@@ -257,6 +274,21 @@ export class OrtEngine implements TrainingEngine {
     put(names.params, pieces(params));
     put(names.m, pieces(optimizer?.m));
     put(names.v, pieces(optimizer?.v));
+    if (rate !== undefined) {
+      const L = this.config.spec.latent.units;
+      const n = layers.length;
+      const pack = (p: { kernel: Float32Array; bias: Float32Array } | undefined) => {
+        const d = new Float32Array(2 * L);
+        if (p !== undefined) {
+          d.set(p.kernel, 0);
+          d.set(p.bias, L);
+        }
+        return this.tensor(d, [2, L]);
+      };
+      state.set(rate.density, pack(density ?? initDensity(L)));
+      state.set(rate.m, pack(optimizer?.m[n]));
+      state.set(rate.v, pack(optimizer?.v[n]));
+    }
     this.disposeState();
     this.state = state;
     this.step = optimizer?.step ?? 0;
@@ -296,6 +328,7 @@ export class OrtEngine implements TrainingEngine {
         lr,
       };
       if (targets !== undefined) feeds['y'] = this.tensor(targets.subarray(c.start * cols, (c.start + c.steps * c.rows) * cols), dims);
+      if (this.graph.rate !== undefined) feeds[this.graph.rate.noise] = this.noise(c.steps, c.rows, loop);
       for (const [k, v] of state) feeds[k] = v;
       const out = await session.run(feeds);
       for (const [k, old] of state) {
@@ -310,10 +343,35 @@ export class OrtEngine implements TrainingEngine {
     return losses;
   }
 
+  /** The noise of the next `steps` Adam steps of `rows` rows each (drawn per step, as the tfjs engine draws it). */
+  private noise(steps: number, rows: number, loop: boolean): Tensor {
+    const L = this.config.spec.latent.units;
+    const u = new Float32Array(steps * rows * L);
+    for (let j = 0; j < steps; j++) u.set(drawUniformNoise(this.config.rate!.seed, this.step + 1 + j, rows * L), j * rows * L);
+    return this.tensor(u, loop ? [steps, rows, L] : [rows, L]);
+  }
+
+  /**
+   * Mean reconstruction loss; for a rate model, the reconstruction from the rounded latents + λ · bits
+   * per value there (variants/rate-math.ts).
+   */
   async evaluate(data: Float32Array, rows: number): Promise<number> {
     const state = this.ready();
     const cols = this.config.spec.inputDim;
     checkRows(data, rows, cols, 'evaluate');
+    const rate = this.graph.rate;
+    if (rate !== undefined) {
+      const L = this.config.spec.latent.units;
+      let total = 0;
+      for (let start = 0; start < rows; start += EVAL_BATCH) {
+        const n = Math.min(EVAL_BATCH, rows - start);
+        const x = data.subarray(start * cols, (start + n) * cols);
+        const z = roundLatents(await this.encode(x, n));
+        const feeds = { ...this.forwardFeeds(state, x, n), z: this.tensor(z, [n, L]), [rate.density]: state.get(rate.density)! };
+        total += ((await this.sessions.evaluate.run(feeds))['loss']!.data as Float32Array)[0]! * n;
+      }
+      return total / rows;
+    }
     return forwardMeanLoss(this.sessions.evaluate, (x, n) => this.forwardFeeds(state, x, n), data, rows, cols);
   }
 
@@ -353,7 +411,18 @@ export class OrtEngine implements TrainingEngine {
       }));
     };
     const g = this.graph.inputs;
-    return { params: await read(g.params), optimizer: { step: this.step, m: await read(g.m), v: await read(g.v) } };
+    const rate = this.graph.rate;
+    const L = this.config.spec.latent.units;
+    // A rate model's density [2, L] as its pseudo-layer: kernel [1, L] = μ, bias = ℓ.
+    const density = (name: string): ParamSet => {
+      if (rate === undefined) return [];
+      const d = host.get(name)!.data as Float32Array;
+      return [{ name: RATE_DENSITY_LAYER, inputDim: 1, units: L, kernel: d.slice(0, L), bias: d.slice(L, 2 * L) }];
+    };
+    return {
+      params: [...(await read(g.params)), ...density(rate?.density ?? '')],
+      optimizer: { step: this.step, m: [...(await read(g.m)), ...density(rate?.m ?? '')], v: [...(await read(g.v)), ...density(rate?.v ?? '')] },
+    };
   }
 
   dispose(): void {

@@ -97,6 +97,9 @@ export async function createEngine<V extends Variant = 'ae'>(selection: EngineSe
   const backend = selection.backend ?? 'auto';
   const registered = engineFactories(variant);
   const forVariant = variant === 'ae' ? '' : ` for variant ${variant}`;
+  if (variant !== 'ae' && (config as { rate?: unknown }).rate !== undefined) {
+    throw new UsageError(`rate–distortion training (rate weight) applies to the plain autoencoder only, not to variant ${variant}`);
+  }
   const listed = (fs: readonly EngineFactory[]) => (fs.length > 0 ? fs.map((f) => f.name).join(', ') : 'none');
   if (name !== 'auto') {
     const f = registered.find((g) => g.name === name);

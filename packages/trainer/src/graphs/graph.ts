@@ -17,9 +17,17 @@ import {
   type LossName,
   type ModelSpec,
 } from '@aekit/core';
-import { attr, GraphBuilder } from '@aekit/onnx';
+import { ACTIVATIONS, attr, GraphBuilder } from '@aekit/onnx';
+import { denseLayers, encoderDepth } from '@aekit/core';
+import { checkRateWeight } from '../variants/rate-math.js';
 import { PARAM_LAYOUTS, parameterSlots, stateInputNames, updatedName, type ParamLayout, type ParamSlot } from './layout.js';
-import { emitForward, emitLoss, emitTrainingStep, unpackParams } from './step.js';
+import { emitForward, emitLoss, emitRate, emitTrainingStep, unpackParams } from './step.js';
+
+/**
+ * A rate graph's extra inputs: the step's latent noise `u` (shaped like x with latentDim columns) and
+ * the density [2, latentDim] (row 0 μ, row 1 ℓ) with its Adam moments; outputs `new.<input>`.
+ */
+export const RATE_INPUTS = { noise: 'u', density: 'density', m: 'm.density', v: 'v.density' } as const;
 
 /** Opset of the generated graphs (IR 8; onnxruntime ≥ 1.12 and the Debian onnx checker accept it). */
 export const TRAINING_OPSET = 17;
@@ -39,6 +47,8 @@ export interface TrainingGraphOptions {
    * `x` the corrupted rows, `y` the clean ones).
    */
   targets?: boolean;
+  /** Rate–distortion training with weight λ > 0 (variants/rate-math.ts): adds the RATE_INPUTS. */
+  rate?: { weight: number };
 }
 
 export interface TrainingGraph {
@@ -50,6 +60,8 @@ export interface TrainingGraph {
   inputs: { x: string; y?: string; t: string; lr: string; params: string[]; m: string[]; v: string[] };
   /** `loss` is a scalar, or one value per step ([steps]) for a loop graph; state outputs are `new.<input>`. */
   outputs: { loss: string; params: string[]; m: string[]; v: string[] };
+  /** With the rate option: the density's state inputs (and `u`); their outputs are `new.<input>`. */
+  rate?: typeof RATE_INPUTS;
 }
 
 function checkFactor(name: string, value: number, max = Infinity): number {
@@ -97,24 +109,32 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
   const names = stateInputNames(r.spec, r.layout);
   const dims = stateDims(slots, r.layout);
   const state = [...names.params, ...names.m, ...names.v];
-  const stateDimsAll = [...dims, ...dims, ...dims];
-  const settings = { loss: r.loss, adam: r.adam, l1: r.l1, l2: r.l2, layout: r.layout };
+  const rate = options.rate === undefined ? undefined : { weight: checkRateWeight(options.rate.weight, 'rate weight') };
+  const L = r.spec.latent.units;
+  // The density's state (params, m, v) rides after the dense state.
+  const densityState = rate ? [RATE_INPUTS.density, RATE_INPUTS.m, RATE_INPUTS.v] : [];
+  state.push(...densityState);
+  const stateDimsAll = [...dims, ...dims, ...dims, ...densityState.map(() => [2, L])];
+  const settings = { loss: r.loss, adam: r.adam, l1: r.l1, l2: r.l2, layout: r.layout, ...(rate ? { rate } : {}) };
+  const densityOf = (list: string[]) => (rate ? { density: { params: list[3 * k]!, m: list[3 * k + 1]!, v: list[3 * k + 2]! } } : {});
 
   const g = new GraphBuilder(loop ? 'aekit_train_loop' : 'aekit_train_step');
   const D = r.spec.inputDim;
   const xDims = loop ? ['steps', 'batch', D] : ['batch', D];
   g.input('x', 'float32', xDims);
   if (options.targets) g.input('y', 'float32', xDims);
+  if (rate) g.input(RATE_INPUTS.noise, 'float32', loop ? ['steps', 'batch', L] : ['batch', L]);
   state.forEach((n, i) => g.input(n, 'float32', stateDimsAll[i]!));
   g.input('t', 'float32', []);
   g.input('lr', 'float32', []);
   const k = names.params.length;
-  const split = (list: string[]) => ({ params: list.slice(0, k), m: list.slice(k, 2 * k), v: list.slice(2 * k) });
+  const split = (list: string[]) => ({ params: list.slice(0, k), m: list.slice(k, 2 * k), v: list.slice(2 * k, 3 * k) });
   const outNames = split(state.map(updatedName));
 
   if (!loop) {
     const target = options.targets ? { target: 'y' } : {};
-    emitTrainingStep(g, r.spec, settings, { x: 'x', ...target, ...names, t: 't', lr: 'lr' }, { loss: 'loss', ...outNames });
+    const noise = rate ? { noise: RATE_INPUTS.noise } : {};
+    emitTrainingStep(g, r.spec, settings, { x: 'x', ...target, ...noise, ...names, t: 't', lr: 'lr', ...densityOf(state) }, { loss: 'loss', ...outNames, ...densityOf(state.map(updatedName)) });
   } else {
     // Body: (iter, cond, t, state…) → (cond, t + 1, state'…, loss). It reads x and lr from the outer
     // graph; its own names are prefixed so they never shadow outer ones.
@@ -125,12 +145,14 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
     const bodyState = state.map((n, i) => body.input(`body.${n}`, 'float32', stateDimsAll[i]!));
     const xb = body.op('Gather', ['x', 'body.iter'], { axis: attr.int(0) }, 'body.x');
     const target = options.targets ? { target: body.op('Gather', ['y', 'body.iter'], { axis: attr.int(0) }, 'body.y') } : {};
+    const noise = rate ? { noise: body.op('Gather', [RATE_INPUTS.noise, 'body.iter'], { axis: attr.int(0) }, 'body.u') } : {};
     const bs = split(bodyState);
-    const out = emitTrainingStep(body, r.spec, settings, { x: xb, ...target, ...bs, t: 'body.t', lr: 'lr' });
+    const out = emitTrainingStep(body, r.spec, settings, { x: xb, ...target, ...noise, ...bs, t: 'body.t', lr: 'lr', ...densityOf(bodyState) });
     body.op('Identity', ['body.cond'], {}, 'body.cond_out');
     body.output('body.cond_out', 'bool', []);
     body.output(out.t, 'float32', []);
-    [...out.params, ...out.m, ...out.v].forEach((n, i) => body.output(n, 'float32', stateDimsAll[i]!));
+    const outDensity = out.density ? [out.density.params, out.density.m, out.density.v] : [];
+    [...out.params, ...out.m, ...out.v, ...outDensity].forEach((n, i) => body.output(n, 'float32', stateDimsAll[i]!));
     body.output(out.loss, 'float32', []);
 
     // Outer: trip count = x.shape[0]. Every outer name is explicit (no clash with the body's fresh names).
@@ -157,7 +179,38 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
     slots,
     inputs: { x: 'x', ...(options.targets ? { y: 'y' } : {}), t: 't', lr: 'lr', ...names },
     outputs: { loss: 'loss', ...outNames },
+    ...(rate ? { rate: RATE_INPUTS } : {}),
   };
+}
+
+/**
+ * A rate model's validation loss over a batch: the decoder's reconstruction of `x` from the given
+ * (already rounded) latents `z` + λ · bits per value at `z` under the density (input `density`
+ * [2, latentDim]). Output `loss`, a scalar; inputs x, z, the parameters (as the forward graph's) and density.
+ */
+export function buildRateEvaluateGraph(specInput: ModelSpec, options: { loss?: LossName; layout?: ParamLayout; weight: number }): Uint8Array {
+  const r = resolve(specInput, { loss: options.loss ?? 'mse', layout: options.layout ?? 'flat' });
+  const slots = parameterSlots(r.spec);
+  const names = stateInputNames(r.spec, r.layout);
+  const dims = stateDims(slots, r.layout);
+  const L = r.spec.latent.units;
+  const g = new GraphBuilder('aekit_rate_evaluate');
+  g.input('x', 'float32', ['batch', r.spec.inputDim]);
+  g.input('z', 'float32', ['batch', L]);
+  names.params.forEach((n, i) => g.input(n, 'float32', dims[i]!));
+  g.input(RATE_INPUTS.density, 'float32', [2, L]);
+  const tensors = unpackParams(g, slots, r.layout, names.params);
+  const layers = denseLayers(r.spec);
+  let a = 'z';
+  for (let i = encoderDepth(r.spec); i < layers.length; i++) {
+    const l = layers[i]!;
+    a = ACTIVATIONS[l.activation.name](g, g.op('Gemm', [a, tensors[2 * i]!, tensors[2 * i + 1]!]), l.activation).out;
+  }
+  const recon = emitLoss(g, r.loss, a, 'x', false).loss;
+  const { term } = emitRate(g, 'z', RATE_INPUTS.density, checkRateWeight(options.weight, 'rate weight'), r.spec.inputDim, false);
+  g.op('Add', [recon, term], {}, 'loss');
+  g.output('loss', 'float32', []);
+  return g.toBytes({ opset: TRAINING_OPSET, producerName: 'aekit', producerVersion: AEKIT_VERSION, runsOn: ['cpu', 'wasm', 'webgpu'] });
 }
 
 export interface ForwardGraphOptions {
@@ -201,17 +254,19 @@ export function buildForwardGraph(specInput: ModelSpec, options: ForwardGraphOpt
  * Copies state tensors out of a device: Identity per input (`<name>` → `out.<name>`). An engine that
  * keeps its state in GPU buffers runs this on the same device with CPU outputs to read it back.
  */
-export function buildReadoutGraph(specInput: ModelSpec, layout: ParamLayout = 'flat'): { bytes: Uint8Array; inputs: string[]; outputs: string[] } {
+export function buildReadoutGraph(specInput: ModelSpec, layout: ParamLayout = 'flat', rate = false): { bytes: Uint8Array; inputs: string[]; outputs: string[] } {
   const r = resolve(specInput, { layout });
   const slots = parameterSlots(r.spec);
   const names = stateInputNames(r.spec, r.layout);
   const dims = stateDims(slots, r.layout);
-  const all = [...names.params, ...names.m, ...names.v];
+  const core = [...names.params, ...names.m, ...names.v];
+  const all = rate ? [...core, RATE_INPUTS.density, RATE_INPUTS.m, RATE_INPUTS.v] : core;
+  const dimsOf = (i: number) => (i < core.length ? dims[i % dims.length]! : [2, r.spec.latent.units]);
   const g = new GraphBuilder('aekit_readout');
   const outputs = all.map((n, i) => {
-    g.input(n, 'float32', dims[i % dims.length]!);
+    g.input(n, 'float32', dimsOf(i));
     const o = g.op('Identity', [n], {}, `out.${n}`);
-    g.output(o, 'float32', dims[i % dims.length]!);
+    g.output(o, 'float32', dimsOf(i));
     return o;
   });
   const bytes = g.toBytes({ opset: TRAINING_OPSET, producerName: 'aekit', producerVersion: AEKIT_VERSION });

@@ -17,6 +17,7 @@
 import { denseLayers, type AdamConfig, type LossName, type ModelSpec } from '@aekit/core';
 import { ACTIVATIONS, type ActivationNodes, type GraphBuilder, attr, f32, i64, sign } from '@aekit/onnx';
 import { BCE_EPSILON } from '../losses.js';
+import { RATE_PROB_FLOOR } from '../variants/rate-math.js';
 import { parameterSlots, type ParamLayout, type ParamSlot } from './layout.js';
 
 
@@ -27,6 +28,15 @@ export interface StepSettings {
   l1: number;
   l2: number;
   layout: ParamLayout;
+  /** Rate–distortion term (variants/rate-math.ts) with weight λ; the step then needs `noise` and `density`. */
+  rate?: { weight: number };
+}
+
+/** A state tensor with its Adam moments (names). */
+export interface StateTriple {
+  params: string;
+  m: string;
+  v: string;
 }
 
 /** Tensor names a step reads. `params`/`m`/`v` hold one name per slot, or one flat vector each. */
@@ -41,6 +51,10 @@ export interface StepInputs {
   t: string;
   /** float32 scalar learning rate. */
   lr: string;
+  /** Rate: the step's uniform noise [batch, latent], added to the latent. */
+  noise?: string;
+  /** Rate: the density [2, latent] (row 0 locations μ, row 1 log-scales ℓ) and its moments. */
+  density?: StateTriple;
 }
 
 /** Optional names for what a step produces (else fresh names). */
@@ -50,6 +64,7 @@ export interface StepOutputNames {
   m?: string[];
   v?: string[];
   t?: string;
+  density?: StateTriple;
 }
 
 export interface StepOutputs {
@@ -58,6 +73,7 @@ export interface StepOutputs {
   m: string[];
   v: string[];
   t: string;
+  density?: StateTriple;
 }
 
 /** Per-slot tensors from the state inputs: the inputs themselves, or Split + Reshape of a flat vector. */
@@ -75,6 +91,8 @@ export interface ForwardTrace {
   output: string;
   /** Output of the latent layer. */
   latent: string;
+  /** What the decoder got: the latent, plus `latentNoise` when given. */
+  decoderInput: string;
 }
 
 /** Gemm + activation for every dense layer. `tensors` holds kernel, bias per layer, in slot order. */
@@ -84,6 +102,7 @@ export function emitForward(
   x: string,
   tensors: string[],
   until: 'output' | 'latent' = 'output',
+  latentNoise?: string,
 ): ForwardTrace {
   const all = denseLayers(spec);
   const layers = until === 'latent' ? all.slice(0, all.findIndex((l) => l.role === 'latent') + 1) : all;
@@ -91,15 +110,68 @@ export function emitForward(
   const acts: ActivationNodes[] = [];
   let a = x;
   let latent = x;
+  let decoderInput = x;
   layers.forEach((l, i) => {
     inputs.push(a);
     const z = g.op('Gemm', [a, tensors[2 * i]!, tensors[2 * i + 1]!]);
     const act = ACTIVATIONS[l.activation.name](g, z, l.activation);
     acts.push(act);
     a = act.out;
-    if (l.role === 'latent') latent = a;
+    if (l.role === 'latent') {
+      latent = a;
+      if (latentNoise !== undefined) a = g.op('Add', [a, latentNoise]);
+      decoderInput = a;
+    }
   });
-  return { inputs, acts, output: a, latent };
+  return { inputs, acts, output: a, latent, decoderInput };
+}
+
+/**
+ * λ · R for latents `yt` [batch, latent] under the density [2, latent] (rate-math.ts: R = Σ −log2 p /
+ * (rows · inputDim)), and with `withGradient` its hand-written gradients: wrt yt, and wrt the density
+ * ([2, latent]: row 0 dμ, row 1 dℓ). With e = yt − μ, t = |e|, s = e^ℓ, a = (½ − t)/s, b = (−½ − t)/s,
+ * p = σ(a) − σ(b), p̂ = max(p, floor):
+ *   dL/dp = −λ / (rows · inputDim · ln 2 · p̂)   (0 where p < floor, as tfjs's maximum)
+ *   dp/dt = −(σ'(a) − σ'(b)) / s,  dt/dyt = sign(e) = −dt/dμ,  dp/dℓ = −(a·σ'(a) − b·σ'(b)).
+ */
+export function emitRate(
+  g: GraphBuilder,
+  yt: string,
+  density: string,
+  weight: number,
+  inputDim: number,
+  withGradient: boolean,
+): { term: string; dLatent?: string; dDensity?: string } {
+  const row = (i: number) => g.op('Gather', [density, i64(g, [i], true)], { axis: attr.int(0) });
+  const loc = row(0);
+  const logScale = row(1);
+  const e = g.op('Sub', [yt, loc]);
+  const t = g.op('Abs', [e]);
+  const invScale = g.op('Exp', [g.op('Neg', [logScale])]);
+  const a = g.op('Mul', [g.op('Sub', [f32(g, 0.5), t]), invScale]);
+  const b = g.op('Mul', [g.op('Sub', [f32(g, -0.5), t]), invScale]);
+  const sa = g.op('Sigmoid', [a]);
+  const sb = g.op('Sigmoid', [b]);
+  const p = g.op('Sub', [sa, sb]);
+  const floor = f32(g, RATE_PROB_FLOOR);
+  const pf = g.op('Clip', [p, floor]);
+  const rows = g.op('Cast', [g.op('Gather', [g.op('Shape', [yt]), i64(g, [0], true)], { axis: attr.int(0) })], { to: attr.int(1) });
+  // d(λ·R)/d(log p̂) for each element: −λ / (rows · inputDim · ln 2).
+  const scale = g.op('Div', [f32(g, -weight / (inputDim * Math.LN2)), rows]);
+  const term = g.op('Mul', [g.op('ReduceSum', [g.op('Log', [pf])], { keepdims: attr.int(0) }), scale]);
+  if (!withGradient) return { term };
+  const mask = g.op('Cast', [g.op('GreaterOrEqual', [p, floor])], { to: attr.int(1) });
+  const dP = g.op('Mul', [g.op('Div', [mask, pf]), scale]);
+  const one = f32(g, 1);
+  const dsa = g.op('Mul', [sa, g.op('Sub', [one, sa])]);
+  const dsb = g.op('Mul', [sb, g.op('Sub', [one, sb])]);
+  const dT = g.op('Mul', [dP, g.op('Neg', [g.op('Mul', [g.op('Sub', [dsa, dsb]), invScale])])]);
+  const dLatent = g.op('Mul', [dT, sign(g, e)]);
+  const axis0 = i64(g, [0]);
+  const dLoc = g.op('Neg', [g.op('ReduceSum', [dLatent, axis0], { keepdims: attr.int(1) })]);
+  const dPdl = g.op('Neg', [g.op('Sub', [g.op('Mul', [a, dsa]), g.op('Mul', [b, dsb])])]);
+  const dLogScale = g.op('ReduceSum', [g.op('Mul', [dP, dPdl]), axis0], { keepdims: attr.int(1) });
+  return { term, dLatent, dDensity: g.op('Concat', [dLoc, dLogScale], { axis: attr.int(0) }) };
 }
 
 /** Reconstruction loss (scalar) and, when asked, dLoss/dy. */
@@ -148,16 +220,19 @@ export function emitTrainingStep(
 ): StepOutputs {
   const slots = parameterSlots(spec);
   const tensors = unpackParams(g, slots, settings.layout, io.params);
-  const fwd = emitForward(g, spec, io.x, tensors);
+  const rateOn = settings.rate !== undefined;
+  if (rateOn && (io.noise === undefined || io.density === undefined)) throw new Error('emitTrainingStep: the rate term needs the noise and density inputs');
+  const fwd = emitForward(g, spec, io.x, tensors, 'output', io.noise);
   const { l1, l2 } = settings;
   const penalised = l1 > 0 || l2 > 0;
-  const recon = emitLoss(g, settings.loss, fwd.output, io.target ?? io.x, true, penalised ? undefined : names.loss);
+  const recon = emitLoss(g, settings.loss, fwd.output, io.target ?? io.x, true, penalised || rateOn ? undefined : names.loss);
+  const rate = rateOn ? emitRate(g, fwd.decoderInput, io.density!.params, settings.rate!.weight, spec.inputDim, true) : undefined;
 
-  // Penalties on kernels: value and gradient.
+  // Penalties on kernels: value and gradient (after the rate term, the order the tfjs engines add them in).
   let lossName = recon.loss;
   const penaltyGrad: (string | null)[] = [];
+  const terms: string[] = rate ? [rate.term] : [];
   if (penalised) {
-    const terms: string[] = [];
     slots.forEach((s, i) => {
       if (s.kind !== 'kernel') return;
       const w = tensors[i]!;
@@ -172,6 +247,8 @@ export function emitTrainingStep(
       }
       penaltyGrad[i] = grads.length === 1 ? grads[0]! : g.op('Add', grads);
     });
+  }
+  if (terms.length > 0) {
     // A chain of Adds, not Sum: WebGPU has no Sum kernel.
     const penalty = terms.reduce((acc, t) => g.op('Add', [acc, t]));
     lossName = g.op('Add', [recon.loss, penalty], {}, names.loss);
@@ -190,6 +267,8 @@ export function emitTrainingStep(
     grads[2 * i] = dW;
     grads[2 * i + 1] = g.op('ReduceSum', [dZ, i64(g, [0])], { keepdims: attr.int(0) });
     if (i > 0) dA = g.op('Gemm', [dZ, tensors[2 * i]!], { transB: attr.int(1) });
+    // dA is now dL/d(decoder input) = dL/dỹ = dL/dy (the noise is a constant): add the rate's.
+    if (rate && layers[i - 1]?.role === 'latent') dA = g.op('Add', [dA, rate.dLatent!]);
   }
 
   // Adam. Scalars once per step; then ~13 element-wise ops per state tensor.
@@ -209,14 +288,19 @@ export function emitTrainingStep(
       ? [g.op('Concat', grads.map((gr) => g.op('Reshape', [gr, i64(g, [-1])])), { axis: attr.int(0) })]
       : grads;
   const out: StepOutputs = { loss: lossName, params: [], m: [], v: [], t };
-  flatGrads.forEach((gr, i) => {
-    const m = g.op('Add', [g.op('Mul', [io.m[i]!, b1]), g.op('Mul', [gr, c1])], {}, names.m?.[i]);
-    const v = g.op('Add', [g.op('Mul', [io.v[i]!, b2]), g.op('Mul', [g.op('Mul', [gr, gr]), c2])], {}, names.v?.[i]);
+  const adam = (gr: string, param: string, mIn: string, vIn: string, named?: Partial<StateTriple>): StateTriple => {
+    const m = g.op('Add', [g.op('Mul', [mIn, b1]), g.op('Mul', [gr, c1])], {}, named?.m);
+    const v = g.op('Add', [g.op('Mul', [vIn, b2]), g.op('Mul', [g.op('Mul', [gr, gr]), c2])], {}, named?.v);
     const denom = g.op('Add', [g.op('Mul', [g.op('Sqrt', [v]), invSqrtBc2]), eps]);
-    const p = g.op('Sub', [io.params[i]!, g.op('Mul', [g.op('Div', [m, denom]), stepSize])], {}, names.params?.[i]);
-    out.params.push(p);
-    out.m.push(m);
-    out.v.push(v);
+    const p = g.op('Sub', [param, g.op('Mul', [g.op('Div', [m, denom]), stepSize])], {}, named?.params);
+    return { params: p, m, v };
+  };
+  flatGrads.forEach((gr, i) => {
+    const u = adam(gr, io.params[i]!, io.m[i]!, io.v[i]!, { params: names.params?.[i], m: names.m?.[i], v: names.v?.[i] });
+    out.params.push(u.params);
+    out.m.push(u.m);
+    out.v.push(u.v);
   });
+  if (rate) out.density = adam(rate.dDensity!, io.density!.params, io.density!.m, io.density!.v, names.density);
   return out;
 }

@@ -5,11 +5,18 @@
  * Fairness: for a given seed every activation sees the same validation split, the same per-epoch data
  * order and the same initial weights (all three come from `train()`'s seed, and the layer shapes do not
  * depend on the activation), so the activation is the only thing that changes.
+ *
+ * References (unless `references: false`): the all-linear model (every hidden activation linear, same
+ * training), and PCA at the same latent width fitted on each seed's training split and scored on its
+ * validation split — the best any linear encoder/decoder can do. An activation that does not beat PCA
+ * has not earned its non-linearity.
  */
-import { type ActivationSpec, UsageError, formatActivation, makeSpec, parseActivation } from '@aekit/core';
+import { type ActivationSpec, UsageError, fitNormalization, formatActivation, makeSpec, normalize, parseActivation } from '@aekit/core';
 import { type Dataset, loadBundledDigits } from '@aekit/data';
+import { fitPca, meanSquaredError, pcaProject, pcaReconstruct } from '../baselines/pca.js';
 import type { EngineName } from '../engine.js';
 import { train } from '../train.js';
+import { gatherRows, seededSplit } from '../train/data.js';
 
 /** The hidden activations the study compares by default (every registered one except linear). */
 export const STUDY_ACTIVATIONS: readonly string[] = ['relu', 'tanh', 'sigmoid', 'leakyRelu', 'elu', 'selu', 'softplus', 'swish', 'gelu'];
@@ -41,8 +48,30 @@ export interface ActivationStudyOptions {
    * near the best result, and which never do within the epochs given.
    */
   threshold?: number;
+  /**
+   * Add the reference rows: the all-linear model (trained like the others; skipped when `activations`
+   * already lists linear) and PCA at the same latent width. Default true.
+   */
+  references?: boolean;
   /** Called after each run (for progress). */
   onRun?: (run: StudyRun, done: number, total: number) => void;
+}
+
+/** PCA at the study's latent width: fitted on each seed's training split, scored on its validation split. */
+export interface PcaReference {
+  /** Components = the latent width. */
+  k: number;
+  /** Validation MSE per seed (same order as `ActivationStudy.seeds`). */
+  valMse: number[];
+  meanValMse: number;
+  stdValMse: number;
+  meanPsnr: number;
+}
+
+export interface StudyReferences {
+  /** The all-linear model (activation `linear` everywhere); its runs are in `runs` too. */
+  linear?: ActivationSummary;
+  pca?: PcaReference;
 }
 
 export interface StudyRun {
@@ -88,8 +117,10 @@ export interface ActivationStudy {
   seeds: number[];
   threshold: number;
   runs: StudyRun[];
-  /** Best (lowest mean validation MSE) first. */
+  /** Best (lowest mean validation MSE) first; the studied activations only (references apart). */
   summary: ActivationSummary[];
+  /** Reference rows (empty with `references: false`). */
+  references: StudyReferences;
 }
 
 function checkInt(name: string, v: number, min: number): number {
@@ -162,14 +193,17 @@ export async function runActivationStudy(options: ActivationStudyOptions = {}): 
   const seeds = Array.from({ length: nSeeds }, (_, i) => baseSeed + i);
   const specFor = (activation: ActivationSpec) => makeSpec({ inputDim: data.cols, layers: [...layers], latent, activation });
   specFor(activations[0]!); // validate the architecture before any training
+  const withReferences = options.references ?? true;
+  const linearReference = withReferences && !names.includes('linear');
+  const trained: ActivationSpec[] = linearReference ? [...activations, { name: 'linear' }] : activations;
 
   const runs: StudyRun[] = [];
-  const total = activations.length * seeds.length;
+  const total = trained.length * seeds.length;
   let engine = '';
   let backend = '';
   // Seed-major order: a study cut short still has every activation at the first seeds.
   for (const seed of seeds) {
-    for (const activation of activations) {
+    for (const activation of trained) {
       const r = await train({
         data,
         spec: specFor(activation),
@@ -198,7 +232,13 @@ export async function runActivationStudy(options: ActivationStudyOptions = {}): 
       options.onRun?.(run, runs.length, total);
     }
   }
-  const threshold = options.threshold ?? DEFAULT_THRESHOLD_FACTOR * Math.min(...summarise(runs, Infinity).map((a) => a.meanValMse));
+  const studied = linearReference ? runs.filter((r) => r.activation !== 'linear') : runs;
+  const threshold = options.threshold ?? DEFAULT_THRESHOLD_FACTOR * Math.min(...summarise(studied, Infinity).map((a) => a.meanValMse));
+  const references: StudyReferences = {};
+  if (withReferences) {
+    references.linear = summarise(runs.filter((r) => r.activation === 'linear'), threshold)[0];
+    references.pca = pcaReference(data, seeds, valSplit, latent);
+  }
   const arch = specFor({ name: 'linear' });
   const architecture = [
     String(arch.inputDim),
@@ -218,7 +258,30 @@ export async function runActivationStudy(options: ActivationStudyOptions = {}): 
     seeds,
     threshold,
     runs,
-    summary: summarise(runs, threshold),
+    summary: summarise(studied, threshold),
+    references,
   };
+}
+
+/**
+ * PCA with `k` components per seed: the rows split as `train()` splits them for that seed, normalised
+ * as it does by default (scale255 for uint8 rows, minmax fitted on the training rows otherwise), fitted
+ * on the training rows, validation MSE per value.
+ */
+export function pcaReference(data: Dataset, seeds: readonly number[], valSplit: number, k: number): PcaReference {
+  const cols = data.cols;
+  const kind = data.dtype === 'uint8' ? 'scale255' : 'minmax';
+  const comps = Math.min(k, cols);
+  const valMse = seeds.map((seed) => {
+    const split = seededSplit(data.rows, valSplit, seed);
+    const rawTrain = gatherRows(data.data, cols, split.train);
+    const norm = fitNormalization(kind, rawTrain, cols);
+    const trainX = normalize(norm, rawTrain, cols);
+    const valX = normalize(norm, gatherRows(data.data, cols, split.val), cols);
+    const pca = fitPca(trainX, cols, { components: comps });
+    return meanSquaredError(valX, pcaReconstruct(pca, pcaProject(pca, valX, comps), comps));
+  });
+  const m = mean(valMse);
+  return { k: comps, valMse, meanValMse: m, stdValMse: sampleStd(valMse), meanPsnr: mean(valMse.map(psnrOf)) };
 }
 

@@ -65,6 +65,9 @@ const GLYPHS: Record<string, readonly string[]> = {
   '±': ['  #  ', '  #  ', '#####', '  #  ', '  #  ', '     ', '#####'],
   '×': ['     ', '#   #', ' # # ', '  #  ', ' # # ', '#   #', '     '],
   '_': ['     ', '     ', '     ', '     ', '     ', '     ', '#####'],
+  '[': [' ### ', ' #   ', ' #   ', ' #   ', ' #   ', ' #   ', ' ### '],
+  ']': [' ### ', '   # ', '   # ', '   # ', '   # ', '   # ', ' ### '],
+  '–': ['     ', '     ', '     ', ' ### ', '     ', '     ', '     '],
   ' ': ['     ', '     ', '     ', '     ', '     ', '     ', '     '],
 };
 const UNKNOWN: readonly string[] = ['#####', '#   #', '#   #', '#   #', '#   #', '#   #', '#####'];
@@ -113,6 +116,16 @@ export class Canvas {
   }
 
   /** Width in pixels of `text` at `scale` (each glyph 5 wide plus 1 spacing, times scale). */
+  /** A dashed line: `dash` pixels drawn, `gap` skipped, along its length. */
+  dashedLine(x0: number, y0: number, x1: number, y1: number, c: Rgb, thickness = 1, dash = 10, gap = 6): void {
+    const len = Math.hypot(x1 - x0, y1 - y0);
+    if (len === 0) return this.line(x0, y0, x1, y1, c, thickness);
+    for (let s = 0; s < len; s += dash + gap) {
+      const e = Math.min(len, s + dash);
+      this.line(x0 + ((x1 - x0) * s) / len, y0 + ((y1 - y0) * s) / len, x0 + ((x1 - x0) * e) / len, y0 + ((y1 - y0) * e) / len, c, thickness);
+    }
+  }
+
   static textWidth(text: string, scale: number): number {
     return text.length * (GLYPH_W + 1) * scale - scale;
   }

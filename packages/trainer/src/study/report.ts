@@ -1,5 +1,5 @@
 /** The activation study as a markdown table, CSV files and a chart of validation loss curves. */
-import type { ActivationStudy } from './activations.js';
+import type { ActivationStudy, ActivationSummary } from './activations.js';
 import { Canvas, GLYPH_H, type RgbaImage, type Rgb } from './raster.js';
 
 const mse = (x: number) => x.toFixed(5);
@@ -10,7 +10,18 @@ function epochsCell(s: ActivationStudy['summary'][number]): string {
   return s.reachedThreshold === s.runs ? e : `${e} (${s.reachedThreshold}/${s.runs})`;
 }
 
-/** Markdown: a caption naming data, architecture, engine and threshold, then one row per activation. */
+const pcaName = (k: number) => `PCA-${k}`;
+
+/** Activations whose mean validation MSE is no better than PCA's (the linear optimum at the latent width). */
+function notBeatingPca(study: ActivationStudy): string[] {
+  const pca = study.references.pca;
+  return pca === undefined ? [] : study.summary.filter((s) => s.meanValMse >= pca.meanValMse).map((s) => s.activation);
+}
+
+/**
+ * Markdown: a caption naming data, architecture, engine and threshold, then one row per activation,
+ * then the reference rows (all-linear model, PCA) and a sentence naming what does not beat PCA.
+ */
 export function studyMarkdown(study: ActivationStudy): string {
   const lines = [
     `Activation study on ${study.dataSource} (${study.rows} rows, ${study.batchSize} per batch), ` +
@@ -25,6 +36,26 @@ export function studyMarkdown(study: ActivationStudy): string {
         `| ${i + 1} | ${s.activation} | ${mse(s.meanValMse)} ± ${mse(s.stdValMse)} | ${s.meanPsnr.toFixed(2)} | ${epochsCell(s)} | ${s.meanSeconds.toFixed(1)} |`,
     ),
   ];
+  const { linear, pca } = study.references;
+  if (linear !== undefined && !study.summary.includes(linear)) {
+    lines.push(
+      `| ref | linear (all hidden activations linear) | ${mse(linear.meanValMse)} ± ${mse(linear.stdValMse)} | ${linear.meanPsnr.toFixed(2)} | ${epochsCell(linear)} | ${linear.meanSeconds.toFixed(1)} |`,
+    );
+  }
+  if (pca !== undefined) {
+    lines.push(`| ref | ${pcaName(pca.k)} (linear optimum, fitted on each training split) | ${mse(pca.meanValMse)} ± ${mse(pca.stdValMse)} | ${pca.meanPsnr.toFixed(2)} | – | – |`);
+    const behind = notBeatingPca(study);
+    lines.push(
+      '',
+      `References: the all-linear model is trained exactly like the others; ${pcaName(pca.k)} keeps the ${pca.k} principal components of each seed's ` +
+        `training split (as many numbers per row as the latent) and is scored on the same validation rows — no linear encoder/decoder does better. ` +
+        (behind.length === 0
+          ? `Every activation beats ${pcaName(pca.k)}.`
+          : behind.length === study.summary.length
+            ? `No activation beats ${pcaName(pca.k)} in ${study.epochs} epochs.`
+            : `Not beating ${pcaName(pca.k)} in ${study.epochs} epochs: ${behind.join(', ')}.`),
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -34,12 +65,20 @@ function csvField(v: string | number | undefined): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** One row per activation: the table's numbers at full precision. */
+/**
+ * One row per activation: the table's numbers at full precision; then the references (`kind`
+ * `reference`): `linear` and `pca-K` (no epochs or seconds: it is fitted, not trained).
+ */
 export function studyCsv(study: ActivationStudy): string {
-  const head = ['activation', 'runs', 'val_mse_mean', 'val_mse_std', 'psnr_db_mean', 'threshold', 'epochs_to_threshold_mean', 'runs_reaching_threshold', 'seconds_mean'];
-  const rows = study.summary.map((s) =>
-    [s.activation, s.runs, s.meanValMse, s.stdValMse, s.meanPsnr, study.threshold, s.meanEpochsToThreshold, s.reachedThreshold, s.meanSeconds].map(csvField).join(','),
-  );
+  const head = ['activation', 'runs', 'val_mse_mean', 'val_mse_std', 'psnr_db_mean', 'threshold', 'epochs_to_threshold_mean', 'runs_reaching_threshold', 'seconds_mean', 'kind'];
+  const row = (s: ActivationSummary, kind: string) =>
+    [s.activation, s.runs, s.meanValMse, s.stdValMse, s.meanPsnr, study.threshold, s.meanEpochsToThreshold, s.reachedThreshold, s.meanSeconds, kind].map(csvField).join(',');
+  const rows = study.summary.map((s) => row(s, 'activation'));
+  const { linear, pca } = study.references;
+  if (linear !== undefined && !study.summary.includes(linear)) rows.push(row(linear, 'reference'));
+  if (pca !== undefined) {
+    rows.push([`pca-${pca.k}`, pca.valMse.length, pca.meanValMse, pca.stdValMse, pca.meanPsnr, study.threshold, undefined, undefined, undefined, 'reference'].map(csvField).join(','));
+  }
   return `${[head.join(','), ...rows].join('\n')}\n`;
 }
 
@@ -97,15 +136,21 @@ export function renderLossChart(study: ActivationStudy, width = 960, height = 60
   const S = 2; // text scale
   const charH = GLYPH_H * S;
   const left = 90;
+  const { linear: linearRef, pca } = study.references;
+  const linear = linearRef !== undefined && !study.summary.includes(linearRef) ? linearRef : undefined;
+  const refLegend = [
+    ...(linear ? [`LINEAR (REF) ${linear.meanValMse.toFixed(4)}`] : []),
+    ...(pca ? [`PCA-${pca.k} (REF) ${pca.meanValMse.toFixed(4)}`] : []),
+  ];
   const legend = study.summary.map((s) => `${s.activation} ${s.meanValMse.toFixed(4)}`);
-  const right = 20 + 30 + Math.max(Canvas.textWidth('FINAL VAL MSE', S), ...legend.map((l) => Canvas.textWidth(l, S))) + 12;
+  const right = 20 + 30 + Math.max(Canvas.textWidth('FINAL VAL MSE', S), ...[...legend, ...refLegend].map((l) => Canvas.textWidth(l, S))) + 12;
   const top = 50;
   const bottom = 60;
   const pw = width - left - right;
   const ph = height - top - bottom;
 
-  const curves = study.summary.map((s) => s.meanCurve);
-  const all = curves.flat().filter((v) => v > 0 && Number.isFinite(v));
+  const curves = [...study.summary.map((s) => s.meanCurve), ...(linear ? [linear.meanCurve] : [])];
+  const all = [...curves.flat(), ...(pca ? [pca.meanValMse] : [])].filter((v) => v > 0 && Number.isFinite(v));
   let lo = Math.min(...all);
   let hi = Math.max(...all);
   if (!(hi > lo)) {
@@ -154,6 +199,13 @@ export function renderLossChart(study: ActivationStudy, width = 960, height = 60
       for (const [x, y] of pts) c.fillRect(x - 3, y - 3, 7, 7, color);
     });
 
+  // references: the all-linear model's curve and PCA's level, dashed
+  if (linear) {
+    const pts = linear.meanCurve.map((v, e) => [xOf(e + 1), yOf(v)] as const);
+    for (let i = 1; i < pts.length; i++) c.dashedLine(pts[i - 1]![0], pts[i - 1]![1], pts[i]![0], pts[i]![1], LINEAR_REF_COLOR, 3);
+  }
+  if (pca) c.dashedLine(left, yOf(pca.meanValMse), left + pw, yOf(pca.meanValMse), PCA_REF_COLOR, 3, 14, 8);
+
   // legend, best first
   const lx = left + pw + 20;
   let ly = top;
@@ -165,5 +217,15 @@ export function renderLossChart(study: ActivationStudy, width = 960, height = 60
     c.text(lx + 30, ly, legend[i]!, ink, S);
     ly += charH + 10;
   });
+  const refColors = [...(linear ? [LINEAR_REF_COLOR] : []), ...(pca ? [PCA_REF_COLOR] : [])];
+  refLegend.forEach((label, i) => {
+    c.dashedLine(lx, ly + charH / 2, lx + 22, ly + charH / 2, refColors[i]!, 3, 8, 4);
+    c.text(lx + 30, ly, label, ink, S);
+    ly += charH + 10;
+  });
   return c.image();
 }
+
+/** Reference lines in the loss chart (dashed): the all-linear model and PCA. */
+export const LINEAR_REF_COLOR: Rgb = [110, 110, 110];
+export const PCA_REF_COLOR: Rgb = [0, 0, 0];

@@ -43,13 +43,20 @@ function trainingConfig(run: Run): TrainingConfig {
 
 /**
  * Writes the engine's current state to `settings.out` as the checkpoint of `epochsDone` epochs;
- * `unfinished` adds the early-stopping state (and best.bin when the best epoch is an earlier one).
+ * `unfinished` adds the early-stopping state (and best.bin when the best epoch is an earlier one);
+ * `latent` passes a finished run's latent range and entropy tables (measured once for result and file).
  */
-export async function saveCheckpoint(run: Run, epochsDone: number, rngState: number[], unfinished?: Progress): Promise<CheckpointMeta> {
+export async function saveCheckpoint(
+  run: Run,
+  epochsDone: number,
+  rngState: number[],
+  unfinished?: Progress,
+  latent?: { range: { min: number[]; max: number[] }; tables: Uint8Array | undefined },
+): Promise<CheckpointMeta> {
   const { settings, engine, data } = run;
   const { variant, patience } = settings;
   const state = await engine.getState();
-  const range = await latentRange(data, engine);
+  const range = latent?.range ?? (await latentRange(data, engine));
   const earlyStopping: EarlyStoppingState | undefined = unfinished && patience !== undefined ? { wait: unfinished.wait, bestValue: unfinished.bestValue } : undefined;
   return writeCheckpoint(settings.out!, {
     meta: {
@@ -72,5 +79,6 @@ export async function saveCheckpoint(run: Run, epochsDone: number, rngState: num
     },
     ...variant.checkpointState(state),
     ...(earlyStopping && unfinished?.best && unfinished.bestEpoch !== epochsDone ? { best: variant.checkpointState(unfinished.best) } : {}),
+    ...(latent?.tables !== undefined ? { latentTables: latent.tables } : {}),
   });
 }

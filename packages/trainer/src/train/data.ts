@@ -102,7 +102,7 @@ export async function loadData(options: TrainOptions, settings: Settings, rowSou
   const base = { source: data.source, rows: data.rows, cols, spec, nTrain, nVal };
   if (rowSource !== undefined) {
     // Streamed: only the split's bitmap and the shuffle buffer are held (see stream-epoch.ts).
-    const stream = planStream(rowSource, split.val, prev?.training.stream ?? streamLayout(cols, rowSource.dtype, bufferMB ?? DEFAULT_STREAM_BUFFER_MB, batchSize));
+    const stream = planStream(rowSource, split.val, prev?.training.stream ?? streamLayout(cols, rowSource.dtype, bufferMB ?? DEFAULT_STREAM_BUFFER_MB, batchSize, prev !== undefined ? `${options.resume}/aekit.json` : undefined));
     const normalization = prev?.normalization ?? (await fitStreamedNormalization(stream, normKind));
     return { ...base, normalization, trainX: new Float32Array(0), valX: new Float32Array(0), stream };
   }
@@ -118,9 +118,15 @@ export function validationLoss(data: TrainingData, engine: TrainingEngine): Prom
   return data.stream ? evaluateStreamed(data.stream, data.normalization, engine) : engine.evaluate(data.valX, data.nVal);
 }
 
-/** Per latent dimension, the least and greatest code of the training rows. */
+/**
+ * Per latent dimension, the least and greatest code of the training rows; for an engine whose latents
+ * are coded on a fixed lattice (rate–distortion training: [−128, 127]), that range for every dimension,
+ * so the runtime's uint8 quantiser codes q = round(y) + 128.
+ */
 export async function latentRange(data: TrainingData, engine: TrainingEngine): Promise<{ min: number[]; max: number[] }> {
   const dim = data.spec.latent.units;
+  const lattice = engine.latentLattice;
+  if (lattice !== undefined) return { min: new Array<number>(dim).fill(lattice.min), max: new Array<number>(dim).fill(lattice.max) };
   return data.stream ? latentRangeStreamed(data.stream, data.normalization, engine, dim) : columnRange(await engine.encode(data.trainX, data.nTrain), dim);
 }
 

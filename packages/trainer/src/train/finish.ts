@@ -6,6 +6,7 @@
 import { InterruptedError } from '@aekit/core';
 import { saveCheckpoint } from './checkpoint.js';
 import { latentRange, validationLoss } from './data.js';
+import { fitTrainingLatentTables } from './latent-tables.js';
 import type { EpochsOutcome } from './epochs.js';
 import { type Run, aborted } from './run.js';
 import type { TrainResult } from './types.js';
@@ -20,6 +21,7 @@ export async function finishRun(run: Run, outcome: EpochsOutcome): Promise<Train
   }
   const state = await engine.getState();
   const range = await latentRange(data, engine);
+  const latentTables = await fitTrainingLatentTables(data, engine, range);
   const valLoss = data.nVal > 0 ? await validationLoss(data, engine) : undefined;
   const result: TrainResult = {
     engine: engine.name,
@@ -33,10 +35,11 @@ export async function finishRun(run: Run, outcome: EpochsOutcome): Promise<Train
     params: state.params,
     optimizer: state.optimizer,
     latentRange: range,
+    ...(latentTables !== undefined ? { latentTables } : {}),
     ...(valLoss !== undefined ? { valLoss } : {}),
   };
   if (settings.out !== undefined) {
-    const meta = await saveCheckpoint(run, epoch, run.shuffleRng.getState());
+    const meta = await saveCheckpoint(run, epoch, run.shuffleRng.getState(), undefined, { range, tables: latentTables });
     result.checkpoint = { dir: settings.out, meta };
   }
   return result;

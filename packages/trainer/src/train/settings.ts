@@ -61,10 +61,12 @@ export async function resolveSettings(options: TrainOptions): Promise<Settings> 
   let resumed: LoadedCheckpoint | undefined;
   if (options.resume !== undefined) resumed = await readCheckpoint(options.resume);
   const prev = resumed?.meta;
+  // A setting taken from the checkpoint is named as the checkpoint's, not as a flag the user never gave.
+  const from = (flag: string, key: string) => (prev !== undefined ? `${options.resume}/${CHECKPOINT_FILES.meta} training.${key}` : flag);
   const valSplit = prev?.training.valSplit ?? options.valSplit ?? TRAIN_DEFAULTS.valSplit;
-  checkNumber('--val-split', valSplit, (v) => v >= 0 && v < 1, 'in [0, 1)');
+  checkNumber(from('--val-split', 'valSplit'), valSplit, (v) => v >= 0 && v < 1, 'in [0, 1)');
   const batchSize = prev?.training.batchSize ?? options.batchSize ?? TRAIN_DEFAULTS.batchSize;
-  checkNumber('--batch-size', batchSize, isPosInt, 'an integer >= 1');
+  checkNumber(from('--batch-size', 'batchSize'), batchSize, isPosInt, 'an integer >= 1');
   const done = prev?.epochsCompleted ?? 0;
   // Resuming a run that did not reach its target (killed, interrupted) continues to that target.
   const epochs = options.epochs ?? (prev !== undefined && done < prev.training.epochs ? prev.training.epochs : done + TRAIN_DEFAULTS.epochs);
@@ -73,16 +75,16 @@ export async function resolveSettings(options: TrainOptions): Promise<Settings> 
     throw new UsageError(`--epochs ${epochs}: the checkpoint already has ${done} epochs; --epochs is the total, give more than ${done}`);
   }
   const patience = prev !== undefined ? prev.training.patience : options.patience;
-  if (patience !== undefined) checkNumber('--patience', patience, isPosInt, 'an integer >= 1');
+  if (patience !== undefined) checkNumber(from('--patience', 'patience'), patience, isPosInt, 'an integer >= 1');
   const l1 = prev?.training.l1 ?? options.l1 ?? TRAIN_DEFAULTS.l1;
   const l2 = prev?.training.l2 ?? options.l2 ?? TRAIN_DEFAULTS.l2;
-  checkNumber('--l1', l1, (v) => Number.isFinite(v) && v >= 0, 'a number >= 0');
-  checkNumber('--l2', l2, (v) => Number.isFinite(v) && v >= 0, 'a number >= 0');
+  checkNumber(from('--l1', 'l1'), l1, (v) => Number.isFinite(v) && v >= 0, 'a number >= 0');
+  checkNumber(from('--l2', 'l2'), l2, (v) => Number.isFinite(v) && v >= 0, 'a number >= 0');
   const seed = prev?.training.seed ?? options.seed ?? TRAIN_DEFAULTS.seed;
-  checkNumber('--seed', seed, (v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff, 'an integer in [0, 2^32)');
+  checkNumber(from('--seed', 'seed'), seed, (v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff, 'an integer in [0, 2^32)');
   const loss = parseLoss(prev?.training.loss ?? options.loss ?? TRAIN_DEFAULTS.loss);
   const adam: AdamConfig = prev !== undefined ? { ...DEFAULT_ADAM, ...stripName(prev.training.optimizer) } : { ...DEFAULT_ADAM, ...options.adam };
-  checkNumber('--lr', adam.learningRate, (v) => Number.isFinite(v) && v > 0, 'a number > 0');
+  checkNumber(from('--lr', 'optimizer.learningRate'), adam.learningRate, (v) => Number.isFinite(v) && v > 0, 'a number > 0');
   const checkpointEvery = options.checkpointEvery ?? 1;
   checkNumber('--checkpoint-every', checkpointEvery, isPosInt, 'an integer >= 1');
   const variant = planVariant(options, prev, seed);

@@ -32,6 +32,8 @@ export interface TrainStartInfo {
   /** First epoch number this run trains (1, or the next one when resuming). */
   firstEpoch: number;
   epochs: number;
+  /** λ of a rate–distortion run (from the options, or the resumed checkpoint's setting). */
+  rateWeight?: number;
 }
 
 export interface TrainOptions extends VariantOptions {
@@ -107,6 +109,8 @@ export interface TrainResult {
   params: ParamSet;
   optimizer: AdamState;
   latentRange: { min: number[]; max: number[] };
+  /** The entropy coder's tables of the training latents (latent_tables.bin bytes); absent when the range is unmeasured. */
+  latentTables?: Uint8Array;
   /** Present when `out` was given. */
   checkpoint?: { dir: string; meta: CheckpointMeta };
 }

@@ -8,6 +8,7 @@ import type { AdamState, EngineConfig, EngineName, ParamSet, TrainingEngine, Var
 import { createEngine } from '../engines/registry.js';
 import { type NoiseSpec, corrupt, formatNoise, noiseRng, parseNoise } from './noise.js';
 import { LOG_VAR_LAYER, VAE_DEFAULT_BETA } from './vae-math.js';
+import { RATE_DENSITY_LAYER, checkRateWeight } from './rate-math.js';
 
 export type { Variant };
 /** The variants train() plans (their options, checkpoint fields); engines register per variant. */
@@ -20,6 +21,11 @@ export interface VariantOptions {
   beta?: number;
   /** Corrupt training inputs (denoising): `gaussian:0.2`, `mask:0.3` or a parsed NoiseSpec. */
   noise?: string | NoiseSpec;
+  /**
+   * Rate–distortion training (plain autoencoder only): loss = distortion + rateWeight × estimated bits
+   * per input value (variants/rate-math.ts). 0 or absent: plain training.
+   */
+  rateWeight?: number;
 }
 
 export function parseVariant(name: string): Variant {
@@ -33,6 +39,8 @@ export interface VariantPlan {
   variant: Variant;
   beta?: number;
   noise?: NoiseSpec;
+  /** λ of a rate–distortion run (> 0), absent for plain training. */
+  rateWeight?: number;
   /** The engine registered for this variant under `name` (or picked by `auto`), on `backend`. */
   createEngine(name: EngineName | 'auto', config: EngineConfig, backend: string): Promise<TrainingEngine>;
   /** engine.trainSteps with this epoch's corruption applied to the inputs (targets stay clean). */
@@ -47,8 +55,8 @@ export interface VariantPlan {
 
 /** Validates the variant options (or takes them from the checkpoint being resumed). */
 export function planVariant(options: VariantOptions, prev: CheckpointMeta | undefined, seed: number): VariantPlan {
-  if (prev !== undefined && (options.variant !== undefined || options.beta !== undefined || options.noise !== undefined)) {
-    throw new UsageError('--variant, --beta and --noise cannot be given with --resume: the run continues with the checkpoint\'s settings');
+  if (prev !== undefined && (options.variant !== undefined || options.beta !== undefined || options.noise !== undefined || options.rateWeight !== undefined)) {
+    throw new UsageError('--variant, --beta, --noise and --rate-weight cannot be given with --resume: the run continues with the checkpoint\'s settings');
   }
   const variant: Variant = prev ? (prev.training.variant ?? 'ae') : parseVariant(options.variant ?? 'ae');
   const beta = variant === 'vae' ? (prev?.vae?.beta ?? options.beta ?? VAE_DEFAULT_BETA) : undefined;
@@ -56,6 +64,14 @@ export function planVariant(options: VariantOptions, prev: CheckpointMeta | unde
   if (beta !== undefined && !(Number.isFinite(beta) && beta >= 0)) throw new UsageError(`--beta must be a number >= 0, got ${beta}`);
   const noiseIn = prev ? prev.training.noise : options.noise;
   const noise = noiseIn === undefined ? undefined : typeof noiseIn === 'string' ? parseNoise(noiseIn) : parseNoise(formatNoise(noiseIn));
+  const weightIn = prev ? prev.training.rateWeight : options.rateWeight;
+  const rateWeight = weightIn === undefined || checkRateWeight(weightIn) === 0 ? undefined : weightIn;
+  if (variant === 'vae' && weightIn !== undefined && prev === undefined) {
+    throw new UsageError('--rate-weight applies to the plain autoencoder only; it cannot be combined with --variant vae');
+  }
+  if (rateWeight !== undefined && prev !== undefined && prev.rate === undefined) {
+    throw new UsageError('the checkpoint says rateWeight but has no "rate" (density) in aekit.json; retrain it');
+  }
   if (variant === 'vae' && prev !== undefined && prev.vae === undefined) {
     throw new UsageError('the checkpoint says variant vae but has no VAE head in aekit.json; retrain it');
   }
@@ -67,13 +83,14 @@ export function planVariant(options: VariantOptions, prev: CheckpointMeta | unde
     variant,
     ...(beta !== undefined ? { beta } : {}),
     ...(noise !== undefined ? { noise } : {}),
+    ...(rateWeight !== undefined ? { rateWeight } : {}),
 
     async createEngine(name, config, backend) {
       const selection = { engine: name, backend };
       // Both engines of either variant take separate targets (denoising).
       return variant === 'vae'
         ? createEngine({ ...selection, variant }, { ...config, beta: beta!, seed })
-        : createEngine({ ...selection, variant }, config);
+        : createEngine({ ...selection, variant }, rateWeight !== undefined ? { ...config, rate: { weight: rateWeight, seed } } : config);
     },
 
     async trainSteps(engine, epoch, data, rows) {
@@ -91,10 +108,19 @@ export function planVariant(options: VariantOptions, prev: CheckpointMeta | unde
     },
 
     trainingFields() {
-      return { ...(variant === 'vae' ? { variant } : {}), ...(noise !== undefined ? { noise: formatNoise(noise) } : {}) };
+      return {
+        ...(variant === 'vae' ? { variant } : {}),
+        ...(noise !== undefined ? { noise: formatNoise(noise) } : {}),
+        ...(rateWeight !== undefined ? { rateWeight } : {}),
+      };
     },
 
     metaFields(state) {
+      if (rateWeight !== undefined) {
+        if (state.params.at(-1)?.name !== RATE_DENSITY_LAYER) throw new Error('rate engine state lacks the latent_density');
+        // writeCheckpoint adds `density` (density.bin's table and hash).
+        return { rate: { weight: rateWeight } };
+      }
       if (variant !== 'vae') return {};
       if (!state.params.some((p) => p.name === LOG_VAR_LAYER)) throw new Error('VAE engine state lacks the latent_log_var head');
       // writeCheckpoint adds `head` (vae_head.bin's table and hash).

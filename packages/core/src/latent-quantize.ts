@@ -1,13 +1,15 @@
 /**
- * Latent quantisation for the `.aez` container: float32 (exact), float16 (round to nearest even,
+ * Latent quantisation, shared by the `.aez` container (runtime) and the trainer (which fits the entropy
+ * coder's tables to exactly the symbols the container stores): float32 (exact), float16 (round to nearest even,
  * magnitudes above 65504 clamped), uint8 (per-dimension affine over the latent range the bundle's
  * manifest records: q = round((z - min) · 255 / (max - min)), values outside [min, max] clamped).
  * Clamped values are counted so callers can report them. Payloads are little-endian.
  */
-import { FLOAT16_MAX, float16BitsToFloat32, float32ToFloat16Bits } from '@aekit/core';
+import { FLOAT16_MAX, float16BitsToFloat32, float32ToFloat16Bits } from './float16.js';
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
+/** How one latent value is stored (the container adds `entropy`: uint8 symbols, rANS-coded). */
 export const LATENT_TYPES = ['float32', 'float16', 'uint8'] as const;
 export type LatentType = (typeof LATENT_TYPES)[number];
 
@@ -18,16 +20,6 @@ export const LATENT_TYPE_BYTES: Readonly<Record<LatentType, number>> = { float32
 export interface LatentRange {
   min: Float32Array;
   max: Float32Array;
-}
-
-export function isLatentType(name: string): name is LatentType {
-  return (LATENT_TYPES as readonly string[]).includes(name);
-}
-
-/** Parses a user-supplied latent type; an unknown name → RangeError listing the valid ones. */
-export function parseLatentType(name: string): LatentType {
-  if (isLatentType(name)) return name;
-  throw new RangeError(`unknown latent type "${name}"; valid: ${LATENT_TYPES.join(', ')}`);
 }
 
 /**
