@@ -38,6 +38,14 @@ const AEKIT_POINTS = [
     export: [],
     compress: [],
   })),
+  // A 64-wide latent trained 20 epochs: the rate term decides how many bits it really uses.
+  ...[0.002, 0.005].map((lambda) => ({
+    curve: 'aekit 784-512-256-[64], 20 epochs, rate-trained at λ',
+    id: `wide-rate-${lambda}`,
+    train: ['--engine', 'ort', '--layers', '512,256', '--latent', '64', '--batch-size', '64', '--epochs', '20', '--rate-weight', String(lambda)],
+    export: [],
+    compress: [],
+  })),
 ];
 
 const PCA_K = [4, 8, 12, 16, 24, 32, 48, 64];
