@@ -4,7 +4,7 @@
  * reconstruction beats predicting the mean image, the PNG is a 2-row grid, and the exporter's real
  * manifest passes core's one parser and reaches the runtime as the exporter wrote it.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -60,6 +60,14 @@ describe('aekit demo', () => {
     expect(mseModel).toBeLessThan(0.75 * mseMean);
     expect(result.mse).toBeLessThan(result.meanImageMse);
     await codec.dispose();
+  });
+
+  it('the bundle is written like every command\'s output: umask modes, no temp or lock left beside it', () => {
+    const umask = process.umask();
+    expect(statSync(result.bundle).mode & 0o777).toBe(0o777 & ~umask);
+    for (const f of readdirSync(result.bundle)) expect(statSync(join(result.bundle, f)).mode & 0o777).toBe(0o666 & ~umask);
+    const parent = join(result.bundle, '..');
+    expect(readdirSync(parent).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
   it('the exported manifest passes the one parser (core\'s) unchanged, and the runtime holds it as written', async () => {

@@ -10,7 +10,8 @@ import { type Command } from 'commander';
 import { PNG } from 'pngjs';
 import { Rng, UsageError, describeSpec } from '@aekit/core';
 import { exportBundle } from '@aekit/exporter';
-import { readCheckpointFiles, writeBundle } from '@aekit/exporter/node';
+import { readCheckpointFiles } from '@aekit/exporter/node';
+import { writeBundleFiles } from '../bundle-writer.js';
 import { Codec } from '@aekit/runtime';
 import { type LabelledDataset, loadBundledDigits, writeFileAtomic } from '@aekit/data';
 import { TRAIN_DEFAULTS, train } from '@aekit/trainer';
@@ -124,7 +125,7 @@ export async function runDemo(o: DemoOptions, io: CliIO): Promise<DemoResult> {
   io.stdout(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${checkpoint}\n`);
 
   const exported = await exportBundle(await readCheckpointFiles(checkpoint));
-  await writeBundle(bundle, exported);
+  await writeBundleFiles(bundle, exported.files);
   io.stdout(`exported ${exported.manifest.inputDim}→${exported.manifest.latentDim}→${exported.manifest.inputDim} ONNX bundle → ${bundle}\n`);
 
   const codec = await Codec.load(bundle, { ...runtimeOptions, checkFinite: false }); // rows come from uint8 pixels

@@ -3,15 +3,13 @@
  * then proves them: each graph runs through @aekit/runtime's Codec (CPU) on a fixed probe batch and is
  * compared with tfjs `predict` (cpu backend) on the same checkpoint, before the bundle is moved into place.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import {
   BUNDLE_FILES,
   type BundleManifest,
   ExportError,
   type GraphName,
-  IoError,
   type IoDtype,
   Rng,
   UsageError,
@@ -21,9 +19,9 @@ import {
 import { type ExportableModel, MAX_OPSET, MIN_OPSET, exportBundle } from '@aekit/exporter';
 import { WEIGHTS_DTYPES, quantizeBundle, weightsTolerance } from '@aekit/exporter';
 import type { WeightsDtype } from '@aekit/core';
-import { checkBundleTarget, readCheckpointFiles } from '@aekit/exporter/node';
-import { writeDirAtomic } from '@aekit/data';
+import { readCheckpointFiles } from '@aekit/exporter/node';
 import { Codec } from '@aekit/runtime';
+import { writeBundleFiles } from '../bundle-writer.js';
 import type { CliIO } from '../io.js';
 
 /** Max abs difference allowed between ONNX and tfjs for float32 outputs (normalised units). */
@@ -166,31 +164,18 @@ export function register(program: Command, io: CliIO): void {
       const result = o.weights !== undefined && o.weights !== 'float32' ? await quantizeBundle(exported, o.weights) : exported;
       const { manifest, model } = result;
       let checks: GraphCheck[] = [];
-      // Through @aekit/data's writer (not the exporter's writeBundle): one writer for every command, so
-      // the bundle gets normal modes, a lock, and no temp left by Ctrl-C or kill -9.
-      const target = resolve(o.out);
-      await checkBundleTarget(target);
-      await mkdir(dirname(target), { recursive: true }).catch((e: unknown) => {
-        throw new IoError(`cannot create ${dirname(target)}: ${(e as Error).message}`, { file: target, cause: e });
-      });
-      await writeDirAtomic(target, async (tmp) => {
-        for (const [name, bytes] of Object.entries(result.files)) {
-          if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new UsageError(`bad bundle file name ${JSON.stringify(name)}`);
-          await writeFile(join(tmp, name), bytes);
+      const target = await writeBundleFiles(o.out, result.files, async (tmp) => {
+        if (!o.verify) return;
+        checks = await verifyBundle(tmp, files, model, manifest);
+        if (manifest.weights !== 'float32') {
+          checks = checks.map((c) => ({ ...c, tolerance: weightsTolerance(manifest.weights, c.graph, manifest.outputDtype, c.tolerance) }));
         }
-        {
-          if (!o.verify) return;
-          checks = await verifyBundle(tmp, files, model, manifest);
-          if (manifest.weights !== 'float32') {
-            checks = checks.map((c) => ({ ...c, tolerance: weightsTolerance(manifest.weights, c.graph, manifest.outputDtype, c.tolerance) }));
-          }
-          const bad = checks.filter((c) => !(c.maxAbsDiff <= c.tolerance));
-          if (bad.length > 0) {
-            throw new ExportError(
-              `verification failed: ${bad.map((c) => `${BUNDLE_FILES[c.graph]} differs from tfjs by ${c.maxAbsDiff.toExponential(2)} (tolerance ${c.tolerance})`).join('; ')}; no bundle was written ` +
-                '(outputs far from the [0, 1] range, e.g. from unnormalised data, can exceed this by float32 rounding alone; --no-verify skips the check)',
-            );
-          }
+        const bad = checks.filter((c) => !(c.maxAbsDiff <= c.tolerance));
+        if (bad.length > 0) {
+          throw new ExportError(
+            `verification failed: ${bad.map((c) => `${BUNDLE_FILES[c.graph]} differs from tfjs by ${c.maxAbsDiff.toExponential(2)} (tolerance ${c.tolerance})`).join('; ')}; no bundle was written ` +
+              '(outputs far from the [0, 1] range, e.g. from unnormalised data, can exceed this by float32 rounding alone; --no-verify skips the check)',
+          );
         }
       });
       io.stdout(
