@@ -168,6 +168,7 @@ describe('aekit compress / decompress', () => {
       const c = capture();
       expect(await main(['decompress', u8.dir, join(dir, name), '--out', join(dir, `${name}.npy`)], c.io)).toBe(1);
       expect(c.err()).toMatch(pattern);
+      expect(c.err()).toContain(`${join(dir, name)}: `); // the file is named, not only the byte offset
       expect(existsSync(join(dir, `${name}.npy`))).toBe(false);
     }
     const idx = idxBytes(rows, ROWS, COLS);

@@ -142,6 +142,18 @@ export class ContainerError extends AekitError {
     super(code, message, options.cause === undefined ? {} : { cause: options.cause });
     if (options.offset !== undefined) this.offset = options.offset;
   }
+
+  /**
+   * Names the file the container came from (the codec only sees bytes, so the caller that opened the
+   * file adds it): sets `file` and prefixes the message once. Returns the same error, to rethrow.
+   */
+  inFile(file: string): this {
+    if (this.file === undefined) {
+      (this as { file?: string }).file = file;
+      this.message = `${file}: ${this.message}`;
+    }
+    return this;
+  }
 }
 
 /** Decompressing with a bundle whose decoder is not the one that made the file. */

@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
-import { AekitError, DataError, IoError, UsageError } from '@aekit/core';
+import { AekitError, ContainerError, DataError, IoError, UsageError } from '@aekit/core';
 import { type CsvOptions, type DataFormat, openRowStream, parseDataFormat, writeStreamAtomic as writeStreamAtomicFile } from '@aekit/data';
 import { Codec, LATENT_TYPES, type LatentType, type Normalization } from '@aekit/runtime';
 import { type CliIO, csvOptions } from '../io.js';
@@ -119,6 +119,8 @@ export async function roundTripError(codec: Codec, input: string, aezPath: strin
       if (!ok) throw new DataError(`${aezPath} holds more rows than ${input}`, { file: aezPath });
       count += piece.length;
     }
+  } catch (e) {
+    throw e instanceof ContainerError ? e.inFile(aezPath) : e;
   } finally {
     await values.cancel();
   }

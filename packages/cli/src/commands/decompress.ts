@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
-import { DataError, UsageError } from '@aekit/core';
+import { ContainerError, DataError, UsageError } from '@aekit/core';
 import { Codec } from '@aekit/runtime';
 import type { CliIO } from '../io.js';
 import { formatBytes, parseDevice, writeStreamAtomic } from './compress.js';
@@ -122,7 +122,9 @@ export function register(program: Command, io: CliIO): void {
         const t0 = performance.now();
         const written = await writeStreamAtomic(o.out, source.pipeThrough(ds).pipeThrough(toFile), () =>
           format === 'npy' ? npyHeader(dtype, rows, cols) : idxHeader(dtype, rows, cols),
-        );
+        ).catch((e: unknown) => {
+          throw e instanceof ContainerError ? e.inFile(file) : e;
+        });
         const seconds = (performance.now() - t0) / 1000;
         const latent = ds.header?.latentType ?? '?';
         io.stdout(
