@@ -32,7 +32,7 @@ const AEKIT_POINTS = [
   // The wide model, plain (λ = 0: latents quantised over their range, entropy-coded) and rate-trained at
   // four λ (`--rate-weight`: integer-lattice latents, loss = MSE + λ · estimated bits per pixel).
   ...[0, 0.003, 0.01, 0.03, 0.1].map((lambda) => ({
-    curve: 'aekit 784-512-256-[32], rate-trained at λ',
+    curve: 'aekit 784-512-256-[32], rate-trained (lambda sweep)',
     id: `rate-${lambda}`,
     train: ['--engine', 'ort', '--layers', '512,256', '--latent', '32', '--batch-size', '64', ...(lambda > 0 ? ['--rate-weight', String(lambda)] : [])],
     export: [],
@@ -40,7 +40,7 @@ const AEKIT_POINTS = [
   })),
   // A 64-wide latent trained 20 epochs: the rate term decides how many bits it really uses.
   ...[0.002, 0.005].map((lambda) => ({
-    curve: 'aekit 784-512-256-[64], 20 epochs, rate-trained at λ',
+    curve: 'aekit 784-512-256-[64], 20 epochs, rate-trained (lambda sweep)',
     id: `wide-rate-${lambda}`,
     train: ['--engine', 'ort', '--layers', '512,256', '--latent', '64', '--batch-size', '64', '--epochs', '20', '--rate-weight', String(lambda)],
     export: [],
@@ -297,7 +297,7 @@ try {
     }
     curves.push(...byCurve.values());
     notes.push(
-      `aekit points: trained ${epochs} epochs on the ${nTrain} training images (batch 256, --engine auto), exported, \`aekit compress\` of t10k with its ` +
+      `aekit points: trained ${epochs} epochs on the ${nTrain} training images (batch 256, --engine auto, unless the point's own flags — printed above — say otherwise), exported, \`aekit compress\` of t10k with its ` +
         `default latent coding, decompressed to uint8; bytes = the .aez file / ${nTest} (header and chunk records amortised).`,
     );
   }
