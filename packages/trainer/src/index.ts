@@ -47,22 +47,5 @@ export {
 export { parseNoise, parseVariant, type NoiseSpec, type VariantOptions } from './variants/index.js';
 export { checkRateWeight, latentBits, totalLatentBits, RATE_DENSITY_LAYER, type RateConfig } from './variants/index.js';
 export type { VaeEngineConfig } from './variants/vae-math.js';
-export {
-  fitPca,
-  pcaProject,
-  pcaReconstruct,
-  pcaBaseline,
-  fitCoefficientQuantizer,
-  quantizeCoefficients,
-  dequantizeCoefficients,
-  meanSquaredError,
-  type Pca,
-  type PcaRows,
-  type PcaFitOptions,
-  type PcaReconstructOptions,
-  type PcaBaseline,
-  type CoefficientQuantizer,
-  bdRate,
-  type BdRate,
-  type RdPoint,
-} from './baselines/index.js';
+// PCA and BD-rate, also on the tfjs-free subpath @aekit/trainer/baselines (what `aekit eval` imports).
+export * from './baselines/index.js';
