@@ -18,7 +18,7 @@ import { ACTIVATION_OPS, alphaOf } from '../engines/tfjs/activations.js';
 import type { TfjsBackendName } from '../engines/tfjs/backend-names.js';
 import { selectTfjsBackend } from '../engines/tfjs/backend.js';
 import { EVAL_BATCH, batchTensors, mapRows, readLosses, rowsTensor } from '../engines/tfjs/batches.js';
-import { reconstructionSum } from '../engines/tfjs/step.js';
+import { adamAssign, reconstructionSum } from '../engines/tfjs/step.js';
 import { RATE_DENSITY_LAYER, RATE_LATENT_MAX, RATE_LATENT_MIN, RATE_PROB_FLOOR, type RateConfig, drawUniformNoise, initDensity, roundLatents } from './rate-math.js';
 
 /** −log2 p(ỹ) per element ([rows, latent]) under the logistic bins (rate-math.ts). Call inside tf.tidy. */
@@ -126,7 +126,6 @@ export class TfjsRateEngine implements TrainingEngine {
     const cols = this.config.spec.inputDim;
     const latent = this.config.spec.latent.units;
     const bs = this.config.batchSize;
-    const { beta1, beta2, epsilon, learningRate } = this.config.adam;
     const vars = this.vars();
     const losses: tf.Tensor[] = [];
     for (let start = 0; start < rows; start += bs) {
@@ -139,19 +138,7 @@ export class TfjsRateEngine implements TrainingEngine {
         const { x, target } = batchTensors(data, targets, start, n, cols);
         const u = tf.tensor2d(noise, [n, latent]);
         const { value, grads } = tf.variableGrads(() => this.lossTerms(x, u, target).loss, vars);
-        const c1 = 1 - beta1 ** t;
-        const c2 = 1 - beta2 ** t;
-        const m: tf.Tensor[] = [];
-        const v: tf.Tensor[] = [];
-        vars.forEach((p, i) => {
-          const g = grads[p.name]!;
-          const m2 = tf.add(tf.mul(oldM[i]!, beta1), tf.mul(g, 1 - beta1));
-          const v2 = tf.add(tf.mul(oldV[i]!, beta2), tf.mul(tf.square(g), 1 - beta2));
-          p.assign(tf.sub(p, tf.div(tf.mul(m2, learningRate / c1), tf.add(tf.sqrt(tf.mul(v2, 1 / c2)), epsilon))));
-          m.push(m2);
-          v.push(v2);
-        });
-        return { value, m, v };
+        return { value, ...adamAssign(vars, grads, oldM, oldV, this.config.adam, t) };
       });
       tf.dispose([...oldM, ...oldV]);
       this.m = out.m;

@@ -25,7 +25,7 @@ import { ACTIVATION_OPS, alphaOf } from '../engines/tfjs/activations.js';
 import type { TfjsBackendName } from '../engines/tfjs/backend-names.js';
 import { selectTfjsBackend } from '../engines/tfjs/backend.js';
 import { batchTensors, mapRows, meanReconstructionLoss, readLosses } from '../engines/tfjs/batches.js';
-import { reconstructionSum } from '../engines/tfjs/step.js';
+import { adamAssign, reconstructionSum } from '../engines/tfjs/step.js';
 import { type VaeEngineConfig, LOG_VAR_LAYER, drawEpsilon, headInputDim, initLogVarHead } from './vae-math.js';
 
 /** The same KL as a tfjs scalar (mean over rows). */
@@ -137,7 +137,6 @@ export class TfjsVaeEngine implements TrainingEngine {
     const cols = this.config.spec.inputDim;
     const latent = this.config.spec.latent.units;
     const bs = this.config.batchSize;
-    const { beta1, beta2, epsilon, learningRate } = this.config.adam;
     const vars = this.vars();
     const losses: tf.Tensor[] = [];
     for (let start = 0; start < rows; start += bs) {
@@ -150,19 +149,7 @@ export class TfjsVaeEngine implements TrainingEngine {
         const { x, target } = batchTensors(data, targets, start, n, cols);
         const e = tf.tensor2d(eps, [n, latent]);
         const { value, grads } = tf.variableGrads(() => this.lossTerms(x, e, target).loss, vars);
-        const c1 = 1 - beta1 ** t;
-        const c2 = 1 - beta2 ** t;
-        const m: tf.Tensor[] = [];
-        const v: tf.Tensor[] = [];
-        vars.forEach((p, i) => {
-          const g = grads[p.name]!;
-          const m2 = tf.add(tf.mul(oldM[i]!, beta1), tf.mul(g, 1 - beta1));
-          const v2 = tf.add(tf.mul(oldV[i]!, beta2), tf.mul(tf.square(g), 1 - beta2));
-          p.assign(tf.sub(p, tf.div(tf.mul(m2, learningRate / c1), tf.add(tf.sqrt(tf.mul(v2, 1 / c2)), epsilon))));
-          m.push(m2);
-          v.push(v2);
-        });
-        return { value, m, v };
+        return { value, ...adamAssign(vars, grads, oldM, oldV, this.config.adam, t) };
       });
       tf.dispose([...oldM, ...oldV]);
       this.m = out.m;

@@ -133,6 +133,39 @@ export function gradients(defs: readonly LayerDef[], layers: readonly LayerTenso
   return { loss, gW, gB };
 }
 
+/** Adam on one tensor at step `t` (1-based): the new value and moments. Call inside tf.tidy. */
+export function adamTensorUpdate<T extends tf.Tensor>(p: T, g: T, m: T, v: T, adam: AdamConfig, t: number): [T, T, T] {
+  const { beta1, beta2, epsilon, learningRate } = adam;
+  const c1 = 1 - beta1 ** t;
+  const c2 = 1 - beta2 ** t;
+  const m2 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)) as T;
+  const v2 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)) as T;
+  const step = tf.div(tf.mul(m2, learningRate / c1), tf.add(tf.sqrt(tf.mul(v2, 1 / c2)), epsilon));
+  return [tf.sub(p, step) as T, m2, v2];
+}
+
+/**
+ * Adam on tf.Variables with autodiff gradients (the VAE and rate engines): assigns each variable its
+ * update and returns the new moments; the caller disposes the old ones. Call inside tf.tidy.
+ */
+export function adamAssign(
+  vars: readonly tf.Variable[],
+  grads: tf.NamedTensorMap,
+  m: readonly tf.Tensor[],
+  v: readonly tf.Tensor[],
+  adam: AdamConfig,
+  t: number,
+): { m: tf.Tensor[]; v: tf.Tensor[] } {
+  const out = { m: [] as tf.Tensor[], v: [] as tf.Tensor[] };
+  vars.forEach((p, i) => {
+    const [next, m2, v2] = adamTensorUpdate<tf.Tensor>(p, grads[p.name]!, m[i]!, v[i]!, adam, t);
+    p.assign(next);
+    out.m.push(m2);
+    out.v.push(v2);
+  });
+  return out;
+}
+
 /**
  * One Adam update (tf.train.adam semantics: bias-corrected moments, ε added to √v̂) at step `t`
  * (1-based). Returns the new tensors; the caller disposes the old ones. Call inside tf.tidy.
@@ -148,15 +181,7 @@ export function adamUpdate(
   adam: AdamConfig,
   t: number,
 ): LayerTensors[] {
-  const { beta1, beta2, epsilon, learningRate } = adam;
-  const c1 = 1 - beta1 ** t;
-  const c2 = 1 - beta2 ** t;
-  const update = <T extends tf.Tensor>(p: T, g: T, m: T, v: T): [T, T, T] => {
-    const m2 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)) as T;
-    const v2 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)) as T;
-    const step = tf.div(tf.mul(m2, learningRate / c1), tf.add(tf.sqrt(tf.mul(v2, 1 / c2)), epsilon));
-    return [tf.sub(p, step) as T, m2, v2];
-  };
+  const update = <T extends tf.Tensor>(p: T, g: T, m: T, v: T): [T, T, T] => adamTensorUpdate(p, g, m, v, adam, t);
   return layers.map((L, l) => {
     const transposed = defs[l]!.transposed;
     const [master, mW, vW] = update(transposed ? L.wT : L.w, grads.gW[l]!, L.mW, L.vW);
