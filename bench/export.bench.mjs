@@ -29,7 +29,7 @@ function defaultCheckpoint() {
   const layers = [];
   const weights = [];
   const blobs = [];
-  for (const l of core.denseLayers(spec)) {
+  for (const l of core.modelLayers(spec)) {
     layers.push({
       class_name: 'Dense',
       config: {

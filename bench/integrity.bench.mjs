@@ -6,14 +6,14 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { DEFAULT_SPEC, denseLayers, writeLayersModel, sha256Hex, Rng, computeManifestFingerprint, CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, DEFAULT_ADAM } = await import(join(root, 'packages/core/dist/index.js'));
+const { DEFAULT_SPEC, modelLayers, writeLayersModel, sha256Hex, Rng, computeManifestFingerprint, CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, DEFAULT_ADAM } = await import(join(root, 'packages/core/dist/index.js'));
 const { exportBundle } = await import(join(root, 'packages/exporter/dist/index.js'));
 const { Codec } = await import(join(root, 'packages/runtime/dist/node.js'));
 const { scanOnnx } = await import(join(root, 'packages/runtime/dist/onnx-scan.js'));
 const { checkGraphsAgainstManifest } = await import(join(root, 'packages/runtime/dist/integrity.js'));
 const spec = DEFAULT_SPEC;
 const rng = new Rng(1);
-const params = denseLayers(spec).map((l) => ({ name: l.name, inputDim: l.inputDim, units: l.units, kernel: Float32Array.from({ length: l.inputDim * l.units }, () => rng.next() - 0.5), bias: new Float32Array(l.units) }));
+const params = modelLayers(spec).map((l) => ({ name: l.name, inputDim: l.inputDim, units: l.units, kernel: Float32Array.from({ length: l.inputDim * l.units }, () => rng.next() - 0.5), bias: new Float32Array(l.units) }));
 const { modelJson, weights } = writeLayersModel(spec, params);
 const D = spec.inputDim;
 const meta = { format: CHECKPOINT_FORMAT, formatVersion: CHECKPOINT_FORMAT_VERSION, spec, encoderOutputLayer: 'latent',

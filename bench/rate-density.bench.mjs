@@ -22,7 +22,7 @@ const WEIGHT = Number(process.env.AEKIT_BENCH_DENSITY_WEIGHT ?? 0.01);
 const core = await import(join(root, 'packages/core/dist/index.js'));
 const trainer = await import(join(root, 'packages/trainer/dist/index.js'));
 const data = await import(join(root, 'packages/data/dist/index.js'));
-const { TfjsRateEngine } = await import(join(root, 'packages/trainer/dist/variants/rate.js'));
+const { TfjsAutodiffEngine } = await import(join(root, 'packages/trainer/dist/engines/tfjs/autodiff.js'));
 const { roundLatents } = await import(join(root, 'packages/trainer/dist/variants/rate-math.js'));
 const { seededSplit } = await import(join(root, 'packages/trainer/dist/train/data.js'));
 const tf = await import(pathToFileURL(createRequire(join(root, 'packages/trainer/package.json')).resolve('@tensorflow/tfjs')).href);
@@ -39,7 +39,7 @@ function laplaceBits(yt, loc, logScale) {
   const p = tf.maximum(tf.where(tf.greaterEqual(t, 0.5), tail, centre), 1e-9);
   return tf.div(tf.log(p), -Math.LN2);
 }
-const logisticBitsSum = TfjsRateEngine.prototype.bitsSum;
+const logisticBitsSum = TfjsAutodiffEngine.prototype.bitsSum;
 const laplaceBitsSum = function (latent) {
   return tf.sum(laplaceBits(latent, this.density.w, this.density.b));
 };
@@ -65,12 +65,12 @@ console.log(`tfjs wasm, 784-512-256-[32]-256-512-784, λ ${WEIGHT}, ${EPOCHS} ep
 console.log('| density | train s | val_loss (its own bits) | val MSE, rounded latents | empirical bits/row |');
 console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const [name, bitsSum] of [['logistic (shipped)', logisticBitsSum], ['Laplace', laplaceBitsSum]]) {
-  TfjsRateEngine.prototype.bitsSum = bitsSum;
+  TfjsAutodiffEngine.prototype.bitsSum = bitsSum;
   const t0 = performance.now();
   const r = await trainer.train({ data: subset, spec, epochs: EPOCHS, batchSize: 32, engine: 'tfjs', backend: 'wasm', rateWeight: WEIGHT });
   const seconds = (performance.now() - t0) / 1000;
   const valX = core.normalize(r.normalization, valRaw, 784);
-  const e = await TfjsRateEngine.create({ spec, loss: 'mse', adam: core.DEFAULT_ADAM, l1: 0, l2: 0, batchSize: 32, rate: { weight: 1e-12, seed: 1 } }, 'wasm');
+  const e = await TfjsAutodiffEngine.create({ spec, loss: 'mse', adam: core.DEFAULT_ADAM, l1: 0, l2: 0, batchSize: 32, rate: { weight: 1e-12, seed: 1 } }, 'wasm');
   await e.setState(r.params);
   // With λ ≈ 0 evaluate() is the MSE from the rounded latents.
   const mse = await e.evaluate(valX, val.length);
@@ -78,4 +78,4 @@ for (const [name, bitsSum] of [['logistic (shipped)', logisticBitsSum], ['Laplac
   e.dispose();
   console.log(`| ${name} | ${seconds.toFixed(0)} | ${r.valLoss.toFixed(5)} | ${mse.toFixed(5)} | ${empiricalBits(z, val.length, 32).toFixed(1)} |`);
 }
-TfjsRateEngine.prototype.bitsSum = logisticBitsSum;
+TfjsAutodiffEngine.prototype.bitsSum = logisticBitsSum;

@@ -74,7 +74,7 @@ if (process.env.AEKIT_BENCH_RATE_SKIP_SPEED !== '1') {
 
 /** Float32 decoder from the parameters (the layers after the latent one), rows at a time. */
 function decode(params, z, rows) {
-  const layers = core.denseLayers(spec);
+  const layers = core.modelLayers(spec);
   let a = z;
   for (let li = core.encoderDepth(spec); li < layers.length; li++) {
     const l = layers[li];

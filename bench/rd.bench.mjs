@@ -11,7 +11,10 @@
 //   node bench/rd.bench.mjs --epochs 20 --only latent-8,latent-16
 //   node bench/rd.bench.mjs --reuse-baselines   # PCA / JPEG / WebP curves from bench/results/rd.json (or --reuse-baselines FILE)
 //   node bench/rd.bench.mjs --replot            # only redraw bench/results/rd.png from bench/results/rd.json
-import { spawnSync } from 'node:child_process';
+//   node bench/rd.bench.mjs --reuse-baselines --merge --only conv-rate-0.01 --jobs 2
+//        # --merge keeps the earlier run's aekit points that this run does not redo; --jobs N runs N point
+//        # pipelines at once (each trains on one onnxruntime thread then)
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,6 +49,14 @@ const AEKIT_POINTS = [
     export: [],
     compress: [],
   })),
+  // The convolutional codec: a fully convolutional model with a spatial 7×7×8 latent, rate-trained.
+  ...[0.03, 0.01, 0.003, 0.001].map((lambda) => ({
+    curve: 'aekit conv 32,64 -> [7x7x8], 20 epochs, rate-trained (lambda sweep)',
+    id: `conv-rate-${lambda}`,
+    train: ['--engine', 'ort', '--conv', '32,64', '--latent', '7x7x8', '--batch-size', '64', '--epochs', '20', '--rate-weight', String(lambda)],
+    export: [],
+    compress: [],
+  })),
 ];
 
 const PCA_K = [4, 8, 12, 16, 24, 32, 48, 64];
@@ -74,6 +85,8 @@ const quick = argv.includes('--quick') || process.env.AEKIT_BENCH_QUICK === '1';
 const epochs = Number(arg('--epochs') ?? process.env.AEKIT_RD_EPOCHS ?? (quick ? 2 : 10));
 const only = arg('--only')?.split(',');
 const withAekit = !argv.includes('--no-aekit');
+const merge = argv.includes('--merge');
+const jobs = Math.max(1, Number(arg('--jobs') ?? 1));
 const reuseAt = argv.indexOf('--reuse-baselines');
 const reuseFrom = reuseAt < 0 ? undefined : argv[reuseAt + 1]?.startsWith('--') === false ? argv[reuseAt + 1] : undefined;
 
@@ -139,6 +152,7 @@ if (argv.includes('--replot')) {
 }
 
 const curves = []; // { name, kind, points: [{ label, bytes, payloadBytes?, psnr, ...}] }
+let previousAekit = [];
 const notes = [];
 
 if (reuseAt >= 0) {
@@ -146,6 +160,8 @@ if (reuseAt >= 0) {
   const path = reuseFrom ?? join(here, 'results', 'rd.json');
   const prev = JSON.parse(readFileSync(path, 'utf8'));
   curves.push(...prev.curves.filter((c) => c.kind !== 'aekit'));
+  // --merge: the earlier aekit points this run does not redo (--only) are kept.
+  if (merge) previousAekit = prev.curves.filter((c) => c.kind === 'aekit');
   notes.push(...prev.notes.filter((n) => !n.startsWith('aekit points')), `PCA, JPEG and WebP curves reused from ${path} (run of ${prev.date}).`);
 }
 
@@ -266,34 +282,51 @@ if (reuseAt < 0) {
 const cli = join(root, 'packages/cli/dist/bin.js');
 const work = mkdtempSync(join(tmpdir(), 'aekit-bench-rd-'));
 const commands = [];
-function aekit(args) {
+async function aekit(args) {
   const shown = `aekit ${args.map((a) => (a.startsWith(work) ? a.replace(work, '$WORK') : a)).join(' ')}`;
   commands.push(shown);
   console.log(shown);
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`${shown}: exit ${r.status}\n${r.stderr}`);
-  return r.stdout;
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const status = await new Promise((res) => child.on('close', res));
+  if (status !== 0) throw new Error(`${shown}: exit ${status}\n${stderr}`);
+  return stdout;
 }
 try {
   if (withAekit) {
     const byCurve = new Map();
-    for (const p of AEKIT_POINTS) {
-      if (only && !only.includes(p.id)) continue;
+    const todo = AEKIT_POINTS.filter((p) => !only || only.includes(p.id));
+    const results = new Map();
+    // One pipeline per point; `jobs` at a time, each training on one onnxruntime thread when jobs > 1.
+    const threads = jobs > 1 ? ['--threads', '1'] : [];
+    const runPoint = async (p) => {
       const dir = join(work, p.id);
       mkdirSync(dir, { recursive: true });
       const t0 = performance.now();
-      aekit(['train', '--data', TRAIN, '--epochs', String(epochs), '--batch-size', '256', ...p.train, '--out', join(dir, 'ckpt')]);
+      const ort = p.train.includes('ort') ? threads : [];
+      await aekit(['train', '--data', TRAIN, '--epochs', String(epochs), '--batch-size', '256', ...p.train, ...ort, '--out', join(dir, 'ckpt')]);
       const trainSeconds = (performance.now() - t0) / 1000;
-      aekit(['export', join(dir, 'ckpt'), '--out', join(dir, 'bundle'), ...p.export]);
-      aekit(['compress', join(dir, 'bundle'), TEST, '--out', join(dir, 't10k.aez'), ...p.compress]);
-      aekit(['decompress', join(dir, 'bundle'), join(dir, 't10k.aez'), '--out', join(dir, 'recon.idx'), '--output-dtype', 'uint8']);
+      await aekit(['export', join(dir, 'ckpt'), '--out', join(dir, 'bundle'), ...p.export]);
+      await aekit(['compress', join(dir, 'bundle'), TEST, '--out', join(dir, 't10k.aez'), ...p.compress]);
+      await aekit(['decompress', join(dir, 'bundle'), join(dir, 't10k.aez'), '--out', join(dir, 'recon.idx'), '--output-dtype', 'uint8']);
       const idx = readFileSync(join(dir, 'recon.idx'));
       const recon = idx.subarray(4 + 4 * idx[3]); // IDX: magic (dims in its 4th byte), then a u32 per dimension
       const aez = readFileSync(join(dir, 't10k.aez'));
       const header = runtime.readContainerHeader(aez);
-      const point = { label: p.id, bytes: statSync(join(dir, 't10k.aez')).size / nTest, psnr: psnrOf(recon), latent: header.latentType, latentDim: header.latentDim, trainSeconds };
+      results.set(p.id, { label: p.id, bytes: statSync(join(dir, 't10k.aez')).size / nTest, psnr: psnrOf(recon), latent: header.latentType, latentDim: header.latentDim, trainSeconds });
+    };
+    const queue = [...todo];
+    await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+      for (let p = queue.shift(); p !== undefined; p = queue.shift()) await runPoint(p);
+    }));
+    // Curves in AEKIT_POINTS order; with --merge the earlier run's points of the same curve that were not redone.
+    for (const c of previousAekit) byCurve.set(c.name, { ...c, points: c.points.filter((pt) => !results.has(pt.label)) });
+    for (const p of todo) {
       if (!byCurve.has(p.curve)) byCurve.set(p.curve, { name: p.curve, kind: 'aekit', points: [] });
-      byCurve.get(p.curve).points.push(point);
+      byCurve.get(p.curve).points.push(results.get(p.id));
     }
     curves.push(...byCurve.values());
     notes.push(

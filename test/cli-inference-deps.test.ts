@@ -13,7 +13,19 @@ import { describe, expect, it } from 'vitest';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const INFERENCE_COMMANDS = ['encode', 'decode', 'compress', 'decompress', 'eval', 'interpolate', 'sample', 'info'];
 
-type Exports = Record<string, string | Record<string, string>>;
+/** A condition maps to a path or, per condition, to `{ types, default }`. */
+type Target = string | { [condition: string]: Target };
+type Exports = Record<string, Target>;
+
+/** The JavaScript file an exports entry gives Node (conditions node, import, default; nested per-condition types skipped). */
+function nodeTarget(entry: Target | undefined): string | undefined {
+  if (entry === undefined || typeof entry === 'string') return entry;
+  for (const c of ['node', 'import', 'default']) {
+    const t = nodeTarget(entry[c]);
+    if (t !== undefined) return t;
+  }
+  return undefined;
+}
 const packages = new Map(
   readdirSync(join(root, 'packages'))
     .filter((d) => existsSync(join(root, 'packages', d, 'package.json')))
@@ -48,7 +60,7 @@ function workspaceSource(spec: string): string | undefined {
   const pkg = packages.get(name);
   if (pkg === undefined) return undefined;
   const entry = pkg.exports[parts.length > 2 ? `./${parts.slice(2).join('/')}` : '.'];
-  const target = typeof entry === 'string' ? entry : (entry?.['node'] ?? entry?.['import'] ?? entry?.['default']);
+  const target = nodeTarget(entry);
   if (target === undefined) throw new Error(`${spec}: not exported by ${name}`);
   return join(pkg.dir, target.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts'));
 }

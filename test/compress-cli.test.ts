@@ -87,7 +87,7 @@ describe('aekit compress / decompress', () => {
     expect(readFileSync(join(dir, 'rows-uint8.aez')).length).toBeLessThan(readFileSync(join(dir, 'rows-float16.aez')).length);
   });
 
-  it('compresses for a float32 bundle and writes float32 .npy / big-endian float32 .idx', async () => {
+  it('compresses uint8 data for a float32 bundle: uint8 back by default, float32 .npy / big-endian .idx on request', async () => {
     const aez = join(dir, 'f32.aez');
     expect(await main(['compress', f32.dir, join(dir, 'rows-idx1-ubyte.gz'), '--out', aez, '--latent', 'float32'], capture().io)).toBe(0);
     const codec = await Codec.load(f32.dir);
@@ -95,11 +95,19 @@ describe('aekit compress / decompress', () => {
     const reference = await codec.decode((await codec.encode(Float32Array.from(rows))).data);
     await codec.dispose();
     expect(direct.data).toEqual(reference.data); // float32 latents are lossless
+    // The container records that uint8 rows went in: decompress gives uint8 back (clipped, rounded).
+    const u8npy = join(dir, 'f32-default.npy');
+    const d = capture();
+    expect(await main(['decompress', f32.dir, aez, '--out', u8npy], d.io)).toBe(0);
+    const back = parseNpy(readFileSync(u8npy), u8npy);
+    expect(back.dtype).toBe('uint8');
+    expect(Array.from(back.data)).toEqual(Array.from(direct.data, (v) => Math.min(255, Math.max(0, Math.round(v)))));
+    expect(d.out()).toContain(`decompressed ${ROWS} rows (${COLS} uint8 values each)`);
     const npy = join(dir, 'f32.npy');
-    expect(await main(['decompress', f32.dir, aez, '--out', npy], capture().io)).toBe(0);
+    expect(await main(['decompress', f32.dir, aez, '--out', npy, '--output-dtype', 'float32'], capture().io)).toBe(0);
     expect(parseNpy(readFileSync(npy), npy).data).toEqual(direct.data);
     const idx = join(dir, 'f32.idx');
-    expect(await main(['decompress', f32.dir, aez, '--out', idx], capture().io)).toBe(0);
+    expect(await main(['decompress', f32.dir, aez, '--out', idx, '--output-dtype', 'float32'], capture().io)).toBe(0);
     expect(parseIdx(readFileSync(idx), idx).data).toEqual(direct.data);
   });
 

@@ -75,6 +75,29 @@ describe('aekit export', () => {
     expect(readdirSync(base).sort()).toEqual(['bundle', 'ck']);
   });
 
+  it('verifies foreign models whose input is an image, not flat rows (Flatten first; Conv2D first)', async () => {
+    await initTf();
+    const flat = tf.sequential();
+    flat.add(tf.layers.flatten({ inputShape: [4, 3] }));
+    flat.add(tf.layers.dense({ units: 3, name: 'code', activation: 'tanh' }));
+    flat.add(tf.layers.dense({ units: 12, name: 'out', activation: 'sigmoid' }));
+    const conv = tf.sequential();
+    conv.add(tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 3, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'c' }));
+    conv.add(tf.layers.conv2d({ filters: 2, kernelSize: 3, strides: 2, padding: 'same', name: 'code' }));
+    conv.add(tf.layers.upSampling2d({ size: [4, 4] }));
+    conv.add(tf.layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'sigmoid', name: 'out' }));
+    conv.add(tf.layers.flatten());
+    for (const [i, m] of [flat, conv].entries()) {
+      randomizeWeights(m, 20 + i);
+      const base = fresh();
+      const ck = writeFiles(join(base, 'tfjs'), await foreignFiles(m));
+      const r = await cli([ck, '--out', join(base, 'b'), '--split-after', 'code']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/verified: onnxruntime-node matches tfjs predict/);
+    }
+  });
+
   it('exports a foreign tfjs model split by name, with uint8 I/O and another opset', async () => {
     await initTf();
     const m = tf.sequential();

@@ -19,7 +19,7 @@ import {
   DisposedError,
   Rng,
   computeManifestFingerprint,
-  denseLayers,
+  modelLayers,
   makeSpec,
 } from '@aekit/core';
 import { exportBundle, quantizeBundle } from '@aekit/exporter';
@@ -40,7 +40,7 @@ let bundleB: { manifest: BundleManifest; files: Record<string, Uint8Array> };
 
 async function writeCkpt(dir: string, seed: number): Promise<void> {
   const rng = new Rng(seed);
-  const params = denseLayers(spec).map((l) => ({
+  const params = modelLayers(spec).map((l) => ({
     name: l.name,
     inputDim: l.inputDim,
     units: l.units,

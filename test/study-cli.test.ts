@@ -24,10 +24,11 @@ describe('aekit study activations', () => {
     writeFileSync(data, csvRows());
     const out = join(dir, 'out');
     const r = await run('study', 'activations', '--data', data, '--activations', 'relu,tanh', '--seeds', '2', '--limit', '100', '--out', out, ...TINY);
-    expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/\[5\/6\] tanh seed 43: val MSE 0\.\d{5}/);
-    expect(r.out).toMatch(/\[6\/6\] linear seed 43: val MSE 0\.\d{5}/); // the all-linear reference
+    // progress on stderr, the table on stdout
+    expect(r.err).toMatch(/\[5\/6\] tanh seed 43: val MSE 0\.\d{5}/);
+    expect(r.err).toMatch(/\[6\/6\] linear seed 43: val MSE 0\.\d{5}/); // the all-linear reference
+    expect(r.out).not.toMatch(/\[\d\/6\]/);
     const md = readFileSync(join(out, 'study.md'), 'utf8');
     expect(md).toContain('(evenly spaced subset of its 120 rows) (100 rows');
     const tableRows = md.split('\n').filter((l) => /^\| [12] \| (relu|tanh) \| 0\.\d{5} ± 0\.\d{5} \|/.test(l));
@@ -49,7 +50,7 @@ describe('aekit study activations', () => {
     const bare = join(dir, 'bare');
     const n = await run('study', 'activations', '--data', data, '--activations', 'relu', '--seeds', '1', '--limit', '100', '--no-references', '--out', bare, ...TINY);
     expect(n.code).toBe(0);
-    expect(n.out).toMatch(/\[1\/1\] relu seed 42/);
+    expect(n.err).toMatch(/\[1\/1\] relu seed 42/);
     expect(readFileSync(join(bare, 'study.md'), 'utf8')).not.toContain('| ref |');
   });
 

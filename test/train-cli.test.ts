@@ -51,12 +51,15 @@ describe('aekit train', () => {
     const meta = JSON.parse(readFileSync(join(out, 'aekit.json'), 'utf8'));
     expect(meta).toMatchObject({ format: 'aekit-checkpoint', normalization: { kind: 'minmax' }, training: { backend: 'cpu', engine: 'tfjs' } });
 
-    // Without --data, a resume reads the file the checkpoint was trained on; on a TTY it draws a bar.
+    // Without --data, a resume reads the file the checkpoint was trained on; on a TTY it draws a bar
+    // with an ETA on stderr (stdout keeps the epoch lines and the summary).
     const again = await runIn(true, ['train', '--resume', out, '--epochs', '5', '--engine', 'tfjs', '--backend', 'cpu']);
-    expect(again.err).toBe('');
+    expect(again.err).toMatch(/^\r\x1b\[Kepoch 4\/5 \[=* *\] \d+% \d\/4 loss \S+ ETA /);
+    expect(again.err).toMatch(/\r\x1b\[Kepoch 5\/5 \[=+\] 100% 4\/4 loss \S+ ETA 0\.0 s/);
+    expect(again.err.replace(/\r\x1b\[K[^\r]*/g, '')).toBe('');
+    expect(again.out).not.toContain('\r');
     expect(again.code).toBe(0);
     expect(again.out).toContain(`data ${data}: 58 training rows, 6 validation rows; epochs 4..5`);
-    expect(again.out).toMatch(/\repoch 4 \[=+\] 4\/4 loss /);
     expect(again.out).toMatch(/backend cpu/);
     expect(again.out).toMatch(/epoch 5\/5/);
     expect(again.out).toMatch(/final validation MSE: \d\.\d+/);
@@ -110,9 +113,9 @@ describe('aekit train', () => {
     { name: 'NPY with bad magic', args: () => ['--data', put('magic.npy', 'not numpy at all')], code: 1, message: /magic\.npy: bad NPY magic at byte 0/ },
     {
       name: 'NPY with an unsupported dtype',
-      args: () => ['--data', put('int.npy', npyHeader('<i4', false, '(2, 8)', 64))],
+      args: () => ['--data', put('int.npy', npyHeader('<c8', false, '(2, 8)', 128))],
       code: 1,
-      message: /int\.npy: unsupported NPY dtype '<i4'/,
+      message: /int\.npy: unsupported NPY dtype '<c8'/,
     },
     {
       name: 'NPY in Fortran order',
@@ -135,7 +138,7 @@ describe('aekit train', () => {
       code: 1,
       message: /inf\.npy: row 2, column 2 is Infinity/,
     },
-    { name: 'unknown activation', args: () => ['--activation', 'sine'], code: 1, message: /unknown activation "sine"; valid activations: linear, relu/ },
+    { name: 'unknown activation', args: () => ['--activation', 'sine'], code: 2, message: /unknown activation "sine"; valid activations: linear, relu/ },
     { name: 'unknown loss', args: () => ['--loss', 'huber'], code: 1, message: /unknown loss "huber"; valid losses: mse, bce/ },
     { name: '--val-split of 1', args: () => ['--val-split', '1'], code: 2, message: /--val-split must be a number in \[0, 1\), got "1"/ },
     { name: 'negative --val-split', args: () => ['--val-split', '-0.1'], code: 2, message: /--val-split must be a number in \[0, 1\)/ },
@@ -179,11 +182,17 @@ describe('aekit train', () => {
     });
   }
 
-  it('refuses an --out whose parent directory does not exist, before training', async () => {
-    const r = await run('train', '--data', put('ok3.csv', csvRows(16)), ...SMALL, '--out', join(dir, 'no', 'such', 'ckpt'));
+  it('creates the folders above --out (mkdir -p), as every writing command does', async () => {
+    const r = await run('train', '--data', put('ok3.csv', csvRows(16)), ...SMALL, '--epochs', '1', '--out', join(dir, 'no', 'such', 'ckpt'));
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(existsSync(join(dir, 'no', 'such', 'ckpt', 'aekit.json'))).toBe(true);
+  });
+
+  it('refuses a bad model flag before creating any folder', async () => {
+    const r = await run('train', '--data', put('ok4.csv', csvRows(16)), ...SMALL, '--activation', 'sine', '--out', join(dir, 'nope', 'ckpt'));
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^aekit: --out .*ckpt: the parent directory .*such does not exist; create it first\n$/);
-    expect(existsSync(join(dir, 'no'))).toBe(false);
+    expect(existsSync(join(dir, 'nope'))).toBe(false);
   });
 
   it('refuses an --out directory that is not a checkpoint, leaving it untouched', async () => {

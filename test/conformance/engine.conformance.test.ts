@@ -6,7 +6,8 @@
  * typed errors for bad configs. The VAE where it trains (tfjs, ort:cpu): 5 steps against the other
  * engine's VAE on cpu, and resume; elsewhere reported as not applicable. Rate–distortion training
  * (`config.rate`, every environment): 5 steps against the float64 reference step with the rate term,
- * and resume, the learned density included.
+ * and resume, the learned density included. A small convolutional codec (spatial latent, rate term):
+ * 5 steps against the other engine on cpu (tfjs autodiff ↔ ort's hand-written backward).
  *
  * onnxruntime-web's training engine is deliberately not an engine environment here: it needs a page
  * per configuration, and packages/trainer/test/ort-browser.test.ts already runs it (wasm and WebGPU).
@@ -34,6 +35,13 @@ function specFor(act: ActivationName): ModelSpec {
 const configFor = (act: ActivationName): EngineConfig => ({ spec: specFor(act), loss: 'mse', adam: ADAM, l1: 1e-3, l2: 1e-3, batchSize: BATCH });
 const VAE_CONFIG: VaeEngineConfig = { ...configFor('selu'), beta: 0.5, seed: 3 };
 const RATE_CONFIG: EngineConfig = { ...configFor('gelu'), rate: { weight: 0.4, seed: 17 } };
+/** A small convolutional codec: conv 3 3×3/2 → spatial latent 2×2×2 → deconvs, with the rate term. */
+const CONV_SPEC = makeSpec({ image: { height: 8, width: 8, channels: 1 }, conv: [{ filters: 3 }], latentShape: [2, 2, 2], activation: 'elu' });
+const CONV_CONFIG: EngineConfig = { spec: CONV_SPEC, loss: 'mse', adam: ADAM, l1: 1e-3, l2: 1e-3, batchSize: BATCH, rate: { weight: 0.2, seed: 5 } };
+const convX = (() => {
+  const rng = new Rng(22);
+  return Float32Array.from({ length: ROWS * CONV_SPEC.inputDim }, () => rng.next());
+})();
 
 const x = (() => {
   const rng = new Rng(21);
@@ -70,6 +78,25 @@ async function trainOn(make: () => Promise<TrainingEngine>, init: ParamSet, from
   } finally {
     e.dispose();
   }
+}
+
+let convRefs: Map<string, Run> | undefined;
+/** The conv codec on `env` from the shared start, STEPS steps (computed once per engine). */
+async function convRun(env: TestEnvironment): Promise<Run> {
+  convRefs ??= new Map();
+  let r = convRefs.get(env.name);
+  if (r === undefined) {
+    const e = await createTestEngine(env, 'ae', CONV_CONFIG);
+    try {
+      await e.setState(glorotUniformParams(CONV_SPEC, new Rng(12)));
+      const losses = await e.trainSteps(convX, ROWS);
+      r = { losses, params: tensors((await e.getState()).params) };
+    } finally {
+      e.dispose();
+    }
+    convRefs.set(env.name, r);
+  }
+  return r;
 }
 
 let vaeRefs: Map<string, Run> | undefined;
@@ -160,6 +187,17 @@ describeEachEnvironment('engine', 'engine conformance', (env: TestEnvironment) =
     expect(state.params.at(-1)!.name).toBe('latent_density');
     expect(note(env, 'rate losses', lossErr(run.losses, refLosses))).toBeLessThan(TOLERANCE);
     expect(note(env, 'rate params', relErr(run.params, ref.params))).toBeLessThan(TOLERANCE);
+  });
+
+  it(`conv codec (spatial latent, rate): ${STEPS} steps equal the other engine on cpu within ${TOLERANCE}`, async () => {
+    // No float64 reference for convolutions: tfjs:cpu (autodiff) is checked against ort:cpu (hand-written
+    // backward), every other engine against tfjs:cpu.
+    const other = env.name === 'tfjs:cpu' ? environment('ort:cpu') : environment('tfjs:cpu');
+    const want = await convRun(other);
+    const got = await convRun(env);
+    expect(got.params.length).toBe(want.params.length);
+    expect(note(env, `conv losses vs ${other.name}`, lossErr(got.losses, want.losses))).toBeLessThan(TOLERANCE);
+    expect(note(env, `conv params vs ${other.name}`, relErr(got.params, want.params))).toBeLessThan(TOLERANCE);
   });
 
   it('rate-weight resume: 2 steps, getState, a new engine setState, 3 more = 5 uninterrupted steps', async () => {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from './main.js';
+import { exitQuietlyOnEpipe, main } from './main.js';
 
+exitQuietlyOnEpipe();
 process.exitCode = await main(process.argv.slice(2));

@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { AEKIT_VERSION, AekitError, BUNDLE_FILES, CHECKPOINT_FILES, InterruptedError } from '@aekit/core';
 import { abandonAtomicWritesSync, assertInputPath, heldLocks, removeScratchFilesSync, takeCompletedWrites } from '@aekit/data';
 import { COMMANDS } from './commands/index.js';
-import { type CliIO, interrupts, processIO } from './io.js';
+import { type CliIO, interrupts, processIO, removeStdioScratchSync } from './io.js';
 
 /** Exit status after SIGINT / SIGTERM: 128 + the signal number, as shells report it. */
 export const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
@@ -33,6 +33,7 @@ function handleSignals(io: CliIO): () => void {
     const locked = heldLocks();
     const { abandoned, completed } = abandonAtomicWritesSync();
     removeScratchFilesSync();
+    removeStdioScratchSync();
     const note = interrupts.stop !== undefined ? `${signal} again: exiting now (${interrupts.hardExitNote}); ` : '';
     io.stderr(`aekit: ${note}${interruptMessage(signal, abandoned.length > 0 ? abandoned : locked, completed)}\n`);
     process.exit(SIGNAL_EXIT[signal] ?? 130);
@@ -63,12 +64,35 @@ export function buildProgram(io: CliIO = processIO): Command {
   return program;
 }
 
-/** Exit status of a failed command: 2 for usage errors, 130 / 143 when a signal stopped it, 1 for everything else. */
+/**
+ * Exit status of a failed command: 2 for usage errors (commander's and UsageError only), 130 / 143 when
+ * a signal stopped it, 1 for everything else, an internal TypeError included: a bug is not the user's
+ * usage.
+ */
 function exitCodeFor(e: unknown): number {
   if (e instanceof InterruptedError) return SIGNAL_EXIT[interrupts.signal ?? 'SIGINT'] ?? 130;
   if (e instanceof AekitError) return e.code === 'E_USAGE' ? 2 : 1;
-  if (e instanceof TypeError || e instanceof RangeError) return 2;
   return 1;
+}
+
+/** Exit status after stdout's reader went away (`aekit train | head -1`): 128 + SIGPIPE, as a C tool reports. */
+export const EPIPE_EXIT = 141;
+
+/**
+ * Makes a closed stdout (EPIPE: `aekit … | head -1`) end the process quietly, with the cleanup a
+ * signal gets (temps of writes in flight removed), instead of an unhandled 'error' event's stack
+ * trace. Errors writing to stderr are ignored: there is nowhere left to report them. bin.ts calls
+ * this; in-process callers of main() keep their own streams.
+ */
+export function exitQuietlyOnEpipe(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    abandonAtomicWritesSync();
+    removeScratchFilesSync();
+    removeStdioScratchSync();
+    process.exit(EPIPE_EXIT);
+  });
+  process.stderr.on('error', () => undefined);
 }
 
 /**
@@ -82,15 +106,24 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   takeCompletedWrites();
   const unhandle = handleSignals(io);
   try {
+    if (argv.length === 0) {
+      // Bare `aekit`: the help is what was asked for (as git and npm do): stdout, exit 0.
+      io.stdout(program.helpInformation());
+      return 0;
+    }
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      // help and version "errors" are successful exits
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : 2;
+      // --help, `aekit help` and --version "errors" are successful exits (commander's exitCode 0);
+      // `aekit study` (a group without its subcommand) prints the group's help to stderr and is a
+      // usage error, as an unknown command is.
+      return e.exitCode === 0 ? 0 : 2;
     }
     const message = e instanceof Error ? e.message : String(e);
-    io.stderr(`aekit: ${message.split('\n')[0]}\n`);
+    // An error aekit did not name (a bug, or a library's own error) carries its class: "TypeError: …".
+    const name = e instanceof Error && !(e instanceof AekitError) && e.name !== 'Error' ? `${e.name}: ` : '';
+    io.stderr(`aekit: ${name}${message.split('\n')[0]}\n`);
     if (process.env['AEKIT_DEBUG'] && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
     return exitCodeFor(e);
   } finally {

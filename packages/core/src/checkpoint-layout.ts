@@ -4,15 +4,20 @@
  * any other writer produce the same bytes, byte for byte what tfjs `model.save` writes for the model.
  *
  * Layout (so readers find the encoder/decoder split without aekit.json): a Sequential named
- * `aekit_autoencoder` whose Dense layers are named as `denseLayers(spec)` names them (`enc_0`, …,
- * `latent`, `dec_0`, …, `output`); an activation that Dense cannot express by name (leakyRelu)
- * follows as its own layer named `<dense>_act`. Weights are `<dense>/kernel` ([in, out], row-major)
- * then `<dense>/bias`, layer by layer, as float32 little-endian in weights.bin.
+ * `aekit_autoencoder` whose Dense / Conv2D / Conv2DTranspose layers are named as `modelLayers(spec)`
+ * names them (`conv_0`, …, `enc_0`, …, `latent`, `dec_0`, …, `dec_proj`, `deconv_0`, …, `output`); an
+ * activation that tfjs cannot express by name (leakyRelu) follows as its own layer named `<layer>_act`.
+ * A conv model starts with a Reshape named `image` (rows → H×W×C), flattens the conv stack's output
+ * (`flatten`) before a dense layer, reshapes a dense projection (`dec_reshape`) before a transposed
+ * convolution, and ends with a Flatten (`output_flat`), so it takes and returns flat rows. Weights are
+ * `<layer>/kernel` (tfjs layout, `LayerInfo.kernelShape`, row-major) then `<layer>/bias`, layer by
+ * layer, as float32 little-endian in weights.bin.
  */
 import { type ActivationName, LEAKY_RELU_DEFAULT_ALPHA } from './activations.js';
 import { CHECKPOINT_FILES } from './checkpoint.js';
 import { CheckpointError } from './errors.js';
-import { type ModelSpec, denseLayers } from './spec.js';
+import type { ModelSpec } from './spec.js';
+import { isConvSpec, modelLayers } from './layers.js';
 
 /**
  * The tfjs-layers activation identifier that model.json uses for each aekit activation; `null` means
@@ -39,8 +44,9 @@ export const TFJS_ACTIVATION: Record<ActivationName, string | null> = {
 export const TFJS_LAYERS_VERSION = '4.22.0';
 
 /** One dense layer's parameters: kernel [inputDim, units] row-major (tfjs layout) and bias [units]. */
-export interface DenseParams {
-  /** Layer name from `denseLayers(spec)` (`enc_0`, …, `latent`, …, `output`). */
+/** One layer's parameters: the kernel in tfjs layout (`LayerInfo.kernelShape`, inputDim × units values) and the bias [units]. */
+export interface LayerParams {
+  /** Layer name from `modelLayers(spec)` (`enc_0`, …, `latent`, …, `output`). */
   name: string;
   inputDim: number;
   units: number;
@@ -99,32 +105,63 @@ export function encoderOutputLayerName(spec: ModelSpec): string {
 export function layersModelJson(spec: ModelSpec, weightsPath: string = CHECKPOINT_FILES.weights): LayersModelJson {
   const layers: LayersLayerJson[] = [];
   const weights: LayersWeightEntry[] = [];
-  for (const l of denseLayers(spec)) {
+  const all = modelLayers(spec);
+  const image = isConvSpec(spec) ? spec.image! : undefined;
+  const inputShape = { batch_input_shape: [null, spec.inputDim], dtype: 'float32' };
+  // A conv model takes flat rows like any other: a Reshape to the image comes first, a Flatten last.
+  if (image) layers.push({ class_name: 'Reshape', config: { target_shape: [image.height, image.width, image.channels], name: 'image', trainable: true, ...inputShape } });
+  for (const l of all) {
     const act = TFJS_ACTIVATION[l.activation.name];
-    layers.push({
-      class_name: 'Dense',
-      config: {
-        units: l.units,
-        activation: act ?? 'linear',
-        use_bias: true,
-        // tfjs Dense's default initialisers as its getConfig records them (never used when loading).
-        kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 1, mode: 'fan_avg', distribution: 'normal', seed: null } },
-        bias_initializer: { class_name: 'Zeros', config: {} },
-        kernel_regularizer: null,
-        bias_regularizer: null,
-        activity_regularizer: null,
-        kernel_constraint: null,
-        bias_constraint: null,
-        name: l.name,
-        trainable: true,
-        ...(l.index === 0 ? { batch_input_shape: [null, spec.inputDim], dtype: 'float32' } : {}),
-      },
-    });
+    const common = {
+      activation: act ?? 'linear',
+      use_bias: true,
+      // tfjs's default initialisers as its getConfig records them (never used when loading).
+      kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 1, mode: 'fan_avg', distribution: 'normal', seed: null } },
+      bias_initializer: { class_name: 'Zeros', config: {} },
+      kernel_regularizer: null,
+      bias_regularizer: null,
+      activity_regularizer: null,
+      kernel_constraint: null,
+      bias_constraint: null,
+      name: l.name,
+      trainable: true,
+    };
+    if (l.conv) {
+      // Dense → conv inside the decoder: reshape the projection to the conv stack's output shape.
+      if (all[l.index - 1]?.kind === 'dense') layers.push({ class_name: 'Reshape', config: { target_shape: l.conv.inShape, name: 'dec_reshape', trainable: true } });
+      layers.push({
+        class_name: l.kind === 'conv' ? 'Conv2D' : 'Conv2DTranspose',
+        config: {
+          filters: l.units,
+          kernel_initializer: common.kernel_initializer,
+          kernel_regularizer: null,
+          kernel_constraint: null,
+          kernel_size: [l.conv.kernel, l.conv.kernel],
+          strides: [l.conv.stride, l.conv.stride],
+          padding: 'same',
+          data_format: 'channels_last',
+          ...(l.kind === 'conv' ? { dilation_rate: [1, 1] } : {}),
+          activation: common.activation,
+          use_bias: true,
+          bias_initializer: common.bias_initializer,
+          bias_regularizer: null,
+          activity_regularizer: null,
+          bias_constraint: null,
+          name: l.name,
+          trainable: true,
+        },
+      });
+    } else {
+      // Conv → dense inside the encoder: flatten the conv stack's HWC output.
+      if (all[l.index - 1]?.conv) layers.push({ class_name: 'Flatten', config: { name: 'flatten', trainable: true } });
+      layers.push({ class_name: 'Dense', config: { units: l.units, ...common, ...(l.index === 0 ? inputShape : {}) } });
+    }
     if (act === null) {
       layers.push({ class_name: 'LeakyReLU', config: { alpha: l.activation.alpha ?? LEAKY_RELU_DEFAULT_ALPHA, name: `${l.name}_act`, trainable: true } });
     }
-    weights.push({ name: `${l.name}/kernel`, shape: [l.inputDim, l.units], dtype: 'float32' }, { name: `${l.name}/bias`, shape: [l.units], dtype: 'float32' });
+    weights.push({ name: `${l.name}/kernel`, shape: l.kernelShape, dtype: 'float32' }, { name: `${l.name}/bias`, shape: [l.units], dtype: 'float32' });
   }
+  if (image) layers.push({ class_name: 'Flatten', config: { name: 'output_flat', trainable: true } });
   return {
     modelTopology: {
       class_name: 'Sequential',
@@ -161,11 +198,11 @@ function getFloats(bytes: Uint8Array, at: number, n: number): Float32Array {
 
 /**
  * model.json and weights.bin of the spec with these parameters (one per dense layer, in
- * `denseLayers(spec)` order; a VAE's log-variance head is not part of them). Throws a CheckpointError
+ * `modelLayers(spec)` order; a VAE's log-variance head is not part of them). Throws a CheckpointError
  * when the parameters do not fit the spec.
  */
-export function writeLayersModel(spec: ModelSpec, params: readonly DenseParams[], weightsPath: string = CHECKPOINT_FILES.weights): LayersModelFiles {
-  const layers = denseLayers(spec);
+export function writeLayersModel(spec: ModelSpec, params: readonly LayerParams[], weightsPath: string = CHECKPOINT_FILES.weights): LayersModelFiles {
+  const layers = modelLayers(spec);
   if (params.length !== layers.length) {
     throw new CheckpointError(`${params.length} parameter sets for a model of ${layers.length} dense layers`);
   }
@@ -174,7 +211,7 @@ export function writeLayersModel(spec: ModelSpec, params: readonly DenseParams[]
     const p = params[i]!;
     if (p.name !== l.name || p.kernel.length !== l.inputDim * l.units || p.bias.length !== l.units) {
       throw new CheckpointError(
-        `parameters ${p.name} (${p.kernel.length} kernel, ${p.bias.length} bias values) do not fit layer ${l.name} (${l.inputDim}×${l.units})`,
+        `parameters ${p.name} (${p.kernel.length} kernel, ${p.bias.length} bias values) do not fit layer ${l.name} (kernel [${l.kernelShape.join(', ')}], ${l.units} biases)`,
       );
     }
     size += 4 * (p.kernel.length + p.bias.length);
@@ -196,7 +233,7 @@ export function writeLayersModel(spec: ModelSpec, params: readonly DenseParams[]
  * when model.json is not JSON, weights.bin's size differs from what the manifest describes, or a
  * layer's weights are missing or shaped otherwise than the spec says.
  */
-export function readLayersModel(spec: ModelSpec, modelJson: string, weights: Uint8Array, paths: LayersModelPaths = {}): DenseParams[] {
+export function readLayersModel(spec: ModelSpec, modelJson: string, weights: Uint8Array, paths: LayersModelPaths = {}): LayerParams[] {
   const modelPath = paths.model ?? CHECKPOINT_FILES.model;
   const weightsPath = paths.weights ?? CHECKPOINT_FILES.weights;
   let parsed: unknown;
@@ -238,11 +275,11 @@ export function readLayersModel(spec: ModelSpec, modelJson: string, weights: Uin
     }
     return getFloats(weights, e.offset, shape.reduce((a, b) => a * b, 1));
   };
-  return denseLayers(spec).map((l) => ({
+  return modelLayers(spec).map((l) => ({
     name: l.name,
     inputDim: l.inputDim,
     units: l.units,
-    kernel: tensor(l.name, `${l.name}/kernel`, [l.inputDim, l.units]),
+    kernel: tensor(l.name, `${l.name}/kernel`, l.kernelShape),
     bias: tensor(l.name, `${l.name}/bias`, [l.units]),
   }));
 }

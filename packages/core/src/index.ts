@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './activations.js';
 export * from './spec.js';
+export * from './layers.js';
 export * from './normalization.js';
 export * from './checkpoint.js';
 export * from './checkpoint-layout.js';

@@ -74,6 +74,16 @@ export interface BundleManifest {
   variant: 'ae' | 'vae';
   inputDim: number;
   latentDim: number;
+  /**
+   * The image one input row holds, [height, width, channels] (row-major HWC, product inputDim), for
+   * models that take images; absent for plain vectors and in bundles written before it existed.
+   */
+  inputShape?: [number, number, number];
+  /**
+   * A spatial latent's shape [height, width, channels] (z rows are row-major HWC, product latentDim),
+   * e.g. for per-channel entropy coding; absent for vector latents.
+   */
+  latentShape?: [number, number, number];
   inputDtype: IoDtype;
   outputDtype: IoDtype;
   weights: WeightsDtype;
@@ -89,7 +99,13 @@ export interface BundleManifest {
    */
   files: Record<GraphName, BundleFileEntry> & { latentTables?: BundleFileEntry };
   /** The checkpoint the bundle was exported from and its model spec. */
-  source: { checkpointSha256: string; spec: ModelSpec };
+  source: {
+    checkpointSha256: string;
+    /** The model spec; absent for foreign models a spec cannot express (pooling, upsampling, …), which have `layers`. */
+    spec?: ModelSpec;
+    /** One line describing every layer, for models without a spec (e.g. `28×28×1 → conv 8 3×3/1×1 same → relu → maxpool … → [latent 7×7×8] → …`). */
+    layers?: string;
+  };
   createdAt: string;
   /**
    * Ties the graphs to this manifest: every graph's ONNX metadata_props `bundle_id` holds the same
@@ -137,6 +153,8 @@ function fingerprintParts(m: BundleManifest): Record<FingerprintGroup, unknown> 
       variant: m.variant,
       inputDim: m.inputDim,
       latentDim: m.latentDim,
+      inputShape: m.inputShape,
+      latentShape: m.latentShape,
       inputDtype: m.inputDtype,
       outputDtype: m.outputDtype,
       weights: m.weights,
@@ -178,7 +196,7 @@ export async function checkManifestFingerprint(m: BundleManifest, where: string 
 }
 
 const FINGERPRINT_FIELDS: Record<FingerprintGroup, string> = {
-  model: 'bundleId, variant, inputDim, latentDim, inputDtype, outputDtype, weights, opset, source.checkpointSha256',
+  model: 'bundleId, variant, inputDim, latentDim, inputShape, latentShape, inputDtype, outputDtype, weights, opset, source.checkpointSha256',
   normalization: 'normalization',
   latentRange: 'latentRange',
   files: 'files: every path, sha256 and size',
@@ -225,6 +243,18 @@ export function parseManifest(input: unknown, where: string = MANIFEST_FILE): Bu
   };
   const inputDim = dim('inputDim');
   const latentDim = dim('latentDim');
+  /** An optional [height, width, channels] whose product must be the dimension it describes. */
+  const shape3 = (key: string, n: number): void => {
+    const v = m[key];
+    if (v === undefined) return;
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 1)) {
+      fail(`${key} must be [height, width, channels] (three positive integers), got ${JSON.stringify(v)}`);
+    }
+    const [h, w, c] = v as number[];
+    if (h! * w! * c! !== n) fail(`${key} ${h}×${w}×${c} holds ${h! * w! * c!} values but the manifest's ${key === 'inputShape' ? 'inputDim' : 'latentDim'} is ${n}`);
+  };
+  shape3('inputShape', inputDim);
+  shape3('latentShape', latentDim);
   oneOf('inputDtype', IO_DTYPES);
   oneOf('outputDtype', IO_DTYPES);
   if (m['weights'] !== undefined) oneOf('weights', WEIGHTS_DTYPES);
@@ -296,6 +326,8 @@ export function parseManifest(input: unknown, where: string = MANIFEST_FILE): Bu
   const source = m['source'];
   if (source !== undefined) {
     if (typeof source !== 'object' || source === null || Array.isArray(source)) fail('source must be an object');
+    const layers = (source as Record<string, unknown>)['layers'];
+    if (layers !== undefined && (typeof layers !== 'string' || layers === '')) fail(`source.layers must be a non-empty string, got ${JSON.stringify(layers)}`);
     const sha = (source as Record<string, unknown>)['checkpointSha256'];
     if (sha !== undefined && (typeof sha !== 'string' || !HEX64.test(sha))) {
       fail(`source.checkpointSha256 must be 64 lowercase hex digits, got ${JSON.stringify(sha)}`);

@@ -2,21 +2,21 @@
 import { describe, expect, it } from 'vitest';
 import {
   CheckpointError,
-  type DenseParams,
+  type LayerParams,
   type LayersModelJson,
   type ModelSpec,
   Rng,
-  denseLayers,
+  modelLayers,
   encoderOutputLayerName,
   makeSpec,
   readLayersModel,
   writeLayersModel,
 } from '@aekit/core';
 
-function randomParams(spec: ModelSpec, seed: number): DenseParams[] {
+function randomParams(spec: ModelSpec, seed: number): LayerParams[] {
   const rng = new Rng(seed);
   const fill = (n: number) => Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
-  return denseLayers(spec).map((l) => ({ name: l.name, inputDim: l.inputDim, units: l.units, kernel: fill(l.inputDim * l.units), bias: fill(l.units) }));
+  return modelLayers(spec).map((l) => ({ name: l.name, inputDim: l.inputDim, units: l.units, kernel: fill(l.inputDim * l.units), bias: fill(l.units) }));
 }
 
 const spec = makeSpec({ inputDim: 7, layers: [5, 4], latent: 2, activation: 'leakyRelu:0.1', outputActivation: 'sigmoid' });
@@ -75,7 +75,7 @@ describe('writeLayersModel / readLayersModel', () => {
     expect(json.weightsManifest).toEqual([
       {
         paths: ['weights.bin'],
-        weights: denseLayers(spec).flatMap((l) => [
+        weights: modelLayers(spec).flatMap((l) => [
           { name: `${l.name}/kernel`, shape: [l.inputDim, l.units], dtype: 'float32' },
           { name: `${l.name}/bias`, shape: [l.units], dtype: 'float32' },
         ]),

@@ -6,7 +6,7 @@ import {
   SpecError,
   activationReference,
   denormalize,
-  denseLayers,
+  modelLayers,
   describeSpec,
   fitNormalization,
   makeSpec,
@@ -47,7 +47,7 @@ describe('spec', () => {
     expect(makeSpec()).toEqual(DEFAULT_SPEC);
     expect(describeSpec(DEFAULT_SPEC)).toBe('784 → 64 relu → 32 relu → [32 linear] → 32 relu → 64 relu → 784 sigmoid');
     expect(parameterCount(DEFAULT_SPEC)).toBe(784 * 64 + 64 + 64 * 32 + 32 + 32 * 32 + 32 + 32 * 32 + 32 + 32 * 64 + 64 + 64 * 784 + 784);
-    expect(denseLayers(DEFAULT_SPEC).map((l) => l.name)).toEqual(['enc_0', 'enc_1', 'latent', 'dec_0', 'dec_1', 'output']);
+    expect(modelLayers(DEFAULT_SPEC).map((l) => l.name)).toEqual(['enc_0', 'enc_1', 'latent', 'dec_0', 'dec_1', 'output']);
   });
   it('takes per-layer activations and mirrors the decoder', () => {
     const s = makeSpec({ inputDim: 10, layers: [8, 4], latent: 2, activation: ['tanh', 'elu', 'selu', 'gelu'] });

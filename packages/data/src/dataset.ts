@@ -5,6 +5,8 @@ export interface Dataset {
   rows: number;
   cols: number;
   dtype: 'uint8' | 'float32';
+  /** The shape of one row when the file records it (IDX, NPY: e.g. [28, 28]); absent for CSV. */
+  rowShape?: number[];
   /** Where the data came from: a file path or `bundled:mnist`. */
   source: string;
 }

@@ -69,6 +69,17 @@ function tempPid(name: string, target: string): { pid: number; old: boolean } | 
   return m === null ? undefined : { pid: Number(m[1]), old: m[2] !== undefined };
 }
 
+/**
+ * Why a file-system call failed, without the path Node puts in its message: that path is this
+ * module's temp or lock file, which the user never named; errors name the target instead.
+ */
+function fsReason(e: unknown, target: string): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOENT') return `the folder ${dirname(resolve(target))} does not exist; create it first`;
+  const m = typeof err.message === 'string' ? err.message : String(e);
+  return err.syscall !== undefined ? m.replace(/, \w+ '[^']*'( -> '[^']*')?$/, '') : m;
+}
+
 /** True when `pid` is a running process (EPERM: it runs under another user). */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -193,7 +204,7 @@ export async function lockTarget(target: string): Promise<() => Promise<void>> {
   try {
     await writeFile(mine, `${process.pid}\n`);
   } catch (e) {
-    throw new IoError(`cannot write ${target}: ${(e as Error).message}`, { file: target, cause: e });
+    throw new IoError(`cannot write ${target}: ${fsReason(e, target)}`, { file: target, cause: e });
   }
   try {
     for (let attempt = 0; ; attempt++) {
@@ -203,7 +214,7 @@ export async function lockTarget(target: string): Promise<() => Promise<void>> {
         return () => releaseLock(key);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) {
-          throw new IoError(`cannot lock ${target}: ${(e as Error).message}`, { file: target, cause: e });
+          throw new IoError(`cannot lock ${target}: ${fsReason(e, target)}`, { file: target, cause: e });
         }
       }
       const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
@@ -261,7 +272,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
       await rename(w.temp, path);
     } catch (e) {
       await rm(w.temp, { force: true });
-      throw new IoError(`cannot write ${path}: ${(e as Error).message}`, { file: path, cause: e });
+      throw new IoError(`cannot write ${path}: ${fsReason(e, path)}`, { file: path, cause: e });
     } finally {
       live.delete(w);
     }
@@ -299,7 +310,7 @@ async function writeStream(
     try {
       return await op();
     } catch (e) {
-      throw new IoError(`cannot write ${path}: ${(e as Error).message}`, { file: path, cause: e });
+      throw new IoError(`cannot write ${path}: ${fsReason(e, path)}`, { file: path, cause: e });
     }
   };
   live.add(w);
@@ -368,7 +379,7 @@ async function writeDir(dir: string, fill: (tmpDir: string) => Promise<void>): P
       // mkdir, not mkdtemp: mode 0o777 & ~umask (0755), where mkdtemp would give 0700.
       await mkdir(w.temp);
     } catch (e) {
-      throw new IoError(`cannot create a directory in ${dirname(dir)}: ${(e as Error).message}`, { file: dir, cause: e });
+      throw new IoError(`cannot create a directory in ${dirname(dir)}: ${fsReason(e, dir)}`, { file: dir, cause: e });
     }
     try {
       await fill(w.temp);
@@ -391,7 +402,7 @@ async function writeDir(dir: string, fill: (tmpDir: string) => Promise<void>): P
       if (w.old !== undefined) await rename(w.old, dir).catch(() => undefined);
       w.old = undefined;
       if (e instanceof AekitError) throw e;
-      throw new IoError(`cannot write ${dir}: ${(e as Error).message}`, { file: dir, cause: e });
+      throw new IoError(`cannot write ${dir}: ${fsReason(e, dir)}`, { file: dir, cause: e });
     }
     if (w.old !== undefined) await rm(w.old, { recursive: true, force: true });
   } finally {

@@ -96,13 +96,13 @@ export function parseIdx(bytes: Uint8Array, file: string): Dataset {
   const { rows, cols, headerBytes, totalBytes, type } = h;
   if (h.typeCode === IDX_UINT8) {
     // A plain Uint8Array copy: `bytes` may be a Node Buffer, whose slice() is a view, not a copy.
-    return { data: new Uint8Array(bytes.subarray(headerBytes, totalBytes)), rows, cols, dtype: 'uint8', source: file };
+    return { data: new Uint8Array(bytes.subarray(headerBytes, totalBytes)), rows, cols, dtype: 'uint8', rowShape: h.dims.slice(1), source: file };
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const data = new Float32Array(rows * cols);
   for (let i = 0; i < data.length; i++) data[i] = type.read(view, headerBytes + i * type.bytes);
   assertFinite(data, cols, file);
-  return { data, rows, cols, dtype: 'float32', source: file };
+  return { data, rows, cols, dtype: 'float32', rowShape: h.dims.slice(1), source: file };
 }
 
 function hex(b: number): string {

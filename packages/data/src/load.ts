@@ -13,6 +13,11 @@ export interface LoadOptions extends CsvOptions {
    * (a file inflating past it is refused as it inflates); CSV: CSV_MAX_IN_MEMORY (512 MiB).
    */
   maxBytes?: number;
+  /**
+   * What the user should do when the file cannot be read: ends those error messages. Default
+   * DATA_HINT (the train command's --data); a caller with other options passes its own.
+   */
+  hint?: string;
 }
 
 /** The end of every "cannot read --data" message. */
@@ -49,7 +54,8 @@ export function isGzip(bytes: Uint8Array): boolean {
  * place and what to do for every malformed input.
  */
 export async function loadDataset(path: string, options: LoadOptions = {}): Promise<Dataset> {
-  const { fh } = await openRegularFile(path, DATA_HINT);
+  const hint = options.hint ?? DATA_HINT;
+  const { fh } = await openRegularFile(path, hint);
   let bytes: Uint8Array;
   try {
     const magic = new Uint8Array(2);
@@ -58,7 +64,7 @@ export async function loadDataset(path: string, options: LoadOptions = {}): Prom
     else bytes = await fh.readFile();
   } catch (e) {
     if (e instanceof DataError) throw e;
-    throw new DataError(`${path}: cannot read (${(e as Error).message}); ${DATA_HINT}`, { file: path, cause: e });
+    throw new DataError(`${path}: cannot read (${(e as Error).message}); ${hint}`, { file: path, cause: e });
   } finally {
     await fh.close();
   }

@@ -1,7 +1,9 @@
 /**
  * NPY (numpy's `np.save` format), versions 1, 2 and 3: magic `\x93NUMPY`, version, header length
  * (uint16 in v1, uint32 in v2/v3), a Python dict literal header, then the array in C order.
- * Supported dtypes: float32, float64 (converted to float32) and uint8, either byte order.
+ * Supported dtypes: float32, float64 (converted to float32), uint8, and the integer types (numpy's
+ * default int64 among them: `np.save(path, np.arange(6).reshape(2, 3))`), converted to float32 while
+ * every value is exact there (|v| ≤ 2^24), either byte order.
  */
 import { DataError } from '@aekit/core';
 import { assertFinite } from './check.js';
@@ -10,6 +12,9 @@ import { writeFileAtomic } from './fs-atomic.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
+/** The dtypes read, for error messages. */
+export const NPY_SUPPORTED = "supported: float32 '<f4', float64 '<f8', uint8 '|u1', integers '<i8' '<i4' '<i2' '|i1' '<u8' '<u4' '<u2' up to ±2^24";
+
 interface NpyHeader {
   descr: string;
   fortranOrder: boolean;
@@ -17,12 +22,51 @@ interface NpyHeader {
   dataOffset: number;
 }
 
+/** Bytes per value of the NPY integer dtypes read (kind without the byte-order character). */
+export const NPY_INT_BYTES: Readonly<Record<string, number>> = { i1: 1, i2: 2, i4: 4, i8: 8, u2: 2, u4: 4, u8: 8 };
+
+/** Largest integer magnitude float32 holds exactly: integer data beyond it is refused, not rounded. */
+export const MAX_EXACT_FLOAT32_INT = 2 ** 24;
+
+/** The integer of NPY kind `kind` at `offset` (exact up to 2^53, far past MAX_EXACT_FLOAT32_INT). */
+export function readNpyInt(view: DataView, offset: number, kind: string, little: boolean): number {
+  switch (kind) {
+    case 'i1':
+      return view.getInt8(offset);
+    case 'i2':
+      return view.getInt16(offset, little);
+    case 'u2':
+      return view.getUint16(offset, little);
+    case 'i4':
+      return view.getInt32(offset, little);
+    case 'u4':
+      return view.getUint32(offset, little);
+    default: {
+      // 64-bit: high word × 2^32 + low word, exact below 2^53 (a BigInt per value would be ~10× slower).
+      const lo = view.getUint32(offset + (little ? 0 : 4), little);
+      const hiOffset = offset + (little ? 4 : 0);
+      const hi = kind === 'i8' ? view.getInt32(hiOffset, little) : view.getUint32(hiOffset, little);
+      return hi * 2 ** 32 + lo;
+    }
+  }
+}
+
+/** The DataError for an integer float32 cannot hold exactly (row and column 1-based, as assertFinite's). */
+export function integerTooLarge(file: string, descr: string, index: number, cols: number, value: number, firstRow = 0): DataError {
+  return new DataError(
+    `${file}: row ${firstRow + Math.floor(index / cols) + 1}, column ${(index % cols) + 1} is ${value}, beyond ±2^24 ` +
+      `(${MAX_EXACT_FLOAT32_INT}), the largest integer float32 holds exactly; aekit reads ${descr} data as float32: ` +
+      'rescale the values, or save them as float32 (a.astype(numpy.float32)) if rounding is acceptable',
+    { file },
+  );
+}
+
 export function parseHeader(bytes: Uint8Array, file: string): NpyHeader {
   const fail = (msg: string): never => {
     throw new DataError(`${file}: ${msg}`, { file });
   };
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
-    fail('bad NPY magic at byte 0 (expected \\x93NUMPY); not a .npy file — save it with numpy.save, or pass --format');
+    fail('bad NPY magic at byte 0 (expected \\x93NUMPY); not a .npy file (numpy.save writes one)');
   }
   const major = bytes[6]!;
   let headerLen: number;
@@ -68,9 +112,9 @@ export function parseNpy(bytes: Uint8Array, file: string): Dataset {
   const kind = h.descr.slice(1);
   const order = h.descr[0];
   const little = order === '<' || order === '|' || order === '=';
-  const size = kind === 'u1' ? 1 : kind === 'f4' ? 4 : kind === 'f8' ? 8 : 0;
+  const size = kind === 'u1' ? 1 : kind === 'f4' ? 4 : kind === 'f8' ? 8 : (NPY_INT_BYTES[kind] ?? 0);
   if (size === 0 || (order !== '<' && order !== '>' && order !== '|' && order !== '=')) {
-    fail(`unsupported NPY dtype '${h.descr}' (supported: float32 '<f4', float64 '<f8', uint8 '|u1'); convert with a.astype(numpy.float32)`);
+    fail(`unsupported NPY dtype '${h.descr}' (${NPY_SUPPORTED}); convert with a.astype(numpy.float32)`);
   }
   if (h.shape.length === 0) fail('the array is a scalar (shape ()); expected a 1-D or 2-D array of rows');
   const rows = h.shape[0]!;
@@ -88,14 +132,23 @@ export function parseNpy(bytes: Uint8Array, file: string): Dataset {
   }
   if (kind === 'u1') {
     // A plain Uint8Array copy: `bytes` may be a Node Buffer, whose slice() is a view, not a copy.
-    return { data: new Uint8Array(bytes.subarray(h.dataOffset, expected)), rows, cols, dtype: 'uint8', source: file };
+    return { data: new Uint8Array(bytes.subarray(h.dataOffset, expected)), rows, cols, dtype: 'uint8', rowShape: h.shape.slice(1), source: file };
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + h.dataOffset, n * size);
   const data = new Float32Array(n);
   if (kind === 'f4') for (let i = 0; i < n; i++) data[i] = view.getFloat32(i * 4, little);
-  else for (let i = 0; i < n; i++) data[i] = view.getFloat64(i * 8, little);
+  else if (kind === 'f8') for (let i = 0; i < n; i++) data[i] = view.getFloat64(i * 8, little);
+  else {
+    // Integers are finite by nature: only the float32 range needs checking.
+    for (let i = 0; i < n; i++) {
+      const v = readNpyInt(view, i * size, kind, little);
+      if (v > MAX_EXACT_FLOAT32_INT || v < -MAX_EXACT_FLOAT32_INT) throw integerTooLarge(file, h.descr, i, cols, v);
+      data[i] = v;
+    }
+    return { data, rows, cols, dtype: 'float32', rowShape: h.shape.slice(1), source: file };
+  }
   assertFinite(data, cols, file);
-  return { data, rows, cols, dtype: 'float32', source: file };
+  return { data, rows, cols, dtype: 'float32', rowShape: h.shape.slice(1), source: file };
 }
 
 /** NPY v1 bytes of a C-order float32 ('<f4') or uint8 ('|u1') array. */

@@ -18,7 +18,7 @@ import { type CsvOptions, csvNumber, isCsvHeader, parseCsvRow } from './csv.js';
 import { DATA_FORMATS, type DataFormat } from './dataset.js';
 import { checkIdxSize, IDX_UINT8, looksLikeIdx, parseIdxHeader } from './idx.js';
 import { formatFromBytes, formatFromName, isGzip, loadDataset } from './load.js';
-import { parseHeader as parseNpyHeader } from './npy.js';
+import { MAX_EXACT_FLOAT32_INT, NPY_INT_BYTES, NPY_SUPPORTED, integerTooLarge, parseHeader as parseNpyHeader, readNpyInt } from './npy.js';
 import { gunzipToScratch, openRegularFile } from './read.js';
 
 export interface RowSource {
@@ -29,6 +29,8 @@ export interface RowSource {
   readonly cols: number;
   /** uint8 files give uint8 rows; every other type is converted to float32. */
   readonly dtype: 'uint8' | 'float32';
+  /** The shape of one row when the file records it (IDX, NPY); absent for CSV. */
+  readonly rowShape?: number[];
   /** Rows [start, start + count) as raw values, row-major. Rejects NaN/±Infinity naming row and column. */
   read(start: number, count: number): Promise<Float32Array | Uint8Array>;
   close(): Promise<void>;
@@ -122,6 +124,17 @@ async function readAt(fh: FileHandle, position: number, length: number): Promise
   return done === length ? out : out.subarray(0, done);
 }
 
+/** Thrown by an integer decoder for a value float32 cannot hold; fixedSource turns it into a DataError naming the row. */
+class IntegerTooLarge extends Error {
+  constructor(
+    readonly index: number,
+    readonly value: number,
+    readonly descr: string,
+  ) {
+    super(`integer ${value} at value ${index}`);
+  }
+}
+
 /** A value decoder for fixed-size rows: element i of `bytes` (already the right length). */
 type Decode = (view: DataView, i: number) => number;
 
@@ -129,7 +142,7 @@ function fixedSource(
   fh: FileHandle,
   path: string,
   format: DataFormat,
-  shape: { rows: number; cols: number; dataOffset: number; elemBytes: number },
+  shape: { rows: number; cols: number; dataOffset: number; elemBytes: number; rowShape: number[] },
   decode: Decode | 'uint8',
 ): RowSource {
   const { rows, cols, dataOffset, elemBytes } = shape;
@@ -140,6 +153,7 @@ function fixedSource(
     rows,
     cols,
     dtype: decode === 'uint8' ? 'uint8' : 'float32',
+    rowShape: shape.rowShape,
     async read(start, count) {
       checkRange(path, rows, start, count);
       const bytes = await readAt(fh, dataOffset + start * rowBytes, count * rowBytes);
@@ -149,7 +163,12 @@ function fixedSource(
       if (decode === 'uint8') return bytes;
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const out = new Float32Array(count * cols);
-      for (let i = 0; i < out.length; i++) out[i] = decode(view, i);
+      try {
+        for (let i = 0; i < out.length; i++) out[i] = decode(view, i);
+      } catch (e) {
+        if (e instanceof IntegerTooLarge) throw integerTooLarge(path, e.descr, e.index, cols, e.value, start);
+        throw e;
+      }
       assertFiniteRows(out, cols, path, start);
       return out;
     },
@@ -182,7 +201,7 @@ function openIdx(fh: FileHandle, path: string, head: Uint8Array, size: number): 
   checkIdxSize(h, size, path);
   const t = h.type;
   const decode: Decode | 'uint8' = h.typeCode === IDX_UINT8 ? 'uint8' : (v, i) => t.read(v, i * t.bytes);
-  return fixedSource(fh, path, 'idx', { rows: h.rows, cols: h.cols, dataOffset: h.headerBytes, elemBytes: t.bytes }, decode);
+  return fixedSource(fh, path, 'idx', { rows: h.rows, cols: h.cols, dataOffset: h.headerBytes, elemBytes: t.bytes, rowShape: h.dims.slice(1) }, decode);
 }
 
 function openNpy(fh: FileHandle, path: string, head: Uint8Array, size: number): RowSource {
@@ -198,7 +217,19 @@ function openNpy(fh: FileHandle, path: string, head: Uint8Array, size: number): 
     f4: { bytes: 4, decode: (v, i) => v.getFloat32(4 * i, little) },
     f8: { bytes: 8, decode: (v, i) => v.getFloat64(8 * i, little) },
   };
-  const d = decoders[kind] ?? fail(`unsupported NPY dtype '${h.descr}' (supported: float32 '<f4', float64 '<f8', uint8 '|u1')`);
+  const intBytes = NPY_INT_BYTES[kind];
+  if (intBytes !== undefined) {
+    // Integers (numpy's default int64): exact in float32 up to 2^24; fixedSource names the row of a larger one.
+    decoders[kind] = {
+      bytes: intBytes,
+      decode: (v, i) => {
+        const x = readNpyInt(v, i * intBytes, kind, little);
+        if (x > MAX_EXACT_FLOAT32_INT || x < -MAX_EXACT_FLOAT32_INT) throw new IntegerTooLarge(i, x, h.descr);
+        return x;
+      },
+    };
+  }
+  const d = decoders[kind] ?? fail(`unsupported NPY dtype '${h.descr}' (${NPY_SUPPORTED})`);
   if (h.shape.length === 0) fail('the array is a scalar (shape ()); expected a 1-D or 2-D array of rows');
   const rows = h.shape[0]!;
   const cols = h.shape.slice(1).reduce((a, b) => a * b, 1);
@@ -206,7 +237,7 @@ function openNpy(fh: FileHandle, path: string, head: Uint8Array, size: number): 
   if (size !== expected) {
     fail(`header declares shape (${h.shape.join(', ')}) of ${h.descr} (${expected} bytes in all) but the file has ${size} bytes; re-save the array with numpy.save`);
   }
-  return fixedSource(fh, path, 'npy', { rows, cols, dataOffset: h.dataOffset, elemBytes: d.bytes }, d.decode);
+  return fixedSource(fh, path, 'npy', { rows, cols, dataOffset: h.dataOffset, elemBytes: d.bytes, rowShape: h.shape.slice(1) }, d.decode);
 }
 
 const NL = 0x0a;
@@ -332,6 +363,8 @@ export interface OpenRowStreamOptions extends CsvOptions {
   maxBytes?: number;
   /** Bytes per read from disk (and per gunzip output piece). Default 1 MiB. */
   pieceBytes?: number;
+  /** What to do when the file cannot be read: ends those error messages (default: about --data). */
+  hint?: string;
 }
 
 /** 1 MiB: with 64 KiB pieces the per-read overhead dominates a streamed compress. */
@@ -345,7 +378,7 @@ const STREAM_PIECE = 1 << 20;
 export async function openRowStream(path: string, options: OpenRowStreamOptions = {}): Promise<RowStream> {
   const pieceBytes = options.pieceBytes ?? STREAM_PIECE;
   if ((options.format ?? formatFromName(path) ?? 'idx') === 'idx') {
-    const streamed = await streamUint8Idx(path, pieceBytes);
+    const streamed = await streamUint8Idx(path, pieceBytes, options.hint ?? STREAM_HINT);
     if (streamed !== undefined) return streamed;
   }
   const { pieceBytes: _, ...load } = options;
@@ -360,8 +393,8 @@ export async function openRowStream(path: string, options: OpenRowStreamOptions 
 }
 
 /** A streamed uint8 IDX file, or undefined when the file is not one (the caller loads it whole). */
-async function streamUint8Idx(path: string, pieceBytes: number): Promise<RowStream | undefined> {
-  const { fh } = await openRegularFile(path, STREAM_HINT);
+async function streamUint8Idx(path: string, pieceBytes: number, hint: string): Promise<RowStream | undefined> {
+  const { fh } = await openRegularFile(path, hint);
   let head: Uint8Array;
   try {
     head = await readAt(fh, 0, 4);

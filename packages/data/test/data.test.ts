@@ -85,8 +85,8 @@ describe('NPY', () => {
     const bad = good.slice();
     bad[1] = 0;
     expect(() => parseNpy(bad, 'm.npy')).toThrow(/m\.npy: bad NPY magic at byte 0/);
-    expect(() => parseNpy(npyBytes({ descr: '<i8', shape: [1], body: new Uint8Array(8) }), 'i.npy')).toThrow(
-      /unsupported NPY dtype '<i8'.*astype/,
+    expect(() => parseNpy(npyBytes({ descr: '<c8', shape: [1], body: new Uint8Array(8) }), 'i.npy')).toThrow(
+      /unsupported NPY dtype '<c8'.*astype/,
     );
     expect(() => parseNpy(npyBytes({ descr: '<f4', fortran: true, shape: [2, 2], body: new Uint8Array(16) }), 'f.npy')).toThrow(
       /Fortran.*ascontiguousarray/,

@@ -47,6 +47,15 @@ export interface ExportResult {
 
 const IO_DTYPES: readonly IoDtype[] = ['float32', 'uint8'];
 
+/** The image flat input rows are reshaped into before the first layer that needs one (aekit conv checkpoints: the `image` Reshape). */
+function imageOf(model: ExportableModel): { inputShape?: [number, number, number] } {
+  for (const s of model.encoder) {
+    if (s.kind === 'reshape' && s.to.length === 3) return { inputShape: [...s.to] as [number, number, number] };
+    if (s.kind !== 'reshape') break;
+  }
+  return {};
+}
+
 function checkOptions(o: ExportOptions): { opset: number; inputDtype: IoDtype; outputDtype: IoDtype; denseOp: DenseOp } {
   const opset = o.opset ?? DEFAULT_OPSET;
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
@@ -83,7 +92,8 @@ export async function exportBundle(checkpointFiles: CheckpointFiles, options: Ex
     metadata: {
       producer: EXPORTER_PRODUCER,
       aekit_version: AEKIT_VERSION,
-      spec: JSON.stringify(model.spec),
+      // A model a spec cannot express (pooling, upsampling, …) records its layer description instead.
+      ...(model.spec ? { spec: JSON.stringify(model.spec) } : { layers: model.layers }),
       normalization: JSON.stringify(model.normalization),
       input_dtype: o.inputDtype,
       output_dtype: o.outputDtype,
@@ -115,13 +125,15 @@ export async function exportBundle(checkpointFiles: CheckpointFiles, options: Ex
     variant,
     inputDim: model.inputDim,
     latentDim: model.latentDim,
+    ...(model.inputShape.length === 3 ? { inputShape: [...model.inputShape] as [number, number, number] } : imageOf(model)),
+    ...(model.latentShape.length === 3 ? { latentShape: [...model.latentShape] as [number, number, number] } : {}),
     inputDtype: o.inputDtype,
     outputDtype: o.outputDtype,
     weights: 'float32',
     normalization: model.normalization,
     latentRange: model.latentRange,
     files: { ...entries, ...tablesEntry },
-    source: { checkpointSha256: model.checkpointSha256, spec: model.spec },
+    source: { checkpointSha256: model.checkpointSha256, ...(model.spec ? { spec: model.spec } : { layers: model.layers }) },
     createdAt: options.createdAt ?? new Date().toISOString(),
     bundleId,
   };

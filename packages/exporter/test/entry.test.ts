@@ -42,7 +42,7 @@ describe('@aekit/exporter main entry', () => {
 
   it('keeps file I/O in the ./node subpath export', () => {
     const pkg = JSON.parse(readFileSync(join(src, '../package.json'), 'utf8'));
-    expect(pkg.exports['./node']).toEqual({ types: './dist/node.d.ts', import: './dist/node.js' });
+    expect(pkg.exports['./node']).toEqual({ import: { types: './dist/node.d.ts', default: './dist/node.js' } });
     expect(importGraph(join(src, 'node.ts')).bare.has('node:fs/promises')).toBe(true);
   });
 });

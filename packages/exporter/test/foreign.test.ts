@@ -45,8 +45,8 @@ describe('foreign tfjs models', () => {
     const { bundle, manifest } = await compare(m, await foreignFiles(m), 20, 'code_leaky', [20]);
     expect(manifest.latentDim).toBe(5);
     expect(manifest.normalization).toEqual({ kind: 'none' });
-    expect(manifest.source.spec.latent.activation).toEqual({ name: 'leakyRelu', alpha: 0.3 });
-    expect(manifest.source.spec.outputActivation).toEqual({ name: 'sigmoid' });
+    expect(manifest.source.spec!.latent.activation).toEqual({ name: 'leakyRelu', alpha: 0.3 });
+    expect(manifest.source.spec!.outputActivation).toEqual({ name: 'sigmoid' });
     Object.entries(bundle).forEach(([k, v]) => k.endsWith('.onnx') && (checked[`seq-${k}`] = v));
   });
 
@@ -64,7 +64,7 @@ describe('foreign tfjs models', () => {
     randomizeWeights(m, 12);
     const { bundle, manifest } = await compare(m, await foreignFiles(m, 'weights-a.bin'), 12, 'z', [4, 3]);
     expect(manifest.inputDim).toBe(12);
-    expect(manifest.source.spec.encoder).toEqual([{ units: 8, activation: { name: 'tanh' } }]);
+    expect(manifest.source.spec!.encoder).toEqual([{ units: 8, activation: { name: 'tanh' } }]);
     Object.entries(bundle).forEach(([k, v]) => k.endsWith('.onnx') && (checked[`fn-${k}`] = v));
   });
 

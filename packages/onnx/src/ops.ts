@@ -22,16 +22,22 @@ const NOT_WEB_WEBGPU: readonly ExecutionProvider[] = ['cpu', 'wasm', 'webgpu', '
 export const OP_SUPPORT: Readonly<Record<string, readonly ExecutionProvider[]>> = {
   Abs: ALL,
   Add: ALL,
+  // Exported image models (pooling layers of foreign tfjs models).
+  AveragePool: ALL,
   And: NOT_WEB_WEBGPU,
   Cast: ALL,
   Clip: ALL,
   Concat: ALL,
+  Conv: ALL,
+  ConvTranspose: ALL,
   DequantizeLinear: ALL,
   Div: ALL,
   Elu: ALL,
   Equal: ALL,
   Erf: ALL,
   Exp: ALL,
+  // Nearest upsampling by whole factors (exported UpSampling2D).
+  Expand: ALL,
   Gather: ALL,
   Gemm: ALL,
   Greater: ALL,
@@ -44,6 +50,7 @@ export const OP_SUPPORT: Readonly<Record<string, readonly ExecutionProvider[]>> 
   // Control flow runs on the CPU EP: on WebGPU every iteration would copy the state to and fro.
   Loop: NOT_WEBGPU,
   MatMul: ALL,
+  MaxPool: ALL,
   Min: NOT_WEB_WEBGPU,
   Mul: ALL,
   Neg: ALL,
@@ -64,6 +71,7 @@ export const OP_SUPPORT: Readonly<Record<string, readonly ExecutionProvider[]>> 
   Sqrt: ALL,
   Sub: ALL,
   Tanh: ALL,
+  Transpose: ALL,
   Where: ALL,
 };
 

@@ -8,10 +8,11 @@
  */
 import * as ort from 'onnxruntime-web';
 import { DisposedError, GRAPH_IO, type GraphName, type OrtModule } from '@aekit/core';
-import { type BundleBytes, Codec as CodecCore, type InputArray, type LoadOptions, type Rows } from './codec.js';
+import { type BundleBytes, Codec as CodecCore, type InputArray, type LoadOptions, type Rows, type RowsInput } from './codec.js';
 import { type WebDevice, webPlatform, webgpuUnavailableReason } from './device-web.js';
 import { type FetchLike, fetchBundle } from './fetch-web.js';
-import { checkFinite, rowCount } from './validate.js';
+import { checkFinite } from './validate.js';
+import { asGraphInput } from './input.js';
 
 export type WebLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
 const SEVERITY: Record<WebLogLevel, 0 | 1 | 2 | 3 | 4> = { verbose: 0, info: 1, warning: 2, error: 3, fatal: 4 };
@@ -184,15 +185,15 @@ export class Codec extends CodecCore {
     return next;
   }
 
-  override encode(input: InputArray, rows?: number): Promise<Rows<Float32Array>> {
+  override encode(input: RowsInput, rows?: number): Promise<Rows<Float32Array>> {
     return this.serial(() => super.encode(input, rows));
   }
 
-  override decode(latents: Float32Array, rows?: number): Promise<Rows> {
+  override decode(latents: RowsInput, rows?: number): Promise<Rows> {
     return this.serial(() => super.decode(latents, rows));
   }
 
-  override reconstruct(input: InputArray, rows?: number): Promise<Rows> {
+  override reconstruct(input: RowsInput, rows?: number): Promise<Rows> {
     const chain = this.chain;
     if (chain === undefined) {
       return this.serial(async () => {
@@ -214,17 +215,13 @@ export class Codec extends CodecCore {
     await super.dispose();
   }
 
-  private async reconstructOnGpu(chain: GpuChain, input: InputArray, rows?: number): Promise<Rows> {
+  private async reconstructOnGpu(chain: GpuChain, rowsIn: RowsInput, rows?: number): Promise<Rows> {
     if (this.released) throw new DisposedError();
-    const { inputDim, inputDtype } = this.manifest;
-    if (inputDtype === 'float32' && !(input instanceof Float32Array)) {
-      throw new TypeError(`reconstruct: this bundle takes float32 rows (inputDtype float32); got ${input?.constructor?.name ?? typeof input}`);
-    }
-    if (inputDtype === 'uint8' && !(input instanceof Uint8Array)) {
-      throw new TypeError(`reconstruct: this bundle takes uint8 rows (inputDtype uint8); got ${input?.constructor?.name ?? typeof input}`);
-    }
-    const n = rowCount('reconstruct', 'input', input.length, inputDim, rows);
-    if (this.checkValues && input instanceof Float32Array) checkFinite('reconstruct', 'input', input, inputDim);
+    const { inputDim } = this.manifest;
+    const x = this.prepareInput('reconstruct', rowsIn, rows);
+    const input = asGraphInput(x);
+    const n = x.rows;
+    if (this.checkValues && !x.integral && input instanceof Float32Array) checkFinite('reconstruct', 'input', input, inputDim);
     if (n <= this.batchSize) return { data: await this.runChain(chain, input, n), rows: n, cols: inputDim };
     let result: Float32Array | Uint8Array | undefined;
     for (let start = 0; start < n; start += this.batchSize) {

@@ -26,7 +26,8 @@ import {
 } from '@aekit/core';
 import { type Attempt, type Platform, candidates, noDeviceError } from './devices.js';
 import { standardNormals } from './sample.js';
-import { checkFinite, rowCount } from './validate.js';
+import { checkFinite } from './validate.js';
+import { type PreparedRows, type RowsInput, prepareRows } from './input.js';
 import {
   type CompressOptions,
   type CompressStream,
@@ -79,6 +80,7 @@ export interface Rows<T extends Float32Array | Uint8Array = Float32Array | Uint8
 }
 
 export type InputArray = Float32Array | Uint8Array;
+export type { RowsInput, TensorLike } from './input.js';
 
 const DEFAULT_BATCH = 1024;
 /** Most rows one `sample` call generates (its latents are drawn in one array). */
@@ -220,24 +222,26 @@ export class Codec {
     throw noDeviceError(opts.device, attempts);
   }
 
-  /** Latent codes of the rows: `[rows, latentDim]` float32 (a VAE's z_mean). */
-  async encode(input: InputArray, rows?: number): Promise<Rows<Float32Array>> {
-    input = this.checkInput('encode', input);
-    const n = rowCount('encode', 'input', input.length, this.manifest.inputDim, rows);
-    const check = this.finiteCheckOf('encode', input);
-    return (await this.run(this.graphs.encoder, input, n, this.manifest.inputDim, this.manifest.latentDim, check)) as Rows<Float32Array>;
+  /**
+   * Latent codes of the rows: `[rows, latentDim]` float32 (a VAE's z_mean). `input`: raw-unit rows as
+   * a Float32Array, Uint8Array (Buffer), number[][] or onnxruntime Tensor (see RowsInput); converted
+   * once to the encoder's dtype, not copied when it already is.
+   */
+  async encode(input: RowsInput, rows?: number): Promise<Rows<Float32Array>> {
+    const x = this.prepareInput('encode', input, rows);
+    const check = this.finiteCheckOf('encode', x);
+    return (await this.run(this.graphs.encoder, x.data, x.rows, this.manifest.inputDim, this.manifest.latentDim, check, x.castToFloat32)) as Rows<Float32Array>;
   }
 
-  /** Rows decoded from latents (`[rows, latentDim]` float32): float32, or uint8 when the bundle outputs uint8. */
-  async decode(latents: Float32Array, rows?: number): Promise<Rows> {
+  /**
+   * Rows decoded from latents (`[rows, latentDim]`: a Float32Array, number[][] or float32 Tensor):
+   * float32, or uint8 when the bundle outputs uint8.
+   */
+  async decode(latents: RowsInput, rows?: number): Promise<Rows> {
     if (this.disposed) throw new DisposedError();
-    if (!(latents instanceof Float32Array)) {
-      throw new TypeError(`decode: latents must be a Float32Array, got ${describe(latents)}`);
-    }
-    latents = unshared(latents);
-    const n = rowCount('decode', 'latents', latents.length, this.manifest.latentDim, rows);
-    if (this.finiteCheck) checkFinite('decode', 'latents', latents, this.manifest.latentDim);
-    return this.run(this.graphs.decoder, latents, n, this.manifest.latentDim, this.manifest.inputDim);
+    const z = prepareRows('decode', 'latents', latents, 'float32', this.manifest.latentDim, rows);
+    if (this.finiteCheck && !z.integral) checkFinite('decode', 'latents', z.data as Float32Array, this.manifest.latentDim);
+    return this.run(this.graphs.decoder, z.data, z.rows, this.manifest.latentDim, this.manifest.inputDim, undefined, z.castToFloat32);
   }
 
   /**
@@ -260,12 +264,11 @@ export class Codec {
     return this.decode(standardNormals(n * this.manifest.latentDim, seed), n);
   }
 
-  /** decode(encode(rows)) in one pass through the autoencoder graph. */
-  async reconstruct(input: InputArray, rows?: number): Promise<Rows> {
-    input = this.checkInput('reconstruct', input);
-    const n = rowCount('reconstruct', 'input', input.length, this.manifest.inputDim, rows);
-    const check = this.finiteCheckOf('reconstruct', input);
-    return this.run(this.graphs.autoencoder, input, n, this.manifest.inputDim, this.manifest.inputDim, check);
+  /** decode(encode(rows)) in one pass through the autoencoder graph; `input` as for `encode`. */
+  async reconstruct(input: RowsInput, rows?: number): Promise<Rows> {
+    const x = this.prepareInput('reconstruct', input, rows);
+    const check = this.finiteCheckOf('reconstruct', x);
+    return this.run(this.graphs.autoencoder, x.data, x.rows, this.manifest.inputDim, this.manifest.inputDim, check, x.castToFloat32);
   }
 
   /**
@@ -304,26 +307,18 @@ export class Codec {
     await Promise.all(GRAPH_NAMES.map((g) => this.graphs[g].session.release()));
   }
 
-  /** Type checks, and a copy of SharedArrayBuffer-backed input (onnxruntime-node refuses it). */
-  private checkInput(method: string, input: InputArray): InputArray {
+  /**
+   * Rows in the encoder's dtype (input.ts: one conversion at most, none when the type already fits),
+   * their count, and whether they are integers (finite by construction).
+   */
+  protected prepareInput(method: string, input: RowsInput, rows?: number): PreparedRows {
     if (this.disposed) throw new DisposedError();
-    const want = this.manifest.inputDtype;
-    if (want === 'float32') {
-      if (!(input instanceof Float32Array)) {
-        throw new TypeError(
-          `${method}: this bundle takes float32 rows (inputDtype float32); got ${describe(input)}. ` +
-            'Convert with Float32Array.from(rows)',
-        );
-      }
-    } else if (!(input instanceof Uint8Array)) {
-      throw new TypeError(`${method}: this bundle takes uint8 rows (inputDtype uint8); got ${describe(input)}`);
-    }
-    return unshared(input);
+    return prepareRows(method, 'input', input, this.manifest.inputDtype, this.manifest.inputDim, rows);
   }
 
-  /** The NaN/Infinity check `run` owes float input (none for uint8, or with `checkFinite: false`). */
-  private finiteCheckOf(method: string, input: InputArray): FiniteCheck | undefined {
-    return this.finiteCheck && input instanceof Float32Array ? { method, what: 'input' } : undefined;
+  /** The NaN/Infinity check `run` owes float input (none for integer data, or with `checkFinite: false`). */
+  protected finiteCheckOf(method: string, input: PreparedRows): FiniteCheck | undefined {
+    return this.finiteCheck && !input.integral && input.data instanceof Float32Array ? { method, what: 'input' } : undefined;
   }
 
   /**
@@ -331,18 +326,35 @@ export class Codec {
    * With `check`, each batch's float input is proven finite before its result is used: by the graph's
    * x_check output for batches of IN_GRAPH_CHECK_MIN_ROWS rows or more, else by the JavaScript scan.
    */
-  private run(graph: Graph, input: InputArray, n: number, inCols: number, outCols: number, check?: FiniteCheck): Promise<Rows> {
-    const p = this.runBatches(graph, input, n, inCols, outCols, check);
+  private run(graph: Graph, input: InputArray, n: number, inCols: number, outCols: number, check?: FiniteCheck, castToFloat32 = false): Promise<Rows> {
+    const p = this.runBatches(graph, input, n, inCols, outCols, check, castToFloat32);
     this.inFlight.add(p);
     const done = () => this.inFlight.delete(p);
     p.then(done, done);
     return p;
   }
 
-  private async runBatches(graph: Graph, input: InputArray, n: number, inCols: number, outCols: number, check?: FiniteCheck): Promise<Rows> {
+  private async runBatches(
+    graph: Graph,
+    input: InputArray,
+    n: number,
+    inCols: number,
+    outCols: number,
+    check: FiniteCheck | undefined,
+    castToFloat32: boolean,
+  ): Promise<Rows> {
     const { Tensor } = this.platform.ort;
-    const tensor = (data: InputArray, rows: number): OrtTensor =>
-      data instanceof Float32Array ? new Tensor('float32', data, [rows, inCols]) : new Tensor('uint8', data, [rows, inCols]);
+    // Uint8 rows for a float32 graph are cast a batch at a time into one reused buffer: a whole-input
+    // Float32Array of fresh memory costs more than the cast itself (10 000 × 784: ~30 ms vs ~3 ms).
+    const scratch = castToFloat32 ? new Float32Array(Math.min(n, this.batchSize) * inCols) : undefined;
+    const tensor = (data: InputArray, rows: number): OrtTensor => {
+      if (scratch !== undefined) {
+        const f = scratch.subarray(0, data.length);
+        f.set(data);
+        return new Tensor('float32', f, [rows, inCols]);
+      }
+      return data instanceof Float32Array ? new Tensor('float32', data, [rows, inCols]) : new Tensor('uint8', data, [rows, inCols]);
+    };
     const batch = async (data: InputArray, rows: number, firstRow: number): Promise<Float32Array | Uint8Array> => {
       const inGraph = check !== undefined && graph.check !== undefined && rows >= IN_GRAPH_CHECK_MIN_ROWS;
       if (check !== undefined && !inGraph) checkFinite(check.method, check.what, data as Float32Array, inCols, firstRow);
@@ -383,22 +395,6 @@ function outputData(t: OrtTensor): Float32Array | Uint8Array {
   const d = t.data;
   if (d instanceof Float32Array || d instanceof Uint8Array) return d;
   throw new TypeError(`the model returned ${t.type} data; aekit bundles output float32 or uint8`);
-}
-
-/**
- * The array itself, or a copy when it views a SharedArrayBuffer: onnxruntime-node refuses such tensors
- * ("Invalid argument"), and another thread could change the values while a batch runs.
- */
-function unshared<T extends Float32Array | Uint8Array>(a: T): T {
-  if (typeof SharedArrayBuffer === 'undefined' || !(a.buffer instanceof SharedArrayBuffer)) return a;
-  // Not a.slice(): a Node Buffer's slice is a view of the same memory.
-  return (a instanceof Float32Array ? new Float32Array(a) : new Uint8Array(a)) as T;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
 }
 
 function firstLine(e: unknown): string {

@@ -29,7 +29,7 @@ export function deviceNames(): string[] {
 
 export { readBundleDir } from './bundle-node.js';
 export { verifyBundle } from './codec.js';
-export type { BundleBytes, LoadOptions, Rows, InputArray } from './codec.js';
+export type { BundleBytes, LoadOptions, Rows, InputArray, RowsInput, TensorLike } from './codec.js';
 // The one aekit error hierarchy (core's): every error below is an AekitError with a stable `code`.
 export { AekitError, BackendError, BundleError, DisposedError, IoError } from '@aekit/core';
 export type { AekitErrorCode, AekitErrorOptions } from '@aekit/core';

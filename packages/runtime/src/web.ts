@@ -16,7 +16,7 @@ export type { WebDevice, WebExecutionProvider } from './device-web.js';
 export { bundleBaseUrl, fetchBundle } from './fetch-web.js';
 export type { FetchLike } from './fetch-web.js';
 export { verifyBundle } from './codec.js';
-export type { BundleBytes, LoadOptions, Rows, InputArray } from './codec.js';
+export type { BundleBytes, LoadOptions, Rows, InputArray, RowsInput, TensorLike } from './codec.js';
 // The one aekit error hierarchy (core's): every error below is an AekitError with a stable `code`.
 export { AekitError, BackendError, BundleError, DisposedError, IoError } from '@aekit/core';
 export type { AekitErrorCode, AekitErrorOptions } from '@aekit/core';

@@ -86,8 +86,10 @@ function reference(m: SplitModel, n: Normalization, x: Float32Array, rows: numbe
       }
       cur = out;
       width = s.units;
-    } else {
+    } else if (s.kind === 'activation') {
       cur = cur.map((v) => (s.activation.name === 'relu' ? Math.max(v, 0) : 1 / (1 + Math.exp(-v))));
+    } else {
+      throw new Error(`reference: a dense model has no ${s.kind} step`);
     }
   }
   return cur;

@@ -10,11 +10,11 @@ import type { VaeEngineConfig } from './variants/vae-math.js';
 import type { RateConfig } from './variants/rate-math.js';
 
 /** One dense layer's parameters (the checkpoint layout's type, from @aekit/core). */
-export type { DenseParams } from '@aekit/core';
-import type { DenseParams } from '@aekit/core';
+export type { LayerParams } from '@aekit/core';
+import type { LayerParams } from '@aekit/core';
 
-/** Every dense layer's parameters, in `denseLayers(spec)` order. */
-export type ParamSet = DenseParams[];
+/** Every dense layer's parameters, in `modelLayers(spec)` order. */
+export type ParamSet = LayerParams[];
 
 /** Adam state: step count t and first/second moments shaped like the parameters. */
 export interface AdamState {

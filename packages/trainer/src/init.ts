@@ -1,13 +1,13 @@
 /**
  * Initial parameters, generated in JS from the seed so every engine (tfjs on any backend, onnxruntime)
- * starts from the same numbers: Glorot-uniform kernels (Keras's default for Dense), zero biases.
+ * starts from the same numbers: Glorot-uniform kernels (Keras's default for Dense and Conv2D; fans from `LayerInfo`), zero biases.
  */
-import { type ModelSpec, Rng, denseLayers } from '@aekit/core';
+import { type ModelSpec, Rng, modelLayers } from '@aekit/core';
 import type { ParamSet } from './engine.js';
 
 export function glorotUniformParams(spec: ModelSpec, rng: Rng): ParamSet {
-  return denseLayers(spec).map((l) => {
-    const limit = Math.sqrt(6 / (l.inputDim + l.units));
+  return modelLayers(spec).map((l) => {
+    const limit = Math.sqrt(6 / (l.fanIn + l.fanOut));
     const kernel = new Float32Array(l.inputDim * l.units);
     for (let i = 0; i < kernel.length; i++) kernel[i] = (2 * rng.next() - 1) * limit;
     return { name: l.name, inputDim: l.inputDim, units: l.units, kernel, bias: new Float32Array(l.units) };

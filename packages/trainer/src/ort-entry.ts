@@ -11,5 +11,6 @@ export {
   type OrtDevice,
   type OrtEngineOptions,
 } from './engines/ort.js';
+export { CONV_LOWERINGS, DEFAULT_CONV_LOWERING, type ConvLowering } from './graphs/conv.js';
 export { glorotUniformParams, cloneParams } from './init.js';
-export type { DenseParams, ParamSet, AdamState, EngineConfig, EngineName, TrainingEngine } from './engine.js';
+export type { LayerParams, ParamSet, AdamState, EngineConfig, EngineName, TrainingEngine } from './engine.js';

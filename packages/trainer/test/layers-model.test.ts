@@ -20,7 +20,7 @@ import {
   TFJS_ACTIVATION,
   TFJS_LAYERS_VERSION,
   activationReference,
-  denseLayers,
+  modelLayers,
   encoderOutputLayerName,
   makeSpec,
   writeLayersModel,
@@ -47,7 +47,7 @@ function paramsOf(spec: ModelSpec, seed: number): ParamSet {
 /** What tfjs `model.save` writes for the spec's layers model with these parameters (model.json text, weights.bin). */
 async function tfjsSaved(spec: ModelSpec, params: ParamSet): Promise<{ modelJson: string; weights: Uint8Array }> {
   const model = tf.sequential({ name: 'aekit_autoencoder' });
-  for (const l of denseLayers(spec)) {
+  for (const l of modelLayers(spec)) {
     const act = TFJS_ACTIVATION[l.activation.name];
     model.add(
       tf.layers.dense({
@@ -89,7 +89,7 @@ async function tfjsSaved(spec: ModelSpec, params: ParamSet): Promise<{ modelJson
 /** The autoencoder's output in float64 JS from the parameters (core's activation references). */
 function forward(spec: ModelSpec, params: ParamSet, x: Float32Array, rows: number): Float64Array {
   let a = Float64Array.from(x);
-  denseLayers(spec).forEach((l, j) => {
+  modelLayers(spec).forEach((l, j) => {
     const p = params[j]!;
     const f = activationReference(l.activation);
     const out = new Float64Array(rows * l.units);
@@ -114,7 +114,7 @@ const SPECS: ModelSpec[] = [
 
 describe('writeLayersModel against tfjs', () => {
   it('covers every activation', () => {
-    const used = new Set(SPECS.flatMap((s) => denseLayers(s).map((l) => l.activation.name)));
+    const used = new Set(SPECS.flatMap((s) => modelLayers(s).map((l) => l.activation.name)));
     expect([...used].sort()).toEqual([...ACTIVATION_NAMES].sort());
   });
 

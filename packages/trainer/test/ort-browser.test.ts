@@ -126,4 +126,27 @@ describe.skipIf(!hasChromium)('ort engine in Chromium (onnxruntime-web)', () => 
       expect(Math.abs(got.val - want.val) / want.val).toBeLessThan(1e-4);
     }
   }, 180_000);
+
+  it('trains a conv codec (spatial latent, rate term) on wasm and on WebGPU like onnxruntime-node (1e-4)', async () => {
+    const convSpec = makeSpec({ image: { height: 8, width: 8, channels: 1 }, conv: [{ filters: 3 }], latentShape: [2, 2, 2], activation: 'elu' });
+    const convConfig: EngineConfig = { ...config, spec: convSpec, loss: 'mse', rate: { weight: 0.2, seed: 4 } };
+    const convInit = glorotUniformParams(convSpec, new Rng(11));
+    const rows = 4 * BATCH;
+    const cx = Float32Array.from({ length: rows * convSpec.inputDim }, (_, i) => (Math.sin(i * 0.37) + 1) / 2);
+    const node = await createOrtNodeEngine(convConfig);
+    await node.setState(convInit);
+    const wantLosses = await node.trainSteps(cx, rows);
+    const wantParams = (await node.getState()).params.flatMap((p) => [p.kernel, p.bias]);
+    node.dispose();
+    for (const device of ['wasm', 'webgpu'] as const) {
+      const got = await page.evaluate(
+        ([d, c, p, data, n]) =>
+          (window as unknown as { aekitOrt: { train(...a: unknown[]): Promise<{ backend: string; losses: number[]; params: number[][] }> } }).aekitOrt.train(d, c, p, data, n),
+        [device, convConfig, convInit.map((p) => ({ ...p, kernel: Array.from(p.kernel), bias: Array.from(p.bias) })), Array.from(cx), rows] as const,
+      );
+      expect(got.backend, log.join('\n')).toBe(device);
+      expect(relErr([got.losses], [wantLosses]), device).toBeLessThan(1e-4);
+      expect(relErr(got.params, wantParams), device).toBeLessThan(1e-4);
+    }
+  }, 180_000);
 });

@@ -9,7 +9,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointError, type CheckpointMeta, DEFAULT_ADAM, type ModelSpec, Rng, UsageError, activationReference, denseLayers, encoderDepth, makeSpec } from '@aekit/core';
+import { CheckpointError, type CheckpointMeta, DEFAULT_ADAM, type ModelSpec, Rng, UsageError, activationReference, modelLayers, encoderDepth, makeSpec } from '@aekit/core';
 import { readCheckpoint } from '../src/checkpoint/io.js';
 import type { EngineConfig, ParamSet, TrainingEngine } from '../src/engine.js';
 import { createEngine } from '../src/engines/registry.js';
@@ -17,7 +17,8 @@ import { OrtEngine } from '../src/engines/ort.js';
 import { glorotUniformParams } from '../src/init.js';
 import { type TrainOptions, type TrainResult, train } from '../src/train.js';
 import { RATE_DENSITY_LAYER, drawUniformNoise, latentBits, roundLatents, totalLatentBits } from '../src/variants/rate-math.js';
-import { TfjsRateEngine, latentBitsTensor } from '../src/variants/rate.js';
+import { TfjsAutodiffEngine } from '../src/engines/tfjs/autodiff.js';
+import { latentBitsTensor } from '../src/variants/rate.js';
 import { relErr } from '../../../test/helpers/compare.js';
 import { selectTfjsBackend } from './backends.js';
 import { structuredData, tempDir } from './helpers.js';
@@ -177,7 +178,7 @@ describe.each(ENGINES)('rate engine %s', (_name, make) => {
 
 /** MSE of the float64 decoder's output from latents z against x. */
 function referenceDecodeMse(s: ModelSpec, params: ParamSet, z: Float32Array, x: Float32Array, rows: number): number {
-  const layers = denseLayers(s);
+  const layers = modelLayers(s);
   let a = Float64Array.from(z);
   for (let li = encoderDepth(s); li < layers.length; li++) {
     const l = layers[li]!;

@@ -7,7 +7,7 @@ import {
   type ActivationSpec,
   activationReference,
   DEFAULT_ADAM,
-  denseLayers,
+  modelLayers,
   LEAKY_RELU_DEFAULT_ALPHA,
   type AdamConfig,
   type LossName,
@@ -112,7 +112,7 @@ export function referenceRate(
 }
 
 function forward(spec: ModelSpec, params: Float64Array[], x: ArrayLike<number>, rows: number, noise?: ArrayLike<number>) {
-  const layers = denseLayers(spec);
+  const layers = modelLayers(spec);
   const inputs: Float64Array[] = [];
   const zs: Float64Array[] = [];
   const as: Float64Array[] = [];

@@ -3,7 +3,8 @@
  * quantised latents in an `.aez` container (docs/format.md), entropy-coded when the bundle has latent
  * tables. Uint8 IDX files (Fashion-MNIST, raw or .gz) are streamed (@aekit/data's openRowStream), so
  * memory stays flat whatever the file size; other inputs are loaded whole. `--check` decompresses the
- * written file and reports the round-trip MSE / PSNR. The helpers here (atomic streamed writes, normalised error) are shared with
+ * written file and reports the round-trip MSE / PSNR. `-` reads the rows from stdin or writes the
+ * container to stdout. The helpers here (atomic streamed writes, normalised error) are shared with
  * `aekit decompress`.
  */
 import { createReadStream } from 'node:fs';
@@ -12,7 +13,7 @@ import { type Command, Option } from 'commander';
 import { AekitError, ContainerError, DataError, IoError, UsageError } from '@aekit/core';
 import { type CsvOptions, type DataFormat, openRowStream, parseDataFormat, writeStreamAtomic as writeStreamAtomicFile } from '@aekit/data';
 import { Codec, LATENT_TYPES, type LatentType, type Normalization } from '@aekit/runtime';
-import { type CliIO, csvOptions } from '../io.js';
+import { type CliIO, type OutputOptions, ProgressBar, STDIO, addOutputOptions, csvOptions, printResult, withInput, withOutput } from '../io.js';
 
 /**
  * Writes a byte stream to `path` atomically (@aekit/data's writeStreamAtomic). `finalHeader` (optional)
@@ -128,7 +129,22 @@ export async function roundTripError(codec: Codec, input: string, aezPath: strin
   return { rows: count / cols, mse, psnr: mse > 0 ? 10 * Math.log10(1 / mse) : Infinity };
 }
 
-interface CompressCliOptions {
+/** How to fix an unreadable input of compress (a positional argument, not --data). */
+const INPUT_HINT = 'give an IDX (.gz ok), NPY or CSV file of rows, or - for stdin';
+
+/** Counts the rows going through a stream of row values and reports them to `onRows`. */
+function counting(cols: number, onRows: (rows: number) => void): TransformStream<Uint8Array | Float32Array, Uint8Array | Float32Array> {
+  let values = 0;
+  return new TransformStream({
+    transform(piece, controller) {
+      values += piece.length;
+      onRows(Math.floor(values / cols));
+      controller.enqueue(piece);
+    },
+  });
+}
+
+interface CompressCliOptions extends OutputOptions {
   out: string;
   latent?: LatentType;
   check?: boolean;
@@ -140,12 +156,12 @@ interface CompressCliOptions {
 }
 
 export function register(program: Command, io: CliIO): void {
-  program
+  const cmd = program
     .command('compress')
     .description('Compress rows into an .aez file of quantised latents (decodable only with this bundle)')
     .argument('<bundle>', 'bundle directory (aekit export output)')
-    .argument('<input>', 'data file: IDX (raw or .gz, streamed), NPY or CSV, one row per sample')
-    .requiredOption('--out <file>', 'the .aez file to write (atomically)')
+    .argument('<input>', 'data file: IDX (raw or .gz, streamed), NPY or CSV, one row per sample; - reads stdin')
+    .requiredOption('--out <file>', 'the .aez file to write (atomically, folders created); - writes stdout')
     .addOption(
       new Option(
         '--latent <type>',
@@ -158,18 +174,20 @@ export function register(program: Command, io: CliIO): void {
     .option('--no-header', 'CSV: the first line is data (default: a header when none of its cells is a number)')
     .option('--rows-per-chunk <n>', 'rows per checksummed chunk (default 1024)')
     .option('--device <device>', 'cpu, cuda, webgpu or auto')
-    .option('--threads <n>', 'onnxruntime intra-op threads')
-    .action(async (bundle: string, input: string, o: CompressCliOptions) => {
-      const format = o.format === undefined ? undefined : parseDataFormat(o.format);
-      let rowsPerChunk: number | undefined;
-      if (o.rowsPerChunk !== undefined) {
-        rowsPerChunk = Number(o.rowsPerChunk);
-        if (!Number.isInteger(rowsPerChunk) || rowsPerChunk < 1) {
-          throw new UsageError(`--rows-per-chunk must be a positive integer, got "${o.rowsPerChunk}"`);
-        }
+    .option('--threads <n>', 'onnxruntime intra-op threads');
+  addOutputOptions(cmd).action(async (bundle: string, inputArg: string, o: CompressCliOptions) => {
+    const format = o.format === undefined ? undefined : parseDataFormat(o.format);
+    let rowsPerChunk: number | undefined;
+    if (o.rowsPerChunk !== undefined) {
+      rowsPerChunk = Number(o.rowsPerChunk);
+      if (!Number.isInteger(rowsPerChunk) || rowsPerChunk < 1) {
+        throw new UsageError(`--rows-per-chunk must be a positive integer, got "${o.rowsPerChunk}"`);
       }
-      const csv = csvOptions(o.header, io);
-      const src = await openRowStream(input, { ...(format === undefined ? {} : { format }), ...csv });
+    }
+    if (o.check === true && o.out === STDIO) throw new UsageError('--check reads the written file back: give --out a file, not -');
+    const csv = csvOptions(o.header, io);
+    await withInput(inputArg, io, async (input) => {
+      const src = await openRowStream(input, { ...(format === undefined ? {} : { format }), ...csv, hint: INPUT_HINT });
       // A streamed input holds its file open: close it when the bundle fails to load.
       const codec = await Codec.load(bundle, { ...parseDevice(o), checkFinite: src.dtype !== 'uint8' }).catch(async (e: unknown) => {
         await src.stream.cancel();
@@ -179,12 +197,12 @@ export function register(program: Command, io: CliIO): void {
         const m = codec.manifest;
         if (src.cols !== m.inputDim) {
           await src.stream.cancel();
-          throw new DataError(`${input}: rows have ${src.cols} values but the bundle's encoder takes ${m.inputDim}`, { file: input });
+          throw new DataError(`${inputArg}: rows have ${src.cols} values but the bundle's encoder takes ${m.inputDim}`, { file: inputArg });
         }
         if (src.dtype === 'float32' && m.inputDtype === 'uint8') {
           await src.stream.cancel();
-          throw new DataError(`${input} holds float values but this bundle takes uint8 rows (exported with --input-dtype uint8)`, {
-            file: input,
+          throw new DataError(`${inputArg} holds float values but this bundle takes uint8 rows (exported with --input-dtype uint8)`, {
+            file: inputArg,
           });
         }
         const latent = o.latent ?? (codec.latentTables !== undefined ? 'entropy' : 'uint8');
@@ -201,30 +219,53 @@ export function register(program: Command, io: CliIO): void {
             : latent === 'entropy'
               ? ' (default: the bundle has latent tables)'
               : ' (default: the bundle has no latent tables to entropy-code with; re-export it from a finished training run to get them)';
-        const cs = codec.compressStream({ latent, rows: src.rows, ...(rowsPerChunk !== undefined ? { rowsPerChunk } : {}) });
+        // The header records the source dtype, so decompress gives uint8 data back as uint8.
+        const cs = codec.compressStream({ latent, rows: src.rows, inputDtype: src.dtype, ...(rowsPerChunk !== undefined ? { rowsPerChunk } : {}) });
+        const bar = new ProgressBar(io, o);
+        const rows = bar.active ? src.stream.pipeThrough(counting(src.cols, (n) => bar.update('compress', n, src.rows, ` ${n}/${src.rows} rows`))) : src.stream;
         const t0 = performance.now();
-        const written = await writeStreamAtomic(o.out, src.stream.pipeThrough(cs));
+        const written = await withOutput(o.out, io, '.aez', (out) => writeStreamAtomic(out, rows.pipeThrough(cs)));
+        bar.clear();
         const seconds = (performance.now() - t0) / 1000;
         const s = cs.stats;
         const rawBytes = src.rows * src.cols * (src.dtype === 'uint8' ? 1 : 4);
-        io.stdout(
+        const out = o.out === STDIO ? '<stdout>' : o.out;
+        const result: Record<string, unknown> = {
+          command: 'compress',
+          rows: s.rows,
+          cols: src.cols,
+          dtype: src.dtype,
+          latent,
+          latentDim: m.latentDim,
+          bytesIn: rawBytes,
+          bytesOut: written,
+          ratio: rawBytes / Math.max(1, written),
+          seconds,
+          rowsPerSecond: Math.round(s.rows / seconds),
+          streamed: src.streamed,
+          device: codec.device,
+          clamped: s.clamped,
+          out,
+        };
+        let text =
           `compressed ${s.rows} rows (${src.cols} ${src.dtype} values each) with ${latent} latents (${m.latentDim} per row)${why}\n` +
-            `  bytes in ${rawBytes} (${formatBytes(rawBytes)}), bytes out ${written} (${formatBytes(written)}), ratio ${(rawBytes / Math.max(1, written)).toFixed(2)}×\n` +
-            `  ${seconds.toFixed(2)} s, ${Math.round(s.rows / seconds)} rows/s, ${(rawBytes / 1e6 / seconds).toFixed(1)} MB/s in` +
-            `${src.streamed ? ' (streamed)' : ''}, device ${codec.device}\n` +
-            `  latent values clamped to the manifest range: ${s.clamped}${s.clamped > 0 ? ` (${((100 * s.clamped) / Math.max(1, s.rows * m.latentDim)).toFixed(3)} %)` : ''}\n` +
-            `wrote ${o.out}\n`,
-        );
+          `  bytes in ${rawBytes} (${formatBytes(rawBytes)}), bytes out ${written} (${formatBytes(written)}), ratio ${(rawBytes / Math.max(1, written)).toFixed(2)}×\n` +
+          `  ${seconds.toFixed(2)} s, ${Math.round(s.rows / seconds)} rows/s, ${(rawBytes / 1e6 / seconds).toFixed(1)} MB/s in` +
+          `${src.streamed ? ' (streamed)' : ''}, device ${codec.device}\n` +
+          `  latent values clamped to the manifest range: ${s.clamped}${s.clamped > 0 ? ` (${((100 * s.clamped) / Math.max(1, s.rows * m.latentDim)).toFixed(3)} %)` : ''}\n` +
+          `wrote ${out}\n`;
         if (o.check) {
           const t1 = performance.now();
           const e = await roundTripError(codec, input, o.out, format, csv);
-          io.stdout(
+          result['check'] = { rows: e.rows, mse: e.mse, psnr: Number.isFinite(e.psnr) ? e.psnr : null };
+          text +=
             `check: ${e.rows} rows decoded from ${o.out} in ${((performance.now() - t1) / 1000).toFixed(2)} s: ` +
-              `MSE ${e.mse.toPrecision(5)}, PSNR ${e.psnr.toFixed(2)} dB (normalised units, peak 1)\n`,
-          );
+            `MSE ${e.mse.toPrecision(5)}, PSNR ${e.psnr.toFixed(2)} dB (normalised units, peak 1)\n`;
         }
+        printResult(io, o, result, text);
       } finally {
         await codec.dispose();
       }
     });
+  });
 }

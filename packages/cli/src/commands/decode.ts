@@ -1,26 +1,33 @@
-/** `aekit decode BUNDLE latents.npy --out recon.npy`: decodes latents back to rows in raw units. */
+/**
+ * `aekit decode BUNDLE latents.npy --out recon.npy`: decodes latents back to rows in raw units. `-`
+ * reads the latents from stdin or writes the rows to stdout.
+ */
 import type { Command } from 'commander';
 import { DataError } from '@aekit/core';
 import { loadDataset, writeNpy } from '@aekit/data';
 import { Codec } from '@aekit/runtime';
-import type { CliIO } from '../io.js';
+import { type CliIO, type OutputOptions, STDIO, addOutputOptions, printResult, withInput, withOutput } from '../io.js';
 import { type RuntimeCliOptions, addRuntimeOptions, loadOptions, rate } from './encode.js';
 
-interface DecodeOptions extends RuntimeCliOptions {
+interface DecodeOptions extends RuntimeCliOptions, OutputOptions {
   out: string;
 }
+
+/** How to fix an unreadable latents file (decode reads NPY only: it has no --format). */
+const LATENTS_HINT = 'give a latents .npy file (as aekit encode writes), or - for stdin';
 
 export function register(program: Command, io: CliIO): void {
   const cmd = program
     .command('decode')
     .description('decode latents (.npy [rows, latentDim]) to rows (.npy [rows, inputDim], the bundle\'s output dtype)')
     .argument('<bundle>', 'bundle directory written by aekit export')
-    .argument('<latents>', 'latents .npy file, e.g. from aekit encode')
-    .requiredOption('--out <file>', 'reconstructed rows .npy file to write (atomically)');
+    .argument('<latents>', 'latents .npy file, e.g. from aekit encode; - reads stdin')
+    .requiredOption('--out <file>', 'reconstructed rows .npy file to write (atomically, folders created); - writes stdout');
+  addOutputOptions(cmd);
   addRuntimeOptions(cmd).action(async (bundle: string, latentsPath: string, o: DecodeOptions) => {
     const codec = await Codec.load(bundle, loadOptions(o));
     try {
-      const latents = await loadDataset(latentsPath, { format: 'npy' });
+      const latents = await withInput(latentsPath, io, (p) => loadDataset(p, { format: 'npy', hint: LATENTS_HINT }));
       if (latents.cols !== codec.latentDim) {
         throw new DataError(
           `${latentsPath}: latents are ${latents.cols} wide but this bundle's decoder takes ${codec.latentDim}; ` +
@@ -28,12 +35,21 @@ export function register(program: Command, io: CliIO): void {
           { file: latentsPath },
         );
       }
-      const z = latents.data instanceof Float32Array ? latents.data : Float32Array.from(latents.data);
       const t0 = performance.now();
-      const y = await codec.decode(z);
+      // A uint8 latents file is cast to float32 by the codec (one pass).
+      const y = await codec.decode(latents.data);
       const ms = performance.now() - t0;
-      await writeNpy(o.out, y.data, [y.rows, y.cols]);
-      io.stdout(`decoded ${y.rows} rows of ${y.cols} values on ${codec.device} (${rate(y.rows, ms)} rows/s) → ${o.out}\n`);
+      await withOutput(o.out, io, '.npy', (out) => writeNpy(out, y.data, [y.rows, y.cols]));
+      const result = {
+        command: 'decode',
+        rows: y.rows,
+        outputDim: y.cols,
+        dtype: y.data instanceof Uint8Array ? 'uint8' : 'float32',
+        device: codec.device,
+        rowsPerSecond: Math.round(y.rows / Math.max(ms / 1000, 1e-9)),
+        out: o.out === STDIO ? '<stdout>' : o.out,
+      };
+      printResult(io, o, result, `decoded ${y.rows} rows of ${y.cols} values on ${codec.device} (${rate(y.rows, ms)} rows/s) → ${result.out}\n`);
     } finally {
       await codec.dispose();
     }

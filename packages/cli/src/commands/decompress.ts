@@ -2,7 +2,9 @@
  * `aekit decompress BUNDLE FILE.aez --out OUT.npy|OUT.idx`: decodes an `.aez` file with the bundle
  * that made it (another bundle is refused, naming both decoder fingerprints). Streams: the container is
  * read and the rows written chunk by chunk; the output's header (which holds the row count) is written
- * last, and the file is renamed into place only when complete.
+ * last, and the file is renamed into place only when complete. Rows come back in the type that was
+ * compressed (the container's input dtype: uint8 pixels stay uint8) unless --output-dtype says
+ * otherwise; `-` reads the container from stdin or writes .npy to stdout.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -11,7 +13,7 @@ import { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { ContainerError, DataError, UsageError } from '@aekit/core';
 import { Codec } from '@aekit/runtime';
-import type { CliIO } from '../io.js';
+import { type CliIO, type OutputOptions, ProgressBar, STDIO, addOutputOptions, printResult, withInput, withOutput } from '../io.js';
 import { formatBytes, parseDevice, writeStreamAtomic } from './compress.js';
 
 export type OutputFormat = 'npy' | 'idx';
@@ -45,10 +47,11 @@ export function idxHeader(dtype: OutDtype, rows: number, cols: number): Uint8Arr
 }
 
 function outputFormat(path: string): OutputFormat {
+  if (path === STDIO) return 'npy';
   const ext = extname(path).toLowerCase();
   if (ext === '.npy') return 'npy';
   if (ext === '.idx' || /-ubyte$/.test(path)) return 'idx';
-  throw new UsageError(`--out ${path}: write .npy or .idx (the output format is taken from the extension)`);
+  throw new UsageError(`--out ${path}: write .npy or .idx (the output format is taken from the extension; - writes .npy to stdout)`);
 }
 
 /** Row values → output bytes: uint8 clipped and rounded, or float32 (little-endian NPY, big-endian IDX). */
@@ -69,7 +72,7 @@ function encodeRows(values: Float32Array | Uint8Array, dtype: OutDtype, format: 
   return out;
 }
 
-interface DecompressCliOptions {
+interface DecompressCliOptions extends OutputOptions {
   out: string;
   outputDtype?: OutDtype;
   device?: string;
@@ -77,64 +80,99 @@ interface DecompressCliOptions {
 }
 
 export function register(program: Command, io: CliIO): void {
-  program
+  const cmd = program
     .command('decompress')
     .description('Decode an .aez file back to rows with the bundle that compressed it')
     .argument('<bundle>', 'bundle directory: the one that compressed the file')
-    .argument('<file>', '.aez file (aekit compress output)')
-    .requiredOption('--out <file>', 'rows to write (atomically): .npy or .idx')
+    .argument('<file>', '.aez file (aekit compress output); - reads stdin')
+    .requiredOption('--out <file>', 'rows to write (atomically, folders created): .npy or .idx; - writes .npy to stdout')
     .addOption(
-      new Option('--output-dtype <dtype>', "value type written (default: the decoder's; uint8 clips and rounds)").choices([
-        'uint8',
-        'float32',
-      ]),
+      new Option(
+        '--output-dtype <dtype>',
+        'value type written (default: what was compressed: uint8 data comes back as uint8, else the decoder\'s type; uint8 clips and rounds)',
+      ).choices(['uint8', 'float32']),
     )
     .option('--device <device>', 'cpu, cuda, webgpu or auto')
-    .option('--threads <n>', 'onnxruntime intra-op threads')
-    .action(async (bundle: string, file: string, o: DecompressCliOptions) => {
-      const format = outputFormat(o.out);
+    .option('--threads <n>', 'onnxruntime intra-op threads');
+  addOutputOptions(cmd).action(async (bundle: string, fileArg: string, o: DecompressCliOptions) => {
+    const format = outputFormat(o.out);
+    await withInput(fileArg, io, async (file) => {
       let bytesIn: number;
       try {
         bytesIn = (await stat(file)).size;
       } catch (e) {
-        throw new DataError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`, {
-          file,
+        throw new DataError(`${fileArg}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`, {
+          file: fileArg,
           cause: e,
         });
       }
       const codec = await Codec.load(bundle, parseDevice(o));
       try {
-        const dtype: OutDtype = o.outputDtype ?? codec.manifest.outputDtype;
         const cols = codec.manifest.inputDim;
         const headerBytes = format === 'npy' ? NPY_HEADER_BYTES : IDX_HEADER_BYTES;
         let rows = 0;
         const ds = codec.decompressStream();
+        // Known once the container's header is read (before the first rows): what was compressed
+        // (header byte 52) decides, so uint8 pixels come back as uint8 unless --output-dtype says otherwise.
+        let dtype: OutDtype | undefined = o.outputDtype;
+        const dtypeNow = (): OutDtype => (dtype ??= ds.header?.inputDtype === 'uint8' ? 'uint8' : codec.manifest.outputDtype);
+        const bar = new ProgressBar(io, o);
+        let bytesRead = 0;
         const toFile = new TransformStream<Float32Array | Uint8Array, Uint8Array>({
           start(controller) {
             controller.enqueue(new Uint8Array(headerBytes)); // placeholder, rewritten once rows are counted
           },
           transform(piece, controller) {
             rows += piece.length / cols;
-            controller.enqueue(encodeRows(piece, dtype, format));
+            controller.enqueue(encodeRows(piece, dtypeNow(), format));
+            bar.update('decompress', bytesRead, bytesIn, ` ${rows} rows`);
+          },
+        });
+        const counted = new TransformStream<Uint8Array, Uint8Array>({
+          transform(piece, controller) {
+            bytesRead += piece.length;
+            controller.enqueue(piece);
           },
         });
         const source = Readable.toWeb(createReadStream(file, { highWaterMark: CONTAINER_PIECE })) as unknown as ReadableStream<Uint8Array>;
         const t0 = performance.now();
-        const written = await writeStreamAtomic(o.out, source.pipeThrough(ds).pipeThrough(toFile), () =>
-          format === 'npy' ? npyHeader(dtype, rows, cols) : idxHeader(dtype, rows, cols),
+        const written = await withOutput(o.out, io, '.npy', (out) =>
+          writeStreamAtomic(out, source.pipeThrough(counted).pipeThrough(ds).pipeThrough(toFile), () =>
+            format === 'npy' ? npyHeader(dtypeNow(), rows, cols) : idxHeader(dtypeNow(), rows, cols),
+          ),
         ).catch((e: unknown) => {
-          throw e instanceof ContainerError ? e.inFile(file) : e;
+          throw e instanceof ContainerError ? e.inFile(fileArg) : e;
         });
+        bar.clear();
         const seconds = (performance.now() - t0) / 1000;
         const latent = ds.header?.latentType ?? '?';
-        io.stdout(
-          `decompressed ${rows} rows (${cols} ${dtype} values each) from ${latent} latents\n` +
+        const out = o.out === STDIO ? '<stdout>' : o.out;
+        const result = {
+          command: 'decompress',
+          rows,
+          cols,
+          dtype: dtypeNow(),
+          latent,
+          bytesIn,
+          bytesOut: written,
+          ratio: written / Math.max(1, bytesIn),
+          seconds,
+          rowsPerSecond: Math.round(rows / seconds),
+          device: codec.device,
+          out,
+        };
+        printResult(
+          io,
+          o,
+          result,
+          `decompressed ${rows} rows (${cols} ${dtypeNow()} values each) from ${latent} latents\n` +
             `  bytes in ${bytesIn} (${formatBytes(bytesIn)}), bytes out ${written} (${formatBytes(written)}), ratio ${(written / Math.max(1, bytesIn)).toFixed(2)}×\n` +
             `  ${seconds.toFixed(2)} s, ${Math.round(rows / seconds)} rows/s, ${(written / 1e6 / seconds).toFixed(1)} MB/s out, device ${codec.device}\n` +
-            `wrote ${o.out}\n`,
+            `wrote ${out}\n`,
         );
       } finally {
         await codec.dispose();
       }
     });
+  });
 }

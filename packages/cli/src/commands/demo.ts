@@ -15,7 +15,7 @@ import { writeBundleFiles } from '../bundle-writer.js';
 import { Codec } from '@aekit/runtime';
 import { type LabelledDataset, loadBundledDigits, writeFileAtomic } from '@aekit/data';
 import { TRAIN_DEFAULTS, train } from '@aekit/trainer';
-import type { CliIO } from '../io.js';
+import { type CliIO, type OutputOptions, addOutputOptions } from '../io.js';
 import { type RuntimeCliOptions, addRuntimeOptions, loadOptions } from './encode.js';
 import { evaluateCodec, formatReport, normalisedMse } from './eval.js';
 
@@ -174,7 +174,15 @@ export function register(program: Command, io: CliIO): void {
     .option('--out <dir>', 'directory for the checkpoint, bundle and digits.png', DEMO_DEFAULT_OUT)
     .option('--epochs <n>', `training epochs (default ${TRAIN_DEFAULTS.epochs})`)
     .option('--seed <n>', `seed of the test split and of training (default ${TRAIN_DEFAULTS.seed})`);
-  addRuntimeOptions(cmd).action(async (o: DemoOptions) => {
-    await runDemo(o, io);
+  addOutputOptions(cmd);
+  addRuntimeOptions(cmd).action(async (o: DemoOptions & OutputOptions) => {
+    if (o.json === true) {
+      // The narrative becomes progress (stderr, silenced by --quiet); the result is one JSON line.
+      const result = await runDemo(o, { ...io, stdout: (t) => (o.quiet === true ? undefined : io.stderr(t)) });
+      io.stdout(`${JSON.stringify({ command: 'demo', ...result })}\n`);
+      return;
+    }
+    // --quiet drops the per-epoch lines; the rest is the demo's result.
+    await runDemo(o, o.quiet === true ? { ...io, stdout: (t) => (t.startsWith('  epoch ') ? undefined : io.stdout(t)) } : io);
   });
 }

@@ -1,13 +1,14 @@
 /**
  * `aekit encode BUNDLE --data PATH --out latents.npy`: encodes every row of a data file (IDX, NPY or
- * CSV, as for training) to float32 latents through @aekit/runtime. Also home of the helpers the other
- * runtime commands (decode, eval, info, demo) share: device/threads options and data conversion.
+ * CSV, as for training) to float32 latents through @aekit/runtime. `-` reads the data from stdin or
+ * writes the latents to stdout. Also home of the helpers the other runtime commands (decode, eval,
+ * info, demo) share: device/threads options and data conversion.
  */
 import { type Command, Option } from 'commander';
 import { DataError, UsageError } from '@aekit/core';
 import { type CsvOptions, type Dataset, type DataFormat, DATA_FORMATS, loadDataset, writeNpy } from '@aekit/data';
 import { Codec, type BundleManifest, type LoadOptions, deviceNames, readBundleDir, verifyBundle } from '@aekit/runtime';
-import { type CliIO, csvOptions } from '../io.js';
+import { type CliIO, type OutputOptions, STDIO, addOutputOptions, csvOptions, printResult, withInput, withOutput } from '../io.js';
 
 export interface RuntimeCliOptions {
   device: string;
@@ -54,6 +55,9 @@ export function addHeaderOptions(cmd: Command): Command {
     .option('--no-header', 'CSV: the first line is data (default: a header when none of its cells is a number)');
 }
 
+/** How to fix an unreadable --data of the runtime commands (which have no bundled digits to fall back on). */
+export const DATA_IN_HINT = 'give --data an IDX (.gz ok), NPY or CSV file of rows, or - for stdin';
+
 /** Loads a data file and converts its rows to what the bundle's encoder takes (raw units, its dtype). */
 export async function loadRowsFor(
   manifest: BundleManifest,
@@ -61,7 +65,7 @@ export async function loadRowsFor(
   format?: DataFormat,
   csv: CsvOptions = {},
 ): Promise<{ dataset: Dataset; rows: Float32Array | Uint8Array }> {
-  const dataset = await loadDataset(path, { ...csv, ...(format === undefined ? {} : { format }) });
+  const dataset = await loadDataset(path, { ...csv, ...(format === undefined ? {} : { format }), hint: DATA_IN_HINT });
   if (dataset.cols !== manifest.inputDim) {
     throw new DataError(
       `${path}: the data has ${dataset.cols} columns but the bundle's manifest says inputDim ${manifest.inputDim}; ` +
@@ -73,7 +77,8 @@ export async function loadRowsFor(
 }
 
 function toDtype(ds: Dataset, dtype: 'float32' | 'uint8', path: string): Float32Array | Uint8Array {
-  if (dtype === 'float32') return ds.data instanceof Float32Array ? ds.data : Float32Array.from(ds.data);
+  // A float32 bundle takes uint8 rows as they are: the codec casts them in one native pass.
+  if (dtype === 'float32') return ds.data;
   if (ds.data instanceof Uint8Array) return ds.data;
   const out = new Uint8Array(ds.data.length);
   for (let i = 0; i < ds.data.length; i++) {
@@ -112,7 +117,7 @@ export function rate(rows: number, ms: number): string {
   return r >= 1e4 ? `${(r / 1000).toFixed(0)}k` : r.toFixed(0);
 }
 
-interface EncodeOptions extends RuntimeCliOptions {
+interface EncodeOptions extends RuntimeCliOptions, OutputOptions {
   data: string;
   out: string;
   format?: DataFormat;
@@ -124,20 +129,33 @@ export function register(program: Command, io: CliIO): void {
     .command('encode')
     .description('encode the rows of a data file to latents (.npy, float32 [rows, latentDim])')
     .argument('<bundle>', 'bundle directory written by aekit export')
-    .requiredOption('--data <path>', 'IDX (.gz ok), NPY or CSV file of rows')
-    .requiredOption('--out <file>', 'latents .npy file to write (atomically)')
+    .requiredOption('--data <path>', 'IDX (.gz ok), NPY or CSV file of rows; - reads stdin')
+    .requiredOption('--out <file>', 'latents .npy file to write (atomically, folders created); - writes stdout')
     .addOption(formatOption());
   addHeaderOptions(cmd);
+  addOutputOptions(cmd);
   addRuntimeOptions(cmd).action(async (bundle: string, o: EncodeOptions) => {
-    const { codec, dataset, rows } = await openWithData(bundle, o.data, o, io);
+    const { codec, dataset, rows } = await withInput(o.data, io, (data) => openWithData(bundle, data, o, io));
     try {
       const t0 = performance.now();
       const z = await codec.encode(rows);
       const ms = performance.now() - t0;
-      await writeNpy(o.out, z.data, [z.rows, z.cols]);
-      io.stdout(
+      await withOutput(o.out, io, '.npy', (out) => writeNpy(out, z.data, [z.rows, z.cols]));
+      const result = {
+        command: 'encode',
+        rows: z.rows,
+        inputDim: dataset.cols,
+        latentDim: z.cols,
+        device: codec.device,
+        rowsPerSecond: Math.round(z.rows / Math.max(ms / 1000, 1e-9)),
+        out: o.out === STDIO ? '<stdout>' : o.out,
+      };
+      printResult(
+        io,
+        o,
+        result,
         `encoded ${z.rows} rows of ${dataset.cols} values to ${z.cols} latents each on ${codec.device} ` +
-          `(${rate(z.rows, ms)} rows/s) → ${o.out}\n`,
+          `(${rate(z.rows, ms)} rows/s) → ${result.out}\n`,
       );
     } finally {
       await codec.dispose();

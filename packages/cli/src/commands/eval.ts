@@ -12,11 +12,11 @@
  * amortised) and the PSNR after decompress. A plain sentence says when the model does not beat PCA.
  */
 import type { Command } from 'commander';
-import { normalize, toAffine } from '@aekit/core';
+import { UsageError, normalize, toAffine } from '@aekit/core';
 import type { DataFormat } from '@aekit/data';
 import { Codec, type BundleManifest, readContainerHeader } from '@aekit/runtime';
 import { fitPca, meanSquaredError, pcaBaseline } from '@aekit/trainer/baselines';
-import type { CliIO } from '../io.js';
+import { type CliIO, addOutputOptions, withInput } from '../io.js';
 import { type RuntimeCliOptions, addHeaderOptions, addRuntimeOptions, formatOption, loadOptions, openWithData } from './encode.js';
 
 export interface EvalReport {
@@ -209,6 +209,7 @@ interface EvalOptions extends RuntimeCliOptions {
   data: string;
   format?: DataFormat;
   json?: boolean;
+  quiet?: boolean;
   compare?: string;
   baselines: boolean;
 }
@@ -242,14 +243,14 @@ export function register(program: Command, io: CliIO): void {
     .command('eval')
     .description('measure reconstruction quality (MSE, PSNR), compression and speed of a bundle on a data file')
     .argument('<bundle>', 'bundle directory written by aekit export')
-    .requiredOption('--data <path>', 'IDX (.gz ok), NPY or CSV file of rows')
+    .requiredOption('--data <path>', 'IDX (.gz ok), NPY or CSV file of rows; - reads stdin')
     .addOption(formatOption())
-    .option('--json', 'print the report as JSON')
     .option('--compare <bundle>', 'also evaluate this bundle (e.g. the float32 export) on the same rows and report the accuracy change')
     .option('--no-baselines', 'skip the references (mean image, PCA at the same width / bytes, fitted on the rows) and the compress round trip');
   addHeaderOptions(cmd);
+  addOutputOptions(cmd);
   addRuntimeOptions(cmd).action(async (bundle: string, o: EvalOptions & { header?: boolean }) => {
-    const { codec, dataset, rows } = await openWithData(bundle, o.data, o, io);
+    const { codec, dataset, rows } = await withInput(o.data, io, (data) => openWithData(bundle, data, o, io));
     const bytesPerValue = dataset.dtype === 'uint8' ? 1 : 4;
     let report: EvalReport;
     let compressed: EvalCompressed | { skipped: string } | undefined;
@@ -266,7 +267,7 @@ export function register(program: Command, io: CliIO): void {
       const other = await Codec.load(o.compare, { ...loadOptions(o), checkFinite: dataset.dtype !== 'uint8' });
       try {
         if (other.inputDim !== codec.inputDim || other.manifest.inputDtype !== codec.manifest.inputDtype) {
-          throw new RangeError(
+          throw new UsageError(
             `--compare ${o.compare}: that bundle takes ${other.inputDim} ${other.manifest.inputDtype} values per row, ` +
               `${bundle} takes ${codec.inputDim} ${codec.manifest.inputDtype}; compare bundles of the same model`,
           );

@@ -22,7 +22,7 @@ import type { WeightsDtype } from '@aekit/core';
 import { readCheckpointFiles } from '@aekit/exporter/node';
 import { Codec } from '@aekit/runtime';
 import { writeBundleFiles } from '../bundle-writer.js';
-import type { CliIO } from '../io.js';
+import { type CliIO, type OutputOptions, addOutputOptions } from '../io.js';
 
 /** Max abs difference allowed between ONNX and tfjs for float32 outputs (normalised units). */
 export const FLOAT_TOLERANCE = 1e-5;
@@ -113,7 +113,7 @@ export async function verifyBundle(
   }
 }
 
-interface ExportCliOptions {
+interface ExportCliOptions extends OutputOptions {
   out: string;
   opset: string;
   inputDtype: IoDtype;
@@ -135,7 +135,7 @@ function parseOpset(v: string): number {
 const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 
 export function register(program: Command, io: CliIO): void {
-  program
+  const cmd = program
     .command('export')
     .description('Export a checkpoint (or a tfjs layers model) to an ONNX bundle: encoder, decoder, autoencoder + manifest')
     .argument('<checkpoint>', 'checkpoint directory (aekit train output, or a tfjs layers model with --split-after)')
@@ -151,8 +151,8 @@ export function register(program: Command, io: CliIO): void {
       new Option('--weights <dtype>', 'weight storage: float16 (~2× smaller) or int8 (~4× smaller, per-channel); inputs and outputs stay as chosen above')
         .choices([...WEIGHTS_DTYPES])
         .default('float32'),
-    )
-    .action(async (checkpoint: string, o: ExportCliOptions) => {
+    );
+  addOutputOptions(cmd).action(async (checkpoint: string, o: ExportCliOptions) => {
       const opset = parseOpset(o.opset);
       const files = await readCheckpointFiles(checkpoint);
       const exported = await exportBundle(files, {
@@ -178,6 +178,29 @@ export function register(program: Command, io: CliIO): void {
           );
         }
       });
+      if (o.json === true) {
+        const size = (m: typeof manifest) => m.files.encoder.bytes + m.files.decoder.bytes + m.files.autoencoder.bytes;
+        io.stdout(
+          `${JSON.stringify({
+            command: 'export',
+            checkpoint,
+            out: target,
+            inputDim: manifest.inputDim,
+            latentDim: manifest.latentDim,
+            opset: manifest.opset,
+            inputDtype: manifest.inputDtype,
+            outputDtype: manifest.outputDtype,
+            normalization: manifest.normalization.kind,
+            splitAfter: model.splitAfter,
+            weights: manifest.weights,
+            files: Object.fromEntries((['encoder', 'decoder', 'autoencoder'] as const).map((g) => [BUNDLE_FILES[g], manifest.files[g].bytes])),
+            ...(manifest.weights !== 'float32' ? { smallerThanFloat32: size(exported.manifest) / size(manifest) } : {}),
+            verified: o.verify,
+            checks: checks.map((c) => ({ graph: c.graph, maxAbsDiff: c.maxAbsDiff, tolerance: c.tolerance })),
+          })}\n`,
+        );
+        return;
+      }
       io.stdout(
         `exported ${checkpoint} → ${target}\n` +
           `  ${manifest.inputDim} → ${manifest.latentDim} → ${manifest.inputDim}, opset ${manifest.opset}, ` +

@@ -17,11 +17,11 @@ export function register(program: Command, io: CliIO): void {
     .command('info')
     .description('show a bundle\'s manifest (dimensions, dtypes, normalisation, files) after verifying its hashes')
     .argument('<bundle>', 'bundle directory written by aekit export')
-    .option('--json', 'print the manifest as JSON')
+    .option('--json', 'print the manifest as JSON (one line)')
     .action(async (bundle: string, o: { json?: boolean }) => {
       const manifest = await verifyBundle(await readBundleDir(bundle));
       if (o.json) {
-        io.stdout(`${JSON.stringify(manifest, null, 2)}\n`);
+        io.stdout(`${JSON.stringify(manifest)}\n`);
         return;
       }
       const m = manifest;

@@ -9,12 +9,12 @@ import type { Command } from 'commander';
 import { DataError, UsageError } from '@aekit/core';
 import { type Dataset, loadBundledDigits, loadDataset, writeFileAtomic, writeNpy } from '@aekit/data';
 import { Codec } from '@aekit/runtime';
-import type { CliIO } from '../io.js';
+import { type CliIO, type OutputOptions, addOutputOptions, ensureParent, printResult } from '../io.js';
 import { type RuntimeCliOptions, addRuntimeOptions, loadOptions } from './encode.js';
 import { encodePng, squareSide, tileGrid, toGrey } from './png.js';
 import { intArg, outKind } from './sample.js';
 
-interface InterpolateOptions extends RuntimeCliOptions {
+interface InterpolateOptions extends RuntimeCliOptions, OutputOptions {
   data?: string;
   steps: string;
   zoom: string;
@@ -66,7 +66,8 @@ export function register(program: Command, io: CliIO): void {
     .option('--data <path>', 'data file the row indices refer to (default: the bundled digits)')
     .option('--steps <n>', 'points on the walk, both ends included', '10')
     .option('--zoom <n>', 'pixel scale of the strip', '3')
-    .requiredOption('--out <file>', 'strip.png (A, the walk, B) or walk.npy (decoded rows), written atomically');
+    .requiredOption('--out <file>', 'strip.png (A, the walk, B) or walk.npy (decoded rows), written atomically (folders created)');
+  addOutputOptions(cmd);
   addRuntimeOptions(cmd).action(async (bundle: string, a: string, b: string, o: InterpolateOptions) => {
     const steps = intArg('--steps', o.steps, 2, 1000);
     const zoom = intArg('--zoom', o.zoom, 1, 16);
@@ -87,6 +88,7 @@ export function register(program: Command, io: CliIO): void {
       const za = (await codec.encode(asInput(A.row, dtype, A.label))).data;
       const zb = (await codec.encode(asInput(B.row, dtype, B.label))).data;
       const walk = await codec.decode(lerpLatents(za, zb, steps), steps);
+      await ensureParent(o.out);
       if (kind === 'npy') {
         await writeNpy(o.out, walk.data, [walk.rows, walk.cols]);
       } else {
@@ -99,7 +101,12 @@ export function register(program: Command, io: CliIO): void {
         tiles.set(toGrey(B.row, dim, norm), (steps + 1) * dim);
         await writeFileAtomic(o.out, encodePng(tileGrid(tiles, steps + 2, side, steps + 2, zoom)));
       }
-      io.stdout(`interpolated ${steps} steps from ${A.label} to ${B.label} on ${codec.device} → ${o.out}\n`);
+      printResult(
+        io,
+        o,
+        { command: 'interpolate', steps, from: A.label, to: B.label, device: codec.device, out: o.out },
+        `interpolated ${steps} steps from ${A.label} to ${B.label} on ${codec.device} → ${o.out}\n`,
+      );
     } finally {
       await codec.dispose();
     }

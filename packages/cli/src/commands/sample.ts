@@ -7,11 +7,11 @@ import type { Command } from 'commander';
 import { UsageError } from '@aekit/core';
 import { writeFileAtomic, writeNpy } from '@aekit/data';
 import { Codec } from '@aekit/runtime';
-import type { CliIO } from '../io.js';
+import { type CliIO, type OutputOptions, addOutputOptions, ensureParent, printResult } from '../io.js';
 import { type RuntimeCliOptions, addRuntimeOptions, loadOptions } from './encode.js';
 import { encodePng, squareSide, tileGrid, toGrey } from './png.js';
 
-interface SampleOptions extends RuntimeCliOptions {
+interface SampleOptions extends RuntimeCliOptions, OutputOptions {
   n: string;
   seed: string;
   cols?: string;
@@ -40,7 +40,8 @@ export function register(program: Command, io: CliIO): void {
     .option('--seed <n>', 'seed of the latent draws (same seed, same samples)', '0')
     .option('--cols <n>', 'images per row of the grid (default: √n rounded up)')
     .option('--zoom <n>', 'pixel scale of the grid', '3')
-    .requiredOption('--out <file>', 'samples.png (grid of images) or samples.npy (rows, raw units), written atomically');
+    .requiredOption('--out <file>', 'samples.png (grid of images) or samples.npy (rows, raw units), written atomically (folders created)');
+  addOutputOptions(cmd);
   addRuntimeOptions(cmd).action(async (bundle: string, o: SampleOptions) => {
     const n = intArg('--n', o.n, 1, 100_000);
     const seed = intArg('--seed', o.seed, 0, 0xffffffff);
@@ -50,6 +51,7 @@ export function register(program: Command, io: CliIO): void {
     try {
       const side = kind === 'png' ? squareSide(codec.inputDim, bundle) : 0;
       const rows = await codec.sample(n, seed);
+      await ensureParent(o.out);
       if (kind === 'npy') {
         await writeNpy(o.out, rows.data, [rows.rows, rows.cols]);
       } else {
@@ -57,7 +59,7 @@ export function register(program: Command, io: CliIO): void {
         const grey = toGrey(rows.data, rows.cols, codec.manifest.normalization);
         await writeFileAtomic(o.out, encodePng(tileGrid(grey, n, side, cols, zoom)));
       }
-      io.stdout(`sampled ${n} rows (seed ${seed}) on ${codec.device} → ${o.out}\n`);
+      printResult(io, o, { command: 'sample', rows: n, cols: rows.cols, seed, device: codec.device, out: o.out }, `sampled ${n} rows (seed ${seed}) on ${codec.device} → ${o.out}\n`);
     } finally {
       await codec.dispose();
     }

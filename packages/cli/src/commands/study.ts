@@ -21,10 +21,10 @@ import {
   studyCurvesCsv,
   studyMarkdown,
 } from '@aekit/trainer';
-import { type CliIO, csvOptions } from '../io.js';
+import { type CliIO, type OutputOptions, addOutputOptions, csvOptions, note } from '../io.js';
 import { encodePng } from './png.js';
 
-interface StudyCliOptions {
+interface StudyCliOptions extends OutputOptions {
   data?: string;
   format?: string;
   header?: boolean;
@@ -72,7 +72,7 @@ function evenSubset(d: Dataset, limit: number): Dataset {
 
 export function register(program: Command, io: CliIO): void {
   const study = program.command('study').description('experiments that compare training choices');
-  study
+  const cmd = study
     .command('activations')
     .description('train the same model once per activation and seed; write a table (md, csv) and a loss-curve chart (png)')
     .option('--data <path>', 'training data: IDX (.gz ok), NPY or CSV (default: the bundled 10 000 MNIST digits)')
@@ -92,8 +92,8 @@ export function register(program: Command, io: CliIO): void {
     .option('--engine <name>', `training engine: ${engineChoices('ae').join(', ')}`, 'auto')
     .option('--backend <name>', 'engine backend (see aekit train --help)', 'auto')
     .option('--no-references', 'skip the reference rows: the all-linear model (trained like the others) and PCA at the same latent width')
-    .option('--out <dir>', 'directory for study.md, study.csv, curves.csv and loss-curves.png', 'study')
-    .action(async (o: StudyCliOptions) => {
+    .option('--out <dir>', 'directory for study.md, study.csv, curves.csv and loss-curves.png', 'study');
+  addOutputOptions(cmd).action(async (o: StudyCliOptions) => {
       const opts: ActivationStudyOptions = {
         activations: o.activations.split(',').map((s) => s.trim()).filter((s) => s !== ''),
         epochs: positiveInt('--epochs', o.epochs),
@@ -115,8 +115,9 @@ export function register(program: Command, io: CliIO): void {
         o.data === undefined ? await loadBundledDigits() : await loadDataset(o.data, { ...(o.format === undefined ? {} : { format: parseDataFormat(o.format) }), ...csvOptions(o.header, io) });
       if (o.limit !== undefined) data = evenSubset(data, positiveInt('--limit', o.limit));
       opts.data = data;
+      // Progress: stderr, so that stdout holds the result only.
       opts.onRun = (r, done, total) =>
-        io.stdout(`[${done}/${total}] ${r.activation} seed ${r.seed}: val MSE ${r.finalValMse.toFixed(5)}, ${r.seconds.toFixed(1)} s\n`);
+        note(io, o, `[${done}/${total}] ${r.activation} seed ${r.seed}: val MSE ${r.finalValMse.toFixed(5)}, ${r.seconds.toFixed(1)} s\n`);
 
       const result = await runActivationStudy(opts);
       await mkdir(o.out, { recursive: true }).catch((e: unknown) => {
@@ -127,6 +128,18 @@ export function register(program: Command, io: CliIO): void {
       await writeFileAtomic(join(o.out, 'study.csv'), studyCsv(result));
       await writeFileAtomic(join(o.out, 'curves.csv'), studyCurvesCsv(result));
       await writeFileAtomic(join(o.out, 'loss-curves.png'), encodePng(renderLossChart(result)));
-      io.stdout(`\n${md}\nwrote ${join(o.out, 'study.md')}, study.csv, curves.csv, loss-curves.png\n`);
+      if (o.json === true) {
+        const { runs, ...rest } = result;
+        io.stdout(
+          `${JSON.stringify({
+            command: 'study',
+            ...rest,
+            runs: runs.map(({ valCurve: _v, trainCurve: _t, ...r }) => r),
+            files: ['study.md', 'study.csv', 'curves.csv', 'loss-curves.png'].map((f) => join(o.out, f)),
+          })}\n`,
+        );
+        return;
+      }
+      io.stdout(`${md}\nwrote ${join(o.out, 'study.md')}, study.csv, curves.csv, loss-curves.png\n`);
     });
 }

@@ -1,12 +1,13 @@
 /**
- * `aekit train`: trains a dense autoencoder (bundled digits when --data is omitted) and writes a
- * checkpoint directory. Progress: a bar on a TTY, one line per epoch otherwise, or JSON lines (--json):
- * `{"event":"start",…}`, one `{"event":"epoch",…}` per epoch, then `{"event":"done",…}`.
+ * `aekit train`: trains a dense or convolutional autoencoder (bundled digits when --data is omitted)
+ * and writes a checkpoint directory. Output: one line per epoch and a summary on stdout (--quiet: the
+ * summary only), or JSON lines (--json): `{"event":"start",…}`, one `{"event":"epoch",…}` per epoch, then
+ * `{"event":"done",…}`. On a TTY, a progress bar with an ETA on stderr.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { LOSS_NAMES, NORMALIZATION_KINDS, type SpecOptions, UsageError, describeSpec, makeSpec, parseNormalizationKind } from '@aekit/core';
+import { type ConvOption, type ImageShape, LOSS_NAMES, type ModelSpec, SpecError, NORMALIZATION_KINDS, type SpecOptions, UsageError, describeSpec, makeSpec, parseNormalizationKind } from '@aekit/core';
 import { DATA_FORMATS, STREAM_AUTO_BYTES, loadBundledDigits, loadDataset, lockTarget, openRowSource, parseDataFormat, streamsByDefault } from '@aekit/data';
 import {
   DEFAULT_STREAM_BUFFER_MB,
@@ -20,13 +21,15 @@ import {
   parseVariant,
   train,
 } from '@aekit/trainer';
-import { type CliIO, csvOptions, onInterrupt } from '../io.js';
+import { type CliIO, ProgressBar, csvOptions, onInterrupt } from '../io.js';
 
 interface TrainCliOptions {
   data?: string;
   format?: string;
   header?: boolean;
   layers?: string;
+  conv?: string;
+  inputShape?: string;
   latent?: string;
   activation?: string;
   latentActivation?: string;
@@ -45,6 +48,7 @@ interface TrainCliOptions {
   backend: string;
   resume?: string;
   json?: boolean;
+  quiet?: boolean;
   out?: string;
   checkpointEvery?: string;
   stream?: boolean;
@@ -60,7 +64,7 @@ interface TrainCliOptions {
 
 /** Options fixed by the checkpoint: giving one together with --resume is an error. */
 const FIXED_ON_RESUME: (keyof TrainCliOptions)[] = [
-  'layers', 'latent', 'activation', 'latentActivation', 'outputActivation', 'loss', 'batchSize', 'lr',
+  'layers', 'conv', 'inputShape', 'latent', 'activation', 'latentActivation', 'outputActivation', 'loss', 'batchSize', 'lr',
   'valSplit', 'patience', 'l1', 'l2', 'seed', 'normalize', 'streamBufferMb', 'variant', 'beta', 'noise',
   'rateWeight',
 ];
@@ -87,6 +91,60 @@ function parseLayers(v: string): number[] {
   });
 }
 
+/** `--conv 32,64` or `32:5:2,64` (filters[:kernel[:stride]] per layer). */
+function parseConv(v: string): ConvOption[] {
+  return v.split(',').map((part) => {
+    const nums = part.trim().split(':').map((t) => Number(t));
+    if (nums.length > 3 || !nums.every((n) => Number.isInteger(n) && n >= 1)) {
+      throw new UsageError(`--conv takes filters[:kernel[:stride]] per layer, comma-separated (e.g. 32,64 or 32:5:2,64), got "${v}"`);
+    }
+    const [filters, kernel, stride] = nums as [number, number?, number?];
+    return { filters, ...(kernel !== undefined ? { kernel } : {}), ...(stride !== undefined ? { stride } : {}) };
+  });
+}
+
+/** `--latent 32` (a vector) or `--latent 7x7x8` (a spatial latent, height × width × channels). */
+function parseLatent(v: string): { latent?: number; latentShape?: [number, number, number] } {
+  const parts = v.trim().split('x');
+  const nums = parts.map((t) => Number(t));
+  if ((parts.length === 1 || parts.length === 3) && nums.every((n) => Number.isInteger(n) && n >= 1)) {
+    return parts.length === 1 ? { latent: nums[0]! } : { latentShape: nums as [number, number, number] };
+  }
+  throw new UsageError(`--latent must be a positive integer (e.g. 32) or a spatial shape HxWxC (e.g. 7x7x8), got "${v}"`);
+}
+
+/** The image shape of one row: --input-shape H,W,C, else the file's row shape ([H, W] → one channel). */
+export function imageShape(option: string | undefined, rowShape: readonly number[] | undefined, cols: number, file: string): ImageShape {
+  if (option !== undefined) {
+    const nums = option.split(',').map((t) => Number(t.trim()));
+    if (nums.length !== 3 || !nums.every((n) => Number.isInteger(n) && n >= 1)) {
+      throw new UsageError(`--input-shape must be H,W,C (three positive integers, e.g. 28,28,1), got "${option}"`);
+    }
+    const [height, width, channels] = nums as [number, number, number];
+    if (height * width * channels !== cols) {
+      throw new UsageError(`--input-shape ${nums.join(',')} holds ${height * width * channels} values but ${file} has ${cols} per row; give the shape of one row`);
+    }
+    return { height, width, channels };
+  }
+  if (rowShape !== undefined && (rowShape.length === 2 || rowShape.length === 3)) {
+    return { height: rowShape[0]!, width: rowShape[1]!, channels: rowShape[2] ?? 1 };
+  }
+  throw new UsageError(
+    `${file} does not record an image shape (${rowShape === undefined ? 'CSV rows are flat' : `its rows are shaped [${rowShape.join(', ')}]`}); ` +
+      `a convolutional model needs one: pass --input-shape H,W,C (H·W·C = ${cols})`,
+  );
+}
+
+/** makeSpec for model flags: a spec that does not fit is a usage error (exit 2), not a damaged file. */
+function specFromFlags(options: SpecOptions): ModelSpec {
+  try {
+    return makeSpec(options);
+  } catch (e) {
+    if (e instanceof SpecError) throw new UsageError(e.message, { cause: e });
+    throw e;
+  }
+}
+
 function fmt(x: number | undefined): string {
   return x === undefined ? '-' : x.toPrecision(4);
 }
@@ -94,13 +152,15 @@ function fmt(x: number | undefined): string {
 export function register(program: Command, io: CliIO): void {
   program
     .command('train')
-    .description('train a dense autoencoder and write a checkpoint (tfjs layers format + aekit.json)')
+    .description('train a dense or convolutional autoencoder and write a checkpoint (tfjs layers format + aekit.json)')
     .option('--data <path>', 'training data: IDX (.gz ok), NPY or CSV (default: the bundled 10 000 MNIST digits)')
     .option('--format <format>', `data format: ${DATA_FORMATS.join(', ')} (default: from the file name, then its contents)`)
     .option('--header', 'CSV: the first line is a header (skip it)')
     .option('--no-header', 'CSV: the first line is data (default: a header when none of its cells is a number)')
-    .option('--layers <list>', 'encoder hidden widths, mirrored by the decoder', '64,32')
-    .option('--latent <n>', 'latent width', '32')
+    .option('--layers <list>', 'encoder hidden (dense) widths, mirrored by the decoder; "none" for no hidden layer (default: 64,32; none with --conv)', '64,32')
+    .option('--conv <list>', 'convolutional encoder: filters[:kernel[:stride]] per layer (default kernel 3, stride 2, "same" padding), e.g. 32,64; the decoder mirrors it with transposed convolutions')
+    .option('--input-shape <h,w,c>', 'image shape of one row for --conv (default: from the IDX/NPY file, [H, W] = one channel)')
+    .option('--latent <n|HxWxC>', 'latent width, or with --conv a spatial latent HxWxC (fully convolutional, e.g. 7x7x8)', '32')
     .option('--activation <name|list>', 'hidden activation, or one per hidden layer (encoder then decoder), e.g. relu or relu,tanh,tanh,relu; leakyRelu:0.1 sets alpha', 'relu')
     .option('--latent-activation <name>', 'latent layer activation', 'linear')
     .option('--output-activation <name>', 'output layer activation', 'sigmoid')
@@ -120,6 +180,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--spin', 'ort engine: let the threads spin between ops (with --threads 2: ~1.4x faster on a machine of its own, ~2x slower when another job shares the cores)')
     .option('--resume <dir>', 'continue training from a checkpoint (model and training settings come from it)')
     .option('--json', 'print one JSON object per line (start, each epoch, done) instead of text')
+    .option('-q, --quiet', 'print only the summary: no progress bar, no per-epoch lines (with --json: the done event only)')
     .option('--out <dir>', 'checkpoint directory to write (default with --resume: the resumed directory)')
     .option('--checkpoint-every <n>', 'write the checkpoint every n epochs (atomically; a killed run resumes from the last one)', '1')
     .option('--stream', `stream --data from disk in shuffled blocks, memory bounded by --stream-buffer-mb (default for files over ${STREAM_AUTO_BYTES / 2 ** 20} MiB)`)
@@ -172,17 +233,24 @@ export function register(program: Command, io: CliIO): void {
       if (o.stream === true && o.inMemory === true) throw new UsageError('--stream and --in-memory exclude each other; give one');
       if (o.stream === true && o.data === undefined) throw new UsageError('--stream needs --data FILE (the bundled digits are loaded in memory)');
       const bufferMB = num('--stream-buffer-mb', o.streamBufferMb, (n) => Number.isFinite(n) && n > 0, 'a number > 0');
+      const conv = o.conv !== undefined ? parseConv(o.conv) : [];
+      const latent = parseLatent(o.latent ?? '32');
+      const convModel = conv.length > 0 || latent.latentShape !== undefined;
+      if (!convModel && o.inputShape !== undefined) throw new UsageError('--input-shape applies to convolutional models (--conv or a spatial --latent HxWxC)');
+      const layersText = o.layers === 'none' ? '' : (o.layers ?? '64,32');
       const specOptions: SpecOptions = {
-        layers: parseLayers(o.layers ?? '64,32'),
-        latent: num('--latent', o.latent, int, 'a positive integer') ?? 32,
+        layers: convModel && !fromCli('layers') ? [] : parseLayers(layersText),
+        ...latent,
+        ...(conv.length > 0 ? { conv } : {}),
         activation: o.activation !== undefined && o.activation.includes(',') ? o.activation.split(',') : (o.activation ?? 'relu'),
         latentActivation: o.latentActivation ?? 'linear',
         outputActivation: o.outputActivation ?? 'sigmoid',
       };
-      // Validate the model options before loading data (unknown activation fails fast).
-      makeSpec(specOptions);
+      // Validate the model options before loading data (unknown activation fails fast); a conv model's
+      // shapes are checked once the data's image shape is known.
+      if (!convModel) specFromFlags(specOptions);
       const narrowest = Math.min(...specOptions.layers!);
-      if (o.resume === undefined && specOptions.latent! > narrowest) {
+      if (o.resume === undefined && !convModel && specOptions.latent! > narrowest) {
         // Everything reaches the latent through that layer: the encoder's image is at most `narrowest`-dimensional.
         io.stderr(
           `aekit: warning: --latent ${specOptions.latent} is wider than the narrowest hidden layer (${narrowest}): the latent can carry at most ${narrowest} independent values, ` +
@@ -203,7 +271,11 @@ export function register(program: Command, io: CliIO): void {
           opts.data = await loadBundledDigits();
         }
         const cols = source?.cols ?? opts.data?.cols;
-        if (cols !== undefined && o.resume === undefined) opts.spec = makeSpec({ ...specOptions, inputDim: cols });
+        if (cols !== undefined && o.resume === undefined) {
+          const rowShape = source?.rowShape ?? opts.data?.rowShape ?? (o.data === undefined ? [28, 28] : undefined);
+          const image = convModel ? imageShape(o.inputShape, rowShape, cols, o.data ?? 'the bundled digits') : undefined;
+          opts.spec = specFromFlags({ ...specOptions, inputDim: cols, ...(image ? { image } : {}) });
+        }
         await runTraining(opts, o, io);
       } finally {
         await source?.close();
@@ -220,7 +292,9 @@ async function runTraining(opts: TrainOptions, o: TrainCliOptions, io: CliIO): P
   const controller = new AbortController();
   opts.signal = controller.signal;
   const out = o.out ?? o.resume;
-  // Without the parent directory there is nothing to lock: train() refuses such an --out by name.
+  // Output folders are created, as for every command that writes (docs/cli.md); train() itself refuses
+  // a missing parent, so library callers decide.
+  if (o.out !== undefined) mkdirSync(dirname(resolve(o.out)), { recursive: true });
   const release = out === undefined || !existsSync(dirname(resolve(out))) ? undefined : await lockTarget(resolve(out));
   const unregister = onInterrupt((sig) => {
     io.stderr(`\naekit: ${sig}: stopping after the current chunk of batches and saving the last complete epoch (${sig} again to quit at once)\n`);
@@ -237,8 +311,15 @@ async function runTraining(opts: TrainOptions, o: TrainCliOptions, io: CliIO): P
 async function report(opts: TrainOptions, o: TrainCliOptions, io: CliIO): Promise<void> {
   const json = o.json === true;
   const line = (obj: object) => io.stdout(`${JSON.stringify(obj)}\n`);
-  let barShown = false;
+  const quiet = o.quiet === true;
+  // The bar goes to stderr (a TTY only): stdout holds the per-epoch lines and the summary.
+  const bar = new ProgressBar(io, { ...(quiet ? { quiet } : {}), ...(json ? { json } : {}) });
+  let firstEpoch = 1;
+  let totalEpochs = 1;
   opts.onStart = (s) => {
+    firstEpoch = s.firstEpoch;
+    totalEpochs = s.epochs;
+    if (quiet) return;
     if (json) {
       line({ event: 'start', engine: s.engine, backend: s.backend, model: describeSpec(s.spec), data: s.dataSource, trainRows: s.trainRows, valRows: s.valRows, firstEpoch: s.firstEpoch, epochs: s.epochs, ...(s.rateWeight !== undefined ? { rateWeight: s.rateWeight } : {}) });
       return;
@@ -250,20 +331,21 @@ async function report(opts: TrainOptions, o: TrainCliOptions, io: CliIO): Promis
       io.stdout(`rate–distortion: weight ${s.rateWeight}${o.resume !== undefined ? ' (checkpoint setting)' : ''}; val_loss = distortion at rounded latents + weight × bits per value\n`);
     }
   };
-  if (io.isTTY && !json) {
+  if (bar.active) {
     opts.onBatchEnd = (b) => {
-      const width = 24;
-      const filled = Math.round((b.batch / b.batches) * width);
-      io.stdout(`\repoch ${b.epoch} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${b.batch}/${b.batches} loss ${fmt(b.loss)}`);
-      barShown = true;
+      // The ETA covers the whole run: batches left in this epoch and in the epochs after it.
+      const done = (b.epoch - firstEpoch) * b.batches + b.batch;
+      const total = (totalEpochs - firstEpoch + 1) * b.batches;
+      bar.update(`epoch ${b.epoch}/${totalEpochs}`, done, total, ` ${b.batch}/${b.batches} loss ${fmt(b.loss)}`);
     };
   }
   opts.onEpochEnd = (e) => {
+    bar.clear();
+    if (quiet) return;
     if (json) {
       line({ event: 'epoch', epoch: e.epoch, epochs: e.epochs, loss: e.loss, valLoss: e.valLoss ?? null, seconds: e.seconds, rowsPerSecond: Math.round(e.rowsPerSecond) });
       return;
     }
-    if (barShown) io.stdout('\r\x1b[K');
     io.stdout(
       `epoch ${e.epoch}/${e.epochs}  loss ${fmt(e.loss)}  val_loss ${fmt(e.valLoss)}  ${e.seconds.toFixed(1)} s  ${Math.round(e.rowsPerSecond)} rows/s\n`,
     );

@@ -20,7 +20,7 @@ import {
 import type { LogVarHead } from '../onnx/graphs.js';
 import type { DenseChain } from './chain.js';
 import { parseJsonFile, parseLayersModel } from './layers-model.js';
-import { type SplitModel, splitChain } from './split.js';
+import { type SplitResult, splitChain } from './split.js';
 
 /** A model's files: name (as model.json's weightsManifest writes it) → bytes. */
 export type CheckpointFiles = Readonly<Record<string, Uint8Array>>;
@@ -32,7 +32,7 @@ export interface ReadModelOptions {
   normalization?: Normalization;
 }
 
-export interface ExportableModel extends SplitModel {
+export interface ExportableModel extends SplitResult {
   chain: DenseChain;
   normalization: Normalization;
   latentRange: { min: number[]; max: number[] };
@@ -184,9 +184,10 @@ export async function readExportableModel(files: CheckpointFiles, options: ReadM
     } catch (e) {
       throw new CheckpointError(`aekit.json: ${(e as Error).message}`, { file: CHECKPOINT_FILES.meta, cause: e });
     }
-    if (describeSpec(recorded) !== describeSpec(split.spec)) {
+    // describeSpec names every layer's kind, width, kernel, stride, activation and the image / latent shapes.
+    if (split.spec === undefined || describeSpec(recorded) !== describeSpec(split.spec)) {
       throw new CheckpointError(
-        `model.json (${describeSpec(split.spec)}) does not match the spec in aekit.json (${describeSpec(recorded)})`,
+        `model.json (${split.spec ? describeSpec(split.spec) : split.layers}) does not match the spec in aekit.json (${describeSpec(recorded)})`,
         { file: CHECKPOINT_FILES.meta },
       );
     }

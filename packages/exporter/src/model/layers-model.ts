@@ -1,10 +1,11 @@
 /**
- * Parses a TensorFlow.js layers-format model (model.json + weight shards) into a DenseChain.
+ * Parses a TensorFlow.js layers-format model (model.json + weight shards) into a chain of steps.
  * Supported: Sequential or a functional chain (one input, one output, no branches) of InputLayer,
- * Dense, Activation, LeakyReLU, Dropout (identity at inference) and Flatten.
+ * Dense, Activation, LeakyReLU, Dropout (identity at inference), Flatten, Reshape, Conv2D,
+ * Conv2DTranspose, MaxPooling2D, AveragePooling2D and UpSampling2D (nearest), channels last.
  */
 import { type ActivationName, type ActivationSpec, CheckpointError, ExportError, TFJS_ACTIVATION } from '@aekit/core';
-import type { DenseChain, LayerOrigin, Step } from './chain.js';
+import { type DenseChain, type Hwc, type LayerOrigin, type Step, hasWeights, size } from './chain.js';
 import { type NamedTensor, type WeightFiles, readWeights } from './weights.js';
 
 /** The parts of a tfjs/Keras layer config the exporter reads. */
@@ -15,7 +16,20 @@ interface LayerJson {
   inbound_nodes?: unknown[];
 }
 
-export const SUPPORTED_LAYERS = ['InputLayer', 'Dense', 'Activation', 'LeakyReLU', 'Dropout', 'Flatten'] as const;
+export const SUPPORTED_LAYERS = [
+  'InputLayer',
+  'Dense',
+  'Activation',
+  'LeakyReLU',
+  'Dropout',
+  'Flatten',
+  'Reshape',
+  'Conv2D',
+  'Conv2DTranspose',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'UpSampling2D',
+] as const;
 
 /** tfjs / Keras activation identifiers → aekit names. Anything else is unsupported. */
 const TFJS_ACTIVATIONS: Record<string, ActivationName> = {
@@ -116,6 +130,7 @@ function parseTfjsActivation(raw: unknown, origin: LayerOrigin, className: strin
   return { name };
 }
 
+
 function shapeOf(config: Record<string, unknown>): number[] | undefined {
   const s = config['batch_input_shape'] ?? config['batch_shape'] ?? config['batchInputShape'];
   return Array.isArray(s) ? s.slice(1).map((d) => (typeof d === 'number' ? d : NaN)) : undefined;
@@ -129,17 +144,79 @@ function findWeight(weights: Map<string, NamedTensor>, layer: string, kind: 'ker
   return undefined;
 }
 
-function shapeMismatch(origin: LayerOrigin, t: NamedTensor, expected: number[]): CheckpointError {
+function shapeMismatch(origin: LayerOrigin, className: string, t: NamedTensor, expected: number[]): CheckpointError {
   return new CheckpointError(
-    `weight "${t.name}" of Dense layer "${origin.layer}" (position ${origin.position} of ${origin.count}) has shape ` +
+    `weight "${t.name}" of ${className} layer "${origin.layer}" (position ${origin.position} of ${origin.count}) has shape ` +
       `[${t.shape.join(', ')}] but the topology needs [${expected.join(', ')}]; model.json and the weights do not belong together`,
     { file: t.file },
   );
 }
 
+const where = (origin: LayerOrigin, className: string) => `${className} layer "${origin.layer}" (position ${origin.position} of ${origin.count})`;
+
+/** A kernel_size / strides / pool_size / size value: one integer or a pair. */
+function pair(v: unknown, key: string, origin: LayerOrigin, className: string, fallback?: [number, number]): [number, number] {
+  if ((v === undefined || v === null) && fallback) return fallback;
+  const a = typeof v === 'number' ? [v, v] : v;
+  if (!Array.isArray(a) || a.length !== 2 || !a.every((d) => Number.isInteger(d) && d >= 1)) {
+    throw new CheckpointError(`${where(origin, className)}: "${key}" is ${JSON.stringify(v)}; expected a positive integer or two`, { file: 'model.json' });
+  }
+  return [a[0], a[1]];
+}
+
+function checkChannelsLast(cfg: Record<string, unknown>, origin: LayerOrigin, className: string): void {
+  const f = cfg['data_format'];
+  if (f !== undefined && f !== null && f !== 'channels_last') {
+    throw new ExportError(`${where(origin, className)} uses data_format ${JSON.stringify(f)}; the exporter supports channels_last (tfjs's default) only`);
+  }
+}
+
+function paddingOf(cfg: Record<string, unknown>, origin: LayerOrigin, className: string): 'same' | 'valid' {
+  const p = cfg['padding'] ?? 'valid';
+  if (p !== 'same' && p !== 'valid') {
+    throw new ExportError(`${where(origin, className)} uses padding ${JSON.stringify(p)}; supported: same, valid`);
+  }
+  return p;
+}
+
+/** The input of a 2-D layer must be [height, width, channels]. */
+function imageShape(shape: number[] | undefined, origin: LayerOrigin, className: string): Hwc {
+  if (shape === undefined || shape.length !== 3) {
+    throw new ExportError(
+      `${where(origin, className)} gets an input of shape ${shape ? `[${shape.join(', ')}]` : '(unknown)'}; it needs [height, width, channels]: ` +
+        'declare the input as an image or add a Reshape layer before it',
+    );
+  }
+  return shape as Hwc;
+}
+
+/**
+ * Output length and [before, after] padding of a window of `k` at stride `s` over `n` values, as
+ * TensorFlow computes it ("same": ceil(n/s) outputs, the odd padding value at the end).
+ */
+function window1d(n: number, k: number, s: number, padding: 'same' | 'valid', what: () => string): { out: number; pads: [number, number] } {
+  if (padding === 'same') {
+    const out = Math.ceil(n / s);
+    const total = Math.max((out - 1) * s + k - n, 0);
+    return { out, pads: [Math.floor(total / 2), total - Math.floor(total / 2)] };
+  }
+  if (n < k) throw new ExportError(`${what()}: a window of ${k} does not fit its input of ${n} with padding "valid"`);
+  return { out: Math.floor((n - k) / s) + 1, pads: [0, 0] };
+}
+
+/** Keras options the exporter does not implement, refused with their value. */
+function refuse(cfg: Record<string, unknown>, origin: LayerOrigin, className: string, key: string, ok: (v: unknown) => boolean, what: string): void {
+  const v = cfg[key];
+  if (v !== undefined && v !== null && !ok(v)) {
+    throw new ExportError(`${where(origin, className)} has ${key} ${JSON.stringify(v)}; the exporter supports ${what}`);
+  }
+}
+
+const ones = (v: unknown) => (Array.isArray(v) ? v : [v]).every((d) => d === 1);
+
 /**
  * Parses model.json (object, string or bytes) and its weight shards (manifest path → bytes) into a
- * chain of dense and activation steps.
+ * chain of steps with their shapes.
  */
 export function parseLayersModel(modelJson: string | Uint8Array | object, files: WeightFiles): DenseChain {
   const json = decodeJson(modelJson, 'model.json');
@@ -149,32 +226,72 @@ export function parseLayersModel(modelJson: string | Uint8Array | object, files:
   const steps: Step[] = [];
   const stepsThrough = new Map<string, number>();
   let inputShape: number[] | undefined;
-  let width: number | undefined;
-  let flat = true;
+  /** The logical shape of the current tensor (per row), once known. */
+  let shape: number[] | undefined;
   const used = new Set<string>();
+
+  const weight = (name: string, kind: 'kernel' | 'bias', origin: LayerOrigin, cls: string, expected: number[]): NamedTensor => {
+    const t = findWeight(weights, name, kind);
+    if (!t) {
+      throw new CheckpointError(`weight "${name}/${kind}" of ${cls} layer "${name}" (position ${origin.position}) is not in the weights manifest`, {
+        file: 'model.json',
+      });
+    }
+    if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) throw shapeMismatch(origin, cls, t, expected);
+    used.add(t.name);
+    return t;
+  };
+  const optionalBias = (cfg: Record<string, unknown>, name: string, origin: LayerOrigin, cls: string, units: number): Float32Array | null =>
+    cfg['use_bias'] === false ? null : weight(name, 'bias', origin, cls, [units]).data;
+  const activationAfter = (cfg: Record<string, unknown>, origin: LayerOrigin, cls: string) => {
+    const act = parseTfjsActivation(cfg['activation'], origin, cls);
+    if (act.name !== 'linear') steps.push({ kind: 'activation', origin, activation: act });
+  };
 
   layers.forEach((layer, i) => {
     const cfg = (layer.config ?? {}) as Record<string, unknown>;
     const name = String(layer.name ?? cfg['name'] ?? `#${i + 1}`);
+    const cls = layer.class_name;
     const origin: LayerOrigin = { layer: name, position: i + 1, count: layers.length };
     const declared = shapeOf(cfg);
-    if (declared && width === undefined && inputShape === undefined) {
+    if (declared && shape === undefined) {
       if (declared.some((d) => !Number.isInteger(d) || d < 1)) {
         throw new ExportError(`layer "${name}" declares input shape [${declared.join(', ')}]; every dimension but the batch must be fixed`);
       }
       inputShape = declared;
-      width = declared.reduce((a, b) => a * b, 1);
-      flat = declared.length === 1;
+      shape = [...declared];
     }
-    switch (layer.class_name) {
+    switch (cls) {
       case 'InputLayer':
       case 'Dropout':
         break;
       case 'Flatten':
-        flat = true;
+        if (shape === undefined) throw new ExportError(`${where(origin, cls)} comes before the input shape is known; declare the input shape`);
+        if (shape.length > 1) {
+          refuse(cfg, origin, cls, 'data_format', (v) => v === 'channels_last', 'channels_last (tfjs\'s default) only');
+          steps.push({ kind: 'reshape', origin, from: [...shape], to: [size(shape)] });
+          shape = [size(shape)];
+        }
         break;
+      case 'Reshape': {
+        if (shape === undefined) throw new ExportError(`${where(origin, cls)} comes before the input shape is known; declare the input shape`);
+        const t = cfg['target_shape'];
+        if (!Array.isArray(t) || t.length === 0 || !t.every((d) => Number.isInteger(d) && (d >= 1 || d === -1)) || t.filter((d) => d === -1).length > 1) {
+          throw new CheckpointError(`${where(origin, cls)}: target_shape ${JSON.stringify(t)} is not a list of positive integers (and at most one -1)`, {
+            file: 'model.json',
+          });
+        }
+        const known = size((t as number[]).filter((d) => d !== -1));
+        const to = (t as number[]).map((d) => (d === -1 ? size(shape!) / known : d));
+        if (!to.every((d) => Number.isInteger(d)) || size(to) !== size(shape)) {
+          throw new ExportError(`${where(origin, cls)} reshapes [${shape.join(', ')}] (${size(shape)} values) to ${JSON.stringify(t)}, which does not hold them`);
+        }
+        steps.push({ kind: 'reshape', origin, from: [...shape], to });
+        shape = to;
+        break;
+      }
       case 'Activation':
-        steps.push({ kind: 'activation', origin, activation: parseTfjsActivation(cfg['activation'], origin, layer.class_name) });
+        steps.push({ kind: 'activation', origin, activation: parseTfjsActivation(cfg['activation'], origin, cls) });
         break;
       case 'LeakyReLU': {
         const a = cfg['alpha'] ?? cfg['negative_slope'] ?? TFJS_LEAKY_RELU_LAYER_ALPHA;
@@ -185,59 +302,131 @@ export function parseLayersModel(modelJson: string | Uint8Array | object, files:
         break;
       }
       case 'Dense': {
-        if (!flat) {
+        if (shape !== undefined && shape.length !== 1) {
           throw new ExportError(
-            `Dense layer "${name}" (position ${origin.position} of ${origin.count}) gets an input of shape [${inputShape?.join(', ')}]; ` +
-              'add a Flatten layer before it (only 2-D inputs can be exported)',
+            `Dense layer "${name}" (position ${origin.position} of ${origin.count}) gets an input of shape [${shape.join(', ')}]; ` +
+              'add a Flatten layer before it (Dense layers are exported on flat rows only)',
           );
         }
         const units = cfg['units'];
         if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) {
           throw new CheckpointError(`Dense layer "${name}" has no valid "units" in model.json`, { file: 'model.json' });
         }
-        const kernel = findWeight(weights, name, 'kernel');
-        if (!kernel) {
-          throw new CheckpointError(`weight "${name}/kernel" of Dense layer "${name}" (position ${origin.position}) is not in the weights manifest`, {
-            file: 'model.json',
-          });
+        const found = findWeight(weights, name, 'kernel');
+        const inputDim = shape?.[0] ?? (found?.shape.length === 2 ? found.shape[0]! : NaN);
+        const kernel = weight(name, 'kernel', origin, cls, [inputDim, units]);
+        const bias = optionalBias(cfg, name, origin, cls, units);
+        if (shape === undefined) inputShape = [inputDim];
+        steps.push({ kind: 'dense', origin, inputDim, units, kernel: kernel.data, bias });
+        shape = [units];
+        activationAfter(cfg, origin, cls);
+        break;
+      }
+      case 'Conv2D':
+      case 'Conv2DTranspose': {
+        const transpose = cls === 'Conv2DTranspose';
+        const [h, w, cin] = imageShape(shape, origin, cls);
+        checkChannelsLast(cfg, origin, cls);
+        refuse(cfg, origin, cls, 'dilation_rate', ones, 'dilation 1 only');
+        refuse(cfg, origin, cls, 'groups', ones, 'groups 1 only');
+        refuse(cfg, origin, cls, 'output_padding', () => false, 'no output_padding (tfjs has none)');
+        const filters = cfg['filters'];
+        if (typeof filters !== 'number' || !Number.isInteger(filters) || filters < 1) {
+          throw new CheckpointError(`${where(origin, cls)} has no valid "filters" in model.json`, { file: 'model.json' });
         }
-        const inputDim = width ?? kernel.shape[0]!;
-        if (kernel.shape.length !== 2 || kernel.shape[0] !== inputDim || kernel.shape[1] !== units) {
-          throw shapeMismatch(origin, kernel, [inputDim, units]);
+        const [kh, kw] = pair(cfg['kernel_size'], 'kernel_size', origin, cls);
+        const [sh, sw] = pair(cfg['strides'], 'strides', origin, cls, [1, 1]);
+        const padding = paddingOf(cfg, origin, cls);
+        let outShape: Hwc;
+        let pads: [number, number, number, number] = [0, 0, 0, 0];
+        let outputPadding: [number, number] = [0, 0];
+        if (!transpose) {
+          const r = window1d(h, kh, sh, padding, () => `${where(origin, cls)} (height)`);
+          const c = window1d(w, kw, sw, padding, () => `${where(origin, cls)} (width)`);
+          outShape = [r.out, c.out, filters];
+          pads = [r.pads[0], c.pads[0], r.pads[1], c.pads[1]];
+        } else {
+          // tfjs: out = in·s ("same") or in·s + max(k − s, 0) ("valid"); the full transposed
+          // convolution gives (in − 1)·s + k: the excess is cropped as TensorFlow pads the forward
+          // convolution (odd value at the end), a shortfall (k < s) is zeros at the end.
+          const dim = (n: number, k: number, s: number): { out: number; crop: [number, number]; extra: number } => {
+            const out = n * s + (padding === 'valid' ? Math.max(k - s, 0) : 0);
+            const full = (n - 1) * s + k;
+            const crop = Math.max(full - out, 0);
+            return { out, crop: [Math.floor(crop / 2), crop - Math.floor(crop / 2)], extra: Math.max(out - full, 0) };
+          };
+          const r = dim(h, kh, sh);
+          const c = dim(w, kw, sw);
+          outShape = [r.out, c.out, filters];
+          pads = [r.crop[0], c.crop[0], r.crop[1], c.crop[1]];
+          outputPadding = [r.extra, c.extra];
         }
-        const useBias = cfg['use_bias'] !== false;
-        const bias = useBias ? findWeight(weights, name, 'bias') : undefined;
-        if (useBias && !bias) {
-          throw new CheckpointError(`weight "${name}/bias" of Dense layer "${name}" (position ${origin.position}) is not in the weights manifest`, {
-            file: 'model.json',
-          });
-        }
-        if (bias && (bias.shape.length !== 1 || bias.shape[0] !== units)) throw shapeMismatch(origin, bias, [units]);
-        used.add(kernel.name);
-        if (bias) used.add(bias.name);
-        if (width === undefined) inputShape = [inputDim];
-        steps.push({ kind: 'dense', origin, inputDim, units, kernel: kernel.data, bias: bias?.data ?? null });
-        width = units;
-        const act = parseTfjsActivation(cfg['activation'], origin, layer.class_name);
-        if (act.name !== 'linear') steps.push({ kind: 'activation', origin, activation: act });
+        const kernel = weight(name, 'kernel', origin, cls, transpose ? [kh, kw, filters, cin] : [kh, kw, cin, filters]);
+        const bias = optionalBias(cfg, name, origin, cls, filters);
+        steps.push({
+          kind: transpose ? 'convTranspose' : 'conv',
+          origin,
+          inShape: [h, w, cin],
+          outShape,
+          kernelSize: [kh, kw],
+          strides: [sh, sw],
+          pads,
+          outputPadding,
+          padding,
+          kernel: kernel.data,
+          bias,
+        });
+        shape = outShape;
+        activationAfter(cfg, origin, cls);
+        break;
+      }
+      case 'MaxPooling2D':
+      case 'AveragePooling2D': {
+        const [h, w, c] = imageShape(shape, origin, cls);
+        checkChannelsLast(cfg, origin, cls);
+        const poolSize = pair(cfg['pool_size'], 'pool_size', origin, cls, [2, 2]);
+        const strides = pair(cfg['strides'], 'strides', origin, cls, poolSize);
+        const padding = paddingOf(cfg, origin, cls);
+        const r = window1d(h, poolSize[0], strides[0], padding, () => `${where(origin, cls)} (height)`);
+        const q = window1d(w, poolSize[1], strides[1], padding, () => `${where(origin, cls)} (width)`);
+        const outShape: Hwc = [r.out, q.out, c];
+        const op = cls === 'MaxPooling2D' ? 'max' : 'average';
+        steps.push({ kind: 'pool', origin, op, inShape: [h, w, c], outShape, poolSize, strides, pads: [r.pads[0], q.pads[0], r.pads[1], q.pads[1]], padding });
+        shape = outShape;
+        break;
+      }
+      case 'UpSampling2D': {
+        const [h, w, c] = imageShape(shape, origin, cls);
+        checkChannelsLast(cfg, origin, cls);
+        refuse(cfg, origin, cls, 'interpolation', (v) => v === 'nearest', 'interpolation "nearest" only');
+        const s = pair(cfg['size'], 'size', origin, cls, [2, 2]);
+        const outShape: Hwc = [h * s[0], w * s[1], c];
+        steps.push({ kind: 'upsample', origin, inShape: [h, w, c], outShape, size: s });
+        shape = outShape;
         break;
       }
       default:
         throw new ExportError(
-          `unsupported layer "${name}" (${layer.class_name}) at position ${origin.position} of ${origin.count}; ` +
+          `unsupported layer "${name}" (${cls}) at position ${origin.position} of ${origin.count}; ` +
             `the exporter handles ${SUPPORTED_LAYERS.join(', ')}`,
         );
     }
     stepsThrough.set(name, steps.length);
   });
-  if (width === undefined || !steps.some((s) => s.kind === 'dense')) {
-    throw new ExportError('the model has no Dense layer: nothing to export');
+  if (inputShape === undefined || !steps.some(hasWeights)) {
+    throw new ExportError('the model has no Dense or convolution layer: nothing to export');
   }
   const unused = [...weights.keys()].filter((n) => !used.has(n));
   if (unused.length > 0) {
-    throw new CheckpointError(`weights ${unused.map((n) => `"${n}"`).join(', ')} belong to no Dense layer of model.json`, {
+    throw new CheckpointError(`weights ${unused.map((n) => `"${n}"`).join(', ')} belong to no Dense or convolution layer of model.json`, {
       file: 'model.json',
     });
   }
-  return { inputDim: inputShape!.reduce((a, b) => a * b, 1), steps, stepsThrough, layerNames: layers.map((l, i) => String(l.name ?? l.config?.['name'] ?? `#${i + 1}`)) };
+  return {
+    inputDim: size(inputShape),
+    inputShape,
+    steps,
+    stepsThrough,
+    layerNames: layers.map((l, i) => String(l.name ?? l.config?.['name'] ?? `#${i + 1}`)),
+  };
 }

@@ -5,15 +5,16 @@
  */
 import { AEKIT_VERSION, ExportError, GRAPH_IO, type GraphName, type IoDtype, type Normalization, toAffine } from '@aekit/core';
 import type { SplitModel } from '../model/split.js';
-import type { Step } from '../model/chain.js';
-import { ACTIVATIONS, DTYPE_CODE, EXECUTION_PROVIDERS, GraphBuilder, attr } from '@aekit/onnx';
-import { declareInputCheck, emitInputHead } from './input-head.js';
+import { hasWeights } from '../model/chain.js';
+import { DTYPE_CODE, EXECUTION_PROVIDERS, GraphBuilder, attr, i64 } from '@aekit/onnx';
+import { declareInputCheck, normalizationStages, planInputHead } from './input-head.js';
+import { type DenseOp, type PlanState, type Stage, chwToHwc, denseNode, permuteDense, planSteps, toFlat } from './plan.js';
 
 /**
  * How a Dense layer is written. Gemm is the default: never slower than MatMul + Add, one node instead
  * of two, and no fusion pass needed from the runtime (docs/export.md, `pnpm bench export`).
  */
-export type DenseOp = 'gemm' | 'matmul';
+export type { DenseOp } from './plan.js';
 
 export interface GraphOptions {
   opset: number;
@@ -25,39 +26,13 @@ export interface GraphOptions {
   metadata: Record<string, string>;
 }
 
-/** One stage of a graph: transforms tensor `x`, naming its result `out` when given. */
-type Stage = (g: GraphBuilder, x: string, out?: string) => string;
+/**
+ * What the graphs are built from: the split model (model/split.ts). `inputShape` / `latentShape`
+ * default to flat rows ([inputDim] / [latentDim]).
+ */
+export type GraphModel = Pick<SplitModel, 'inputDim' | 'latentDim' | 'encoder' | 'decoder' | 'inputShape' | 'latentShape'>;
 
-function denseStage(step: Step & { kind: 'dense' }, op: DenseOp): Stage {
-  return (g, x, out) => {
-    const layer = step.origin.layer;
-    const w = g.initializer(`${layer}.kernel`, 'float32', [step.inputDim, step.units], step.kernel);
-    const b = step.bias ? g.initializer(`${layer}.bias`, 'float32', [step.units], step.bias) : undefined;
-    if (op === 'gemm') return g.op('Gemm', b ? [x, w, b] : [x, w], {}, out);
-    const y = g.op('MatMul', [x, w], {}, b ? undefined : out);
-    return b ? g.op('Add', [y, b], {}, out) : y;
-  };
-}
-
-function stepStages(steps: readonly Step[], op: DenseOp): Stage[] {
-  return steps.map((s) =>
-    s.kind === 'dense' ? denseStage(s, op) : (g, x, out) => ACTIVATIONS[s.activation.name](g, x, s.activation, out).out,
-  );
-}
-
-/** Raw input → what the network sees: Cast (uint8 input), then the normalisation. */
-function inputStages(o: GraphOptions, dim: number): Stage[] {
-  const stages: Stage[] = [];
-  if (o.inputDtype === 'uint8') stages.push((g, x, out) => g.op('Cast', [x], { to: attr.int(DTYPE_CODE.float32) }, out));
-  const n = o.normalization;
-  if (n.kind === 'scale255') stages.push((g, x, out) => g.op('Mul', [x, g.constFloat(1 / 255)], {}, out));
-  else if (n.kind === 'minmax') {
-    const { offset, scale } = toAffine(n, dim);
-    stages.push((g, x, out) => g.op('Sub', [x, g.constFloat(offset, [dim], 'norm.offset')], {}, out));
-    stages.push((g, x, out) => g.op('Mul', [x, g.constFloat(scale, [dim], 'norm.scale')], {}, out));
-  }
-  return stages;
-}
+const flatState = (shape: readonly number[] | undefined, dim: number): PlanState => ({ layout: { kind: 'flat' }, shape: shape ? [...shape] : [dim] });
 
 /** Network output → raw units: the inverse normalisation, then Clip/Round/Cast for uint8 output. */
 function outputStages(o: GraphOptions, dim: number): Stage[] {
@@ -102,43 +77,45 @@ function finish(g: GraphBuilder, role: GraphName, o: GraphOptions): Uint8Array {
   });
 }
 
-export function buildEncoder(m: SplitModel, o: GraphOptions): Uint8Array {
+/** x → (head) → steps → flat rows named `output`; returns whether x_check was emitted. */
+function buildForward(g: GraphBuilder, m: GraphModel, o: GraphOptions, steps: GraphModel['encoder'], output: string, tail: Stage[]): boolean {
+  const head = planInputHead(o, steps, m.inputDim);
+  const state = flatState(m.inputShape, m.inputDim);
+  const stages = [...head.stages, ...planSteps(steps, state, o.denseOp, head.overrides), ...toFlat(state.layout, state.shape), ...tail];
+  runStages(g, GRAPH_IO.x, stages, output);
+  return head.check;
+}
+
+export function buildEncoder(m: GraphModel, o: GraphOptions): Uint8Array {
   const g = new GraphBuilder('aekit_encoder');
   g.input(GRAPH_IO.x, o.inputDtype, [GRAPH_IO.batch, m.inputDim]);
-  // Normalisation folded into the first Dense layer, plus the x_check output (input-head.ts).
-  const head = emitInputHead(g, o, GRAPH_IO.x, m.encoder);
-  if (head) runStages(g, head.h, stepStages(head.rest, o.denseOp), GRAPH_IO.z);
-  else runStages(g, GRAPH_IO.x, [...inputStages(o, m.inputDim), ...stepStages(m.encoder, o.denseOp)], GRAPH_IO.z);
+  // Normalisation folded into the first layer where possible, plus the x_check output (input-head.ts).
+  const check = buildForward(g, m, o, m.encoder, GRAPH_IO.z, []);
   g.output(GRAPH_IO.z, 'float32', [GRAPH_IO.batch, m.latentDim]);
-  if (head) declareInputCheck(g, o);
+  if (check) declareInputCheck(g, o);
   return finish(g, 'encoder', o);
 }
 
-export function buildDecoder(m: SplitModel, o: GraphOptions): Uint8Array {
+export function buildDecoder(m: GraphModel, o: GraphOptions): Uint8Array {
   const g = new GraphBuilder('aekit_decoder');
   g.input(GRAPH_IO.z, 'float32', [GRAPH_IO.batch, m.latentDim]);
-  runStages(g, GRAPH_IO.z, [...stepStages(m.decoder, o.denseOp), ...outputStages(o, m.inputDim)], GRAPH_IO.xHat);
+  const state = flatState(m.latentShape, m.latentDim);
+  const stages = [...planSteps(m.decoder, state, o.denseOp), ...toFlat(state.layout, state.shape), ...outputStages(o, m.inputDim)];
+  runStages(g, GRAPH_IO.z, stages, GRAPH_IO.xHat);
   g.output(GRAPH_IO.xHat, o.outputDtype, [GRAPH_IO.batch, m.inputDim]);
   return finish(g, 'decoder', o);
 }
 
-export function buildAutoencoder(m: SplitModel, o: GraphOptions): Uint8Array {
+export function buildAutoencoder(m: GraphModel, o: GraphOptions): Uint8Array {
   const g = new GraphBuilder('aekit_autoencoder');
   g.input(GRAPH_IO.x, o.inputDtype, [GRAPH_IO.batch, m.inputDim]);
-  const steps = [...m.encoder, ...m.decoder];
-  const head = emitInputHead(g, o, GRAPH_IO.x, steps);
-  const stages = [
-    ...(head ? [] : inputStages(o, m.inputDim)),
-    ...stepStages(head ? head.rest : steps, o.denseOp),
-    ...outputStages(o, m.inputDim),
-  ];
-  runStages(g, head ? head.h : GRAPH_IO.x, stages, GRAPH_IO.xHat);
+  const check = buildForward(g, m, o, [...m.encoder, ...m.decoder], GRAPH_IO.xHat, outputStages(o, m.inputDim));
   g.output(GRAPH_IO.xHat, o.outputDtype, [GRAPH_IO.batch, m.inputDim]);
-  if (head) declareInputCheck(g, o);
+  if (check) declareInputCheck(g, o);
   return finish(g, 'autoencoder', o);
 }
 
-export function buildGraphs(m: SplitModel, o: GraphOptions): Record<GraphName, Uint8Array> {
+export function buildGraphs(m: GraphModel, o: GraphOptions): Record<GraphName, Uint8Array> {
   return { encoder: buildEncoder(m, o), decoder: buildDecoder(m, o), autoencoder: buildAutoencoder(m, o) };
 }
 
@@ -154,22 +131,28 @@ export interface LogVarHead {
  * A VAE's encoder: x → z_mean (the split model's encoder) and x → z_log_var (the head, applied to the
  * input of the latent layer). Same input and normalisation as the plain encoder.
  */
-export function buildVaeEncoder(m: SplitModel, head: LogVarHead, o: GraphOptions): Uint8Array {
-  let lastDense = -1;
-  m.encoder.forEach((s, i) => {
-    if (s.kind === 'dense') lastDense = i;
-  });
-  const latentDense = m.encoder[lastDense];
+export function buildVaeEncoder(m: GraphModel, head: LogVarHead, o: GraphOptions): Uint8Array {
+  const lastWeighted = m.encoder.reduce((k, s, i) => (hasWeights(s) ? i : k), -1);
+  const latentDense = m.encoder[lastWeighted];
   if (latentDense === undefined || latentDense.kind !== 'dense' || latentDense.inputDim !== head.inputDim || latentDense.units !== head.units) {
     throw new ExportError(`the VAE log-variance head (${head.inputDim}×${head.units}) does not fit the encoder's latent layer; the checkpoint's aekit.json is inconsistent, retrain it`);
   }
   const g = new GraphBuilder('aekit_vae_encoder');
   g.input(GRAPH_IO.x, o.inputDtype, [GRAPH_IO.batch, m.inputDim]);
-  runStages(g, GRAPH_IO.x, [...inputStages(o, m.inputDim), ...stepStages(m.encoder.slice(0, lastDense), o.denseOp)], 'features');
-  runStages(g, 'features', stepStages(m.encoder.slice(lastDense), o.denseOp), GRAPH_IO.zMean);
-  const w = g.initializer('latent_log_var.kernel', 'float32', [head.inputDim, head.units], Float32Array.from(head.kernel));
-  const b = g.initializer('latent_log_var.bias', 'float32', [head.units], Float32Array.from(head.bias));
-  g.op('Gemm', ['features', w, b], {}, GRAPH_IO.zLogVar);
+  const state = flatState(m.inputShape, m.inputDim);
+  const prefix = [...normalizationStages(o, m.inputDim), ...planSteps(m.encoder.slice(0, lastWeighted), state, o.denseOp)];
+  // The features both heads read: flat rows, in CHW order after a convolution (their kernels' rows permuted to match).
+  if (state.layout.kind === 'nchw') {
+    const n = state.shape.reduce((a, b) => a * b, 1);
+    prefix.push((g, x, out) => g.op('Reshape', [x, i64(g, [0, n])], {}, out));
+    state.layout = { kind: 'chw', hwc: state.layout.hwc };
+  }
+  const rows = state.layout.kind === 'flat' ? undefined : chwToHwc(state.layout.hwc);
+  runStages(g, GRAPH_IO.x, prefix, 'features');
+  const rest = [...planSteps(m.encoder.slice(lastWeighted), state, o.denseOp), ...toFlat(state.layout, state.shape)];
+  runStages(g, 'features', rest, GRAPH_IO.zMean);
+  const w = permuteDense({ inputDim: head.inputDim, units: head.units, kernel: Float32Array.from(head.kernel), bias: Float32Array.from(head.bias) }, rows);
+  denseNode(g, 'features', 'latent_log_var', w, [head.inputDim, head.units], 'gemm', GRAPH_IO.zLogVar);
   g.output(GRAPH_IO.zMean, 'float32', [GRAPH_IO.batch, m.latentDim]);
   g.output(GRAPH_IO.zLogVar, 'float32', [GRAPH_IO.batch, m.latentDim]);
   return finish(g, 'encoder', o);

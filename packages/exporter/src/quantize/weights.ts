@@ -54,7 +54,11 @@ function attrInt(node: OnnxTypes.INodeProto, name: string, fallback: number): nu
   return a?.i === undefined || a.i === null ? fallback : Number(a.i);
 }
 
-/** The Dense weights of a graph: Gemm B (and C), MatMul B, and a bias Add fed by a MatMul. */
+/**
+ * The weights of a graph: Gemm B (and C), MatMul B, a bias Add fed by a MatMul, and convolution
+ * kernels and biases (Conv W [cout, cin, kh, kw]: output channels on axis 0; ConvTranspose W
+ * [cin, cout, kh, kw]: axis 1).
+ */
 function findTargets(graph: OnnxTypes.IGraphProto, inits: Map<string, OnnxTypes.ITensorProto>): Map<string, Target> {
   const targets = new Map<string, Target>();
   const producedByMatMul = new Set<string>();
@@ -70,6 +74,12 @@ function findTargets(graph: OnnxTypes.IGraphProto, inits: Map<string, OnnxTypes.
     } else if (node.opType === 'MatMul') {
       if (isFloatInit(ins[1]) && inits.get(ins[1])!.dims?.length === 2) targets.set(ins[1], { name: ins[1], channelAxis: 1 });
       for (const o of node.output ?? []) producedByMatMul.add(o);
+    } else if (node.opType === 'Conv' || node.opType === 'ConvTranspose') {
+      if (isFloatInit(ins[1]) && inits.get(ins[1])!.dims?.length === 4) {
+        if (attrInt(node, 'group', 1) !== 1) continue;
+        targets.set(ins[1], { name: ins[1], channelAxis: node.opType === 'Conv' ? 0 : 1 });
+      }
+      if (isFloatInit(ins[2])) targets.set(ins[2], { name: ins[2] });
     } else if (node.opType === 'Add' && ins.length === 2) {
       const [a, b] = ins;
       if (isFloatInit(b) && producedByMatMul.has(a!)) targets.set(b, { name: b });
@@ -98,31 +108,29 @@ function freshName(taken: Set<string>, base: string): string {
   return n;
 }
 
-/** Symmetric per-channel int8: q = round(w / s), s = max|w| / 127 over the channel. */
+/** The channel (index along `axis`) of each element of a row-major tensor of `dims`. */
+function channelOf(dims: readonly number[], axis: number): (i: number) => number {
+  const channels = dims[axis]!;
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  return (i) => Math.floor(i / inner) % channels;
+}
+
+/** Symmetric per-channel int8: q = round(w / s), s = max|w| / 127 over the channel (the index along `axis`). */
 export function quantizeInt8PerChannel(w: Float32Array, dims: readonly number[], axis: number): { q: Int8Array; scale: Float32Array } {
-  const [rows, cols] = [dims[0]!, dims[1]!];
-  const channels = axis === 1 ? cols : rows;
-  const maxAbs = new Float32Array(channels);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const ch = axis === 1 ? c : r;
-      const v = Math.abs(w[r * cols + c]!);
-      if (v > maxAbs[ch]!) maxAbs[ch] = v;
-    }
+  const ch = channelOf(dims, axis);
+  const maxAbs = new Float32Array(dims[axis]!);
+  for (let i = 0; i < w.length; i++) {
+    const v = Math.abs(w[i]!);
+    if (v > maxAbs[ch(i)]!) maxAbs[ch(i)] = v;
   }
   const scale = Float32Array.from(maxAbs, (m) => (m > 0 ? m / 127 : 1));
   const q = new Int8Array(w.length);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const s = scale[axis === 1 ? c : r]!;
-      q[r * cols + c] = Math.max(-127, Math.min(127, Math.round(w[r * cols + c]! / s)));
-    }
-  }
+  for (let i = 0; i < w.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(w[i]! / scale[ch(i)]!)));
   return { q, scale };
 }
 
 /**
- * Rewrites a model's Dense weights to float16 or int8 storage (see the module comment). Inputs,
+ * Rewrites a model's Dense and convolution weights to float16 or int8 storage (see the module comment). Inputs,
  * outputs and every other node are unchanged; metadata gains `weights`. Returns the new bytes and what
  * changed. Throws ExportError for weights float16 cannot hold (|w| > 65504) or a model with no Dense
  * weights.
@@ -142,7 +150,7 @@ export function quantizeModelWeights(modelBytes: Uint8Array, weights: WeightsDty
   if (!graph) throw new ExportError('the model has no graph');
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name!, t]));
   const targets = findTargets(graph, inits);
-  if (targets.size === 0) throw new ExportError('the model has no Dense (Gemm / MatMul) weights to quantise');
+  if (targets.size === 0) throw new ExportError('the model has no Dense or convolution (Gemm / MatMul / Conv / ConvTranspose) weights to quantise');
   const taken = new Set<string>([
     ...inits.keys(),
     ...(graph.node ?? []).flatMap((n) => [...(n.output ?? []), n.name ?? '']),
@@ -193,9 +201,9 @@ export function quantizeModelWeights(modelBytes: Uint8Array, weights: WeightsDty
       name: freshName(taken, `DequantizeLinear_${t.name}`),
       attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: target.channelAxis }],
     });
-    const cols = dims[1]!;
+    const ch = channelOf(dims, target.channelAxis);
     for (let i = 0; i < w.length; i++) {
-      const s = scale[target.channelAxis === 1 ? i % cols : Math.floor(i / cols)]!;
+      const s = scale[ch(i)]!;
       report.maxAbsError = Math.max(report.maxAbsError, Math.abs(w[i]! - q[i]! * s));
     }
   }

@@ -13,7 +13,7 @@ import {
   type ModelSpec,
   type Normalization,
   Rng,
-  denseLayers,
+  modelLayers,
 } from '@aekit/core';
 
 let ready: Promise<void> | undefined;
@@ -31,7 +31,7 @@ export { tf };
 /** A tf.sequential named as aekit checkpoints name layers (enc_0 … latent … output, `<dense>_act`). */
 export function buildAekitModel(spec: ModelSpec): tf.Sequential {
   const m = tf.sequential();
-  for (const l of denseLayers(spec)) {
+  for (const l of modelLayers(spec)) {
     const leaky = l.activation.name === 'leakyRelu';
     m.add(
       tf.layers.dense({

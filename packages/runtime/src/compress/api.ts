@@ -60,6 +60,12 @@ export interface CompressStreamOptions extends CompressOptions {
    * equal the one-shot `compress` output for the same rows.
    */
   rows?: number;
+  /**
+   * The type of the rows the stream will carry, recorded in the header (byte 52) so that decompress
+   * can give back the same type: `uint8` for byte data (e.g. image pixels) into a float32 bundle.
+   * Default: the bundle's input dtype. A stream declared `uint8` refuses Float32Array pieces.
+   */
+  inputDtype?: InputDtype;
 }
 
 export interface CompressStats {
@@ -122,7 +128,7 @@ function entropyTables(codec: CompressCodec): { tables: LatentTables; sha256: st
   return { tables, sha256: sha256.toLowerCase() };
 }
 
-function makeHeader(codec: CompressCodec, options: CompressOptions, rowCount: number | null): ContainerHeader {
+function makeHeader(codec: CompressCodec, options: CompressOptions, rowCount: number | null, inputDtype: InputDtype): ContainerHeader {
   const m = codec.manifest;
   const latentType = parseLatentType(options.latent ?? defaultLatentType(codec));
   const perChunk = options.rowsPerChunk ?? Math.min(DEFAULT_ROWS_PER_CHUNK, maxRowsPerChunk({ latentDim: m.latentDim, latentType }));
@@ -131,7 +137,8 @@ function makeHeader(codec: CompressCodec, options: CompressOptions, rowCount: nu
     decoderSha256: m.files.decoder.sha256.toLowerCase(),
     latentTablesSha256: latentType === 'entropy' ? entropyTables(codec).sha256 : null,
     inputDim: m.inputDim,
-    inputDtype: m.inputDtype,
+    // What the caller compressed (uint8 rows into a float32 bundle stay uint8): decompress's default type.
+    inputDtype,
     latentDim: m.latentDim,
     latentType,
     rowsPerChunk: perChunk,
@@ -140,8 +147,8 @@ function makeHeader(codec: CompressCodec, options: CompressOptions, rowCount: nu
   };
 }
 
-function makeWriter(codec: CompressCodec, options: CompressOptions, rowCount: number | null): ContainerWriter {
-  const header = makeHeader(codec, options, rowCount);
+function makeWriter(codec: CompressCodec, options: CompressOptions, rowCount: number | null, inputDtype: InputDtype): ContainerWriter {
+  const header = makeHeader(codec, options, rowCount, inputDtype);
   return new ContainerWriter(header, header.latentType === 'entropy' ? entropyTables(codec).tables : undefined);
 }
 
@@ -149,7 +156,7 @@ function checkRowsType(rows: unknown, dtype: InputDtype): asserts rows is Float3
   if (rows instanceof Uint8Array) return;
   if (rows instanceof Float32Array) {
     if (dtype === 'float32') return;
-    throw new TypeError('this bundle takes uint8 rows: pass a Uint8Array, not a Float32Array');
+    throw new TypeError('uint8 rows expected (the bundle\'s input dtype, or the stream\'s inputDtype): pass a Uint8Array, not a Float32Array');
   }
   const name = typeof rows === 'object' && rows !== null ? rows.constructor.name : typeof rows;
   throw new TypeError(`rows must be a Float32Array or Uint8Array, got ${name}`);
@@ -196,7 +203,7 @@ export async function compressWithStats(
     throw new RangeError(`rows hold ${rows.length} values, not a multiple of the input width ${inputDim}`);
   }
   const count = rows.length / inputDim;
-  const writer = makeWriter(codec, options, count);
+  const writer = makeWriter(codec, options, count, rows instanceof Uint8Array ? 'uint8' : 'float32');
   const parts = [writer.headerBytes()];
   const per = writer.header.rowsPerChunk * inputDim;
   for (let at = 0; at < rows.length; at += per) parts.push(await encodeChunk(codec, writer, rows.subarray(at, at + per)));
@@ -304,7 +311,10 @@ export function compressStream(codec: CompressCodec, options: CompressStreamOpti
   if (options.rows !== undefined && (!Number.isSafeInteger(options.rows) || options.rows < 0)) {
     throw new RangeError(`rows must be a non-negative integer, got ${options.rows}`);
   }
-  const writer = makeWriter(codec, options, options.rows ?? null);
+  const declared = options.inputDtype ?? inputDtype;
+  if (declared !== 'float32' && declared !== 'uint8') throw new TypeError(`inputDtype must be "float32" or "uint8", got ${JSON.stringify(declared)}`);
+  if (declared === 'float32' && inputDtype === 'uint8') throw new TypeError('inputDtype float32: this bundle takes uint8 rows');
+  const writer = makeWriter(codec, options, options.rows ?? null, declared);
   const per = writer.header.rowsPerChunk * inputDim;
   const buffer = inputDtype === 'uint8' ? new Uint8Array(per) : new Float32Array(per);
   let fill = 0;
@@ -319,7 +329,7 @@ export function compressStream(codec: CompressCodec, options: CompressStreamOpti
       emit(controller, writer.headerBytes());
     },
     async transform(piece, controller) {
-      checkRowsType(piece, inputDtype);
+      checkRowsType(piece, declared);
       bytesIn += piece.byteLength;
       let at = 0;
       while (at < piece.length) {

@@ -5,16 +5,16 @@
  * `latent_density` after the spec's dense layers (kernel [1, latentDim] = μ, bias = ℓ).
  */
 import { CheckpointError, type ModelSpec, type RateMeta, type TensorEntry } from '@aekit/core';
-import type { DenseParams, ParamSet } from '../engine.js';
+import type { LayerParams, ParamSet } from '../engine.js';
 import { RATE_DENSITY_LAYER } from '../variants/rate-math.js';
 
 /** Takes a trailing density pseudo-layer off a state. */
-export function splitDensity(set: ParamSet): { rest: ParamSet; density?: DenseParams } {
+export function splitDensity(set: ParamSet): { rest: ParamSet; density?: LayerParams } {
   const last = set.at(-1);
   return last?.name === RATE_DENSITY_LAYER ? { rest: set.slice(0, -1), density: last } : { rest: set };
 }
 
-export function encodeDensity(d: DenseParams): { bytes: Uint8Array; tensors: TensorEntry[] } {
+export function encodeDensity(d: LayerParams): { bytes: Uint8Array; tensors: TensorEntry[] } {
   const bytes = new Uint8Array(4 * (d.kernel.length + d.bias.length));
   const f32 = new Float32Array(bytes.buffer);
   f32.set(d.kernel, 0);
@@ -29,7 +29,7 @@ export function encodeDensity(d: DenseParams): { bytes: Uint8Array; tensors: Ten
 }
 
 /** The density from density.bin's bytes (already checked against `rate.density.sha256`); `file` names it in errors. */
-export function decodeDensity(spec: ModelSpec, rate: RateMeta, bytes: Uint8Array, file: string): DenseParams {
+export function decodeDensity(spec: ModelSpec, rate: RateMeta, bytes: Uint8Array, file: string): LayerParams {
   const units = spec.latent.units;
   const table = rate.density;
   if (table === undefined) throw new CheckpointError(`${file}: aekit.json's "rate" has no "density"; the checkpoint is damaged, train again`, { file });

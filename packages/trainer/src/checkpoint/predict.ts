@@ -44,7 +44,9 @@ export async function predictCheckpoint(
     );
     const inputDim = normalised.length / rows;
     const enc = tf.model({ inputs: m.inputs, outputs: m.getLayer(splitAfter).output as Tf.SymbolicTensor });
-    const x = tf.tensor2d(normalised, [rows, inputDim]);
+    // The model's own input shape (a foreign image model takes [H, W, C], not flat rows).
+    const shape = m.inputs[0]!.shape.slice(1).map((d) => d ?? inputDim);
+    const x = tf.tensor(normalised, [rows, ...(shape.reduce((a, b) => a * b, 1) === inputDim ? shape : [inputDim])]);
     const zt = enc.predict(x, { batchSize: rows }) as Tf.Tensor;
     const yt = m.predict(x, { batchSize: rows }) as Tf.Tensor;
     const z = Float32Array.from(zt.dataSync());

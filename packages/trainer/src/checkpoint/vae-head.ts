@@ -4,13 +4,13 @@
  * `vae.head` gives its tensor table and SHA-256. In a state (params, moments, best.bin) the head comes
  * after the spec's dense layers.
  */
-import { CheckpointError, type ModelSpec, type TensorEntry, type VaeMeta, denseLayers } from '@aekit/core';
-import type { DenseParams, ParamSet } from '../engine.js';
+import { CheckpointError, type ModelSpec, type TensorEntry, type VaeMeta, modelLayers } from '@aekit/core';
+import type { LayerParams, ParamSet } from '../engine.js';
 import { LOG_VAR_LAYER, headInputDim } from '../variants/vae-math.js';
 
 /** Splits a parameter set into the spec's dense layers and the VAE head that may follow them. */
-export function splitHead(spec: ModelSpec, set: ParamSet): { dense: ParamSet; head?: DenseParams } {
-  const n = denseLayers(spec).length;
+export function splitHead(spec: ModelSpec, set: ParamSet): { dense: ParamSet; head?: LayerParams } {
+  const n = modelLayers(spec).length;
   if (set.length === n) return { dense: set };
   const head = set[n];
   if (set.length !== n + 1 || head?.name !== LOG_VAR_LAYER) {
@@ -19,7 +19,7 @@ export function splitHead(spec: ModelSpec, set: ParamSet): { dense: ParamSet; he
   return { dense: set.slice(0, n), head };
 }
 
-export function encodeHead(head: DenseParams): { bytes: Uint8Array; tensors: TensorEntry[] } {
+export function encodeHead(head: LayerParams): { bytes: Uint8Array; tensors: TensorEntry[] } {
   const bytes = new Uint8Array(4 * (head.kernel.length + head.bias.length));
   const f32 = new Float32Array(bytes.buffer);
   f32.set(head.kernel, 0);
@@ -46,7 +46,7 @@ function checkShape(spec: ModelSpec, inputDim: number, units: number, where: str
  * The head from vae_head.bin's bytes (already checked against `vae.head.sha256`), or, for a checkpoint
  * written before vae_head.bin, from the JSON numbers in `vae.logVar`. `file` names the file in errors.
  */
-export function decodeHead(spec: ModelSpec, vae: VaeMeta, bytes: Uint8Array | undefined, file: string): DenseParams {
+export function decodeHead(spec: ModelSpec, vae: VaeMeta, bytes: Uint8Array | undefined, file: string): LayerParams {
   if (vae.head === undefined) {
     const lv = vae.logVar;
     if (lv === undefined) throw new CheckpointError(`${file}: "vae" has neither "head" nor "logVar"; the checkpoint is damaged, train again`, { file });

@@ -3,6 +3,7 @@
  * variational autoencoder. Each `create` imports its engine on demand: loading tfjs or onnxruntime
  * takes time the data loaders and the runtime CLI should not pay.
  */
+import { isConvSpec } from '@aekit/core';
 import { ORT_ENGINE, TFJS_ENGINE, type Variant } from '../engine.js';
 import type { EngineFactory } from './registry.js';
 import { TFJS_BACKENDS, parseTfjsBackend } from './tfjs/backend-names.js';
@@ -24,11 +25,10 @@ export const BUILTIN_ENGINES: readonly EngineFactory[] = [
   factory({
     variant: 'ae',
     ...TFJS,
-    // Rate–distortion training (config.rate) has an engine of its own (autodiff); the ort engine's graph takes it as an option.
+    // Rate–distortion training (config.rate) and conv models run on the autodiff engine; the ort engine's graph takes both.
     create: async (config, backend) => {
       const parsed = parseTfjsBackend(backend);
-      const { rate } = config;
-      if (rate !== undefined) return (await import('../variants/rate.js')).TfjsRateEngine.create({ ...config, rate }, parsed);
+      if (config.rate !== undefined || isConvSpec(config.spec)) return (await import('./tfjs/autodiff.js')).TfjsAutodiffEngine.create(config, parsed);
       return (await import('./tfjs/engine.js')).TfjsEngine.create(config, { backend: parsed });
     },
   }),

@@ -18,8 +18,7 @@ import {
   DataError,
   SpecError,
   UsageError,
-  denseLayers,
-  encoderDepth,
+  modelLayers,
   type ModelSpec,
   type OrtModule as CoreOrtModule,
 } from '@aekit/core';
@@ -30,6 +29,7 @@ import {
   buildTrainingGraph,
   parameterSlots,
   updatedName,
+  type ConvLowering,
   type ParamLayout,
   type ParamSlot,
   type TrainingGraph,
@@ -101,6 +101,8 @@ export interface OrtEngineOptions {
    * (on CPU, outputs already are plain memory fed straight back).
    */
   stateOnDevice?: boolean;
+  /** How the graphs write convolutions (graphs/conv.ts); default `ops` (measured in docs/ort-engine.md). */
+  convLowering?: ConvLowering;
 }
 
 function checkRows(data: Float32Array, rows: number, cols: number, what: string): void {
@@ -177,7 +179,9 @@ export class OrtEngine implements TrainingEngine {
       layout,
       stepsPerRun: steps > 1 ? ('loop' as const) : ('single' as const),
       ...(config.rate !== undefined ? { rate: { weight: config.rate.weight } } : {}),
+      ...(options.convLowering ? { conv: options.convLowering } : {}),
     };
+    const conv = options.convLowering ? { conv: options.convLowering } : {};
     const graph = buildTrainingGraph(spec, graphOptions);
     const spin = options.spinning === true ? '1' : '0';
     const sessionOptions: InferenceSession.SessionOptions = {
@@ -220,10 +224,10 @@ export class OrtEngine implements TrainingEngine {
     // A rate model's validation loss decodes rounded latents and adds their bits (evaluate()).
     const evaluate = await open(
       config.rate !== undefined
-        ? buildRateEvaluateGraph(spec, { loss: config.loss, layout, weight: config.rate.weight })
-        : buildForwardGraph(spec, { output: 'loss', loss: config.loss, layout }).bytes,
+        ? buildRateEvaluateGraph(spec, { loss: config.loss, layout, weight: config.rate.weight, ...conv })
+        : buildForwardGraph(spec, { output: 'loss', loss: config.loss, layout, ...conv }).bytes,
     );
-    const encode = await open(buildForwardGraph(spec, { output: 'latent', layout }).bytes);
+    const encode = await open(buildForwardGraph(spec, { output: 'latent', layout, ...conv }).bytes);
     const readout = stateOnDevice ? await open(buildReadoutGraph(spec, layout, config.rate !== undefined).bytes) : undefined;
     // The graph with separate targets (denoising) is built the first time targets are given.
     const openWithTargets = () =>
@@ -236,12 +240,12 @@ export class OrtEngine implements TrainingEngine {
   }
 
   async setState(params: ParamSet, optimizer?: AdamState): Promise<void> {
-    const layers = denseLayers(this.config.spec);
+    const layers = modelLayers(this.config.spec);
     const rate = this.graph.rate;
     // A rate model's state may end with its density (absent at the start: μ = ℓ = 0).
     const density = rate !== undefined && params.length === layers.length + 1 ? params[layers.length]! : undefined;
     if (params.length !== layers.length && density === undefined) {
-      throw new SpecError(`parameters hold ${params.length} dense layers; the model has ${layers.length}`);
+      throw new SpecError(`parameters hold ${params.length} layers; the model has ${layers.length}`);
     }
     if (density !== undefined && (density.name !== RATE_DENSITY_LAYER || density.kernel.length !== this.config.spec.latent.units || density.bias.length !== this.config.spec.latent.units)) {
       throw new SpecError(`parameters end with ${density.name} (${density.kernel.length} + ${density.bias.length} values); a rate model's ${RATE_DENSITY_LAYER} needs 2 × ${this.config.spec.latent.units}`);
@@ -379,8 +383,8 @@ export class OrtEngine implements TrainingEngine {
     const state = this.ready();
     const cols = this.config.spec.inputDim;
     checkRows(data, rows, cols, 'encode');
-    const width = denseLayers(this.config.spec)[encoderDepth(this.config.spec) - 1]!.units;
-    return forwardRows(this.sessions.encode, 'z', width, (x, n) => this.forwardFeeds(state, x, n), data, rows, cols);
+    // latent.units: h·w·c for a spatial latent (the latent layer's `units` are its channels).
+    return forwardRows(this.sessions.encode, 'z', this.config.spec.latent.units, (x, n) => this.forwardFeeds(state, x, n), data, rows, cols);
   }
 
   private forwardFeeds(state: Map<string, Tensor>, x: Float32Array, rows: number): Record<string, Tensor> {
@@ -402,7 +406,7 @@ export class OrtEngine implements TrainingEngine {
         const s = this.slots[i]!;
         return this.layout === 'flat' ? values[0]!.slice(s.offset, s.offset + s.size) : values[i]!.slice();
       };
-      return denseLayers(this.config.spec).map((l, i) => ({
+      return modelLayers(this.config.spec).map((l, i) => ({
         name: l.name,
         inputDim: l.inputDim,
         units: l.units,

@@ -6,7 +6,7 @@
  * and help come from here (`engineChoices`, `backendHelp`), so a registered engine shows up there too.
  * The built-in factories are in ./builtin.ts.
  */
-import { BackendError, UsageError } from '@aekit/core';
+import { BackendError, UsageError, isConvSpec } from '@aekit/core';
 import type { EngineName, TrainingEngine, Variant, VariantEngineConfigs } from '../engine.js';
 import { BUILTIN_ENGINES } from './builtin.js';
 
@@ -97,6 +97,9 @@ export async function createEngine<V extends Variant = 'ae'>(selection: EngineSe
   const backend = selection.backend ?? 'auto';
   const registered = engineFactories(variant);
   const forVariant = variant === 'ae' ? '' : ` for variant ${variant}`;
+  if (variant !== 'ae' && isConvSpec(config.spec)) {
+    throw new UsageError(`variant ${variant} trains dense models only; train a convolutional model as a plain autoencoder (no --variant)`);
+  }
   if (variant !== 'ae' && (config as { rate?: unknown }).rate !== undefined) {
     throw new UsageError(`rate–distortion training (rate weight) applies to the plain autoencoder only, not to variant ${variant}`);
   }

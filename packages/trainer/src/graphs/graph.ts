@@ -17,9 +17,10 @@ import {
   type LossName,
   type ModelSpec,
 } from '@aekit/core';
-import { ACTIVATIONS, attr, GraphBuilder } from '@aekit/onnx';
-import { denseLayers, encoderDepth } from '@aekit/core';
+import { attr, GraphBuilder } from '@aekit/onnx';
+import { encoderDepth } from '@aekit/core';
 import { checkRateWeight } from '../variants/rate-math.js';
+import { CONV_LOWERINGS, type ConvLowering, DEFAULT_CONV_LOWERING } from './conv.js';
 import { PARAM_LAYOUTS, parameterSlots, stateInputNames, updatedName, type ParamLayout, type ParamSlot } from './layout.js';
 import { emitForward, emitLoss, emitRate, emitTrainingStep, unpackParams } from './step.js';
 
@@ -49,6 +50,8 @@ export interface TrainingGraphOptions {
   targets?: boolean;
   /** Rate–distortion training with weight λ > 0 (variants/rate-math.ts): adds the RATE_INPUTS. */
   rate?: { weight: number };
+  /** How convolutions are written (graphs/conv.ts); default `ops`. */
+  conv?: ConvLowering;
 }
 
 export interface TrainingGraph {
@@ -78,9 +81,10 @@ interface Resolved {
   l1: number;
   l2: number;
   layout: ParamLayout;
+  conv: ConvLowering;
 }
 
-function resolve(specInput: ModelSpec, o: TrainingGraphOptions): Resolved {
+function resolve(specInput: ModelSpec, o: Pick<TrainingGraphOptions, 'loss' | 'adam' | 'l1' | 'l2' | 'layout' | 'conv'>): Resolved {
   const spec = validateSpec(specInput);
   const loss = o.loss ?? 'mse';
   if (!LOSS_NAMES.includes(loss)) throw new UsageError(`unknown loss "${String(loss)}"; valid: ${LOSS_NAMES.join(', ')}`);
@@ -94,7 +98,11 @@ function resolve(specInput: ModelSpec, o: TrainingGraphOptions): Resolved {
   if (!(adam.epsilon > 0) || !Number.isFinite(adam.epsilon)) {
     throw new UsageError(`Adam epsilon must be a finite number > 0, got ${adam.epsilon}`);
   }
-  return { spec, loss, adam, l1: checkFactor('l1', o.l1 ?? 0), l2: checkFactor('l2', o.l2 ?? 0), layout };
+  const conv = o.conv ?? DEFAULT_CONV_LOWERING;
+  if (!CONV_LOWERINGS.includes(conv)) {
+    throw new UsageError(`unknown convolution lowering "${String(conv)}"; valid: ${CONV_LOWERINGS.join(', ')}`);
+  }
+  return { spec, loss, adam, l1: checkFactor('l1', o.l1 ?? 0), l2: checkFactor('l2', o.l2 ?? 0), layout, conv };
 }
 
 function stateDims(slots: ParamSlot[], layout: ParamLayout): number[][] {
@@ -115,7 +123,7 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
   const densityState = rate ? [RATE_INPUTS.density, RATE_INPUTS.m, RATE_INPUTS.v] : [];
   state.push(...densityState);
   const stateDimsAll = [...dims, ...dims, ...dims, ...densityState.map(() => [2, L])];
-  const settings = { loss: r.loss, adam: r.adam, l1: r.l1, l2: r.l2, layout: r.layout, ...(rate ? { rate } : {}) };
+  const settings = { loss: r.loss, adam: r.adam, l1: r.l1, l2: r.l2, layout: r.layout, conv: r.conv, ...(rate ? { rate } : {}) };
   const densityOf = (list: string[]) => (rate ? { density: { params: list[3 * k]!, m: list[3 * k + 1]!, v: list[3 * k + 2]! } } : {});
 
   const g = new GraphBuilder(loop ? 'aekit_train_loop' : 'aekit_train_step');
@@ -188,8 +196,8 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
  * (already rounded) latents `z` + λ · bits per value at `z` under the density (input `density`
  * [2, latentDim]). Output `loss`, a scalar; inputs x, z, the parameters (as the forward graph's) and density.
  */
-export function buildRateEvaluateGraph(specInput: ModelSpec, options: { loss?: LossName; layout?: ParamLayout; weight: number }): Uint8Array {
-  const r = resolve(specInput, { loss: options.loss ?? 'mse', layout: options.layout ?? 'flat' });
+export function buildRateEvaluateGraph(specInput: ModelSpec, options: { loss?: LossName; layout?: ParamLayout; weight: number; conv?: ConvLowering }): Uint8Array {
+  const r = resolve(specInput, { loss: options.loss ?? 'mse', layout: options.layout ?? 'flat', ...(options.conv ? { conv: options.conv } : {}) });
   const slots = parameterSlots(r.spec);
   const names = stateInputNames(r.spec, r.layout);
   const dims = stateDims(slots, r.layout);
@@ -200,12 +208,7 @@ export function buildRateEvaluateGraph(specInput: ModelSpec, options: { loss?: L
   names.params.forEach((n, i) => g.input(n, 'float32', dims[i]!));
   g.input(RATE_INPUTS.density, 'float32', [2, L]);
   const tensors = unpackParams(g, slots, r.layout, names.params);
-  const layers = denseLayers(r.spec);
-  let a = 'z';
-  for (let i = encoderDepth(r.spec); i < layers.length; i++) {
-    const l = layers[i]!;
-    a = ACTIVATIONS[l.activation.name](g, g.op('Gemm', [a, tensors[2 * i]!, tensors[2 * i + 1]!]), l.activation).out;
-  }
+  const a = emitForward(g, r.spec, 'z', tensors, 'output', undefined, r.conv, encoderDepth(r.spec)).output;
   const recon = emitLoss(g, r.loss, a, 'x', false).loss;
   const { term } = emitRate(g, 'z', RATE_INPUTS.density, checkRateWeight(options.weight, 'rate weight'), r.spec.inputDim, false);
   g.op('Add', [recon, term], {}, 'loss');
@@ -218,6 +221,7 @@ export interface ForwardGraphOptions {
   /** `latent`: output `z` [batch, latentDim]; `loss`: output `loss`, the batch's reconstruction loss (scalar). */
   output: 'latent' | 'loss';
   loss?: LossName;
+  conv?: ConvLowering;
 }
 
 export interface ForwardGraph {
@@ -228,7 +232,7 @@ export interface ForwardGraph {
 
 /** A forward-only graph over the same parameter inputs as the training graph (evaluate / encode). */
 export function buildForwardGraph(specInput: ModelSpec, options: ForwardGraphOptions): ForwardGraph {
-  const r = resolve(specInput, { loss: options.loss ?? 'mse', layout: options.layout ?? 'flat' });
+  const r = resolve(specInput, { loss: options.loss ?? 'mse', layout: options.layout ?? 'flat', ...(options.conv ? { conv: options.conv } : {}) });
   const slots = parameterSlots(r.spec);
   const names = stateInputNames(r.spec, r.layout);
   const dims = stateDims(slots, r.layout);
@@ -238,11 +242,11 @@ export function buildForwardGraph(specInput: ModelSpec, options: ForwardGraphOpt
   const tensors = unpackParams(g, slots, r.layout, names.params);
   let output: string;
   if (options.output === 'latent') {
-    const enc = emitForward(g, r.spec, 'x', tensors, 'latent');
+    const enc = emitForward(g, r.spec, 'x', tensors, 'latent', undefined, r.conv);
     output = g.op('Identity', [enc.latent], {}, 'z');
     g.output(output, 'float32', ['batch', r.spec.latent.units]);
   } else {
-    const fwd = emitForward(g, r.spec, 'x', tensors);
+    const fwd = emitForward(g, r.spec, 'x', tensors, 'output', undefined, r.conv);
     output = emitLoss(g, r.loss, fwd.output, 'x', false, 'loss').loss;
     g.output(output, 'float32', []);
   }

@@ -3,3 +3,5 @@ export { buildTrainingGraph, buildForwardGraph, buildRateEvaluateGraph, buildRea
 export type { TrainingGraph, TrainingGraphOptions, ForwardGraph, ForwardGraphOptions } from './graph.js';
 export { parameterSlots, stateInputNames, updatedName, PARAM_LAYOUTS } from './layout.js';
 export type { ParamLayout, ParamSlot, StateNames } from './layout.js';
+export { CONV_LOWERINGS, DEFAULT_CONV_LOWERING } from './conv.js';
+export type { ConvLowering } from './conv.js';

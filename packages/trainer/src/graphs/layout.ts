@@ -1,10 +1,10 @@
 /**
  * Where each trainable tensor lives in a training-step graph. Tensors are named as the exporter names
- * ONNX initializers (`<layer>.kernel` [in, out] row-major, `<layer>.bias` [out]); in the `flat` layout
- * they are laid end to end in that order in one float32 vector, so the optimizer runs as a few
- * element-wise ops over one tensor instead of ~13 per parameter tensor.
+ * ONNX initializers (`<layer>.kernel` in tfjs layout, row-major: Dense [in, out], convolutions 4-D;
+ * `<layer>.bias` [out]); in the `flat` layout they are laid end to end in that order in one float32
+ * vector, so the optimizer runs as a few element-wise ops over one tensor instead of ~13 per tensor.
  */
-import { denseLayers, type ModelSpec } from '@aekit/core';
+import { modelLayers, type ModelSpec } from '@aekit/core';
 
 /** `tensors`: one graph input per parameter (and per Adam moment); `flat`: one vector each. */
 export type ParamLayout = 'tensors' | 'flat';
@@ -13,7 +13,7 @@ export const PARAM_LAYOUTS: readonly ParamLayout[] = ['tensors', 'flat'];
 export interface ParamSlot {
   /** `<layer>.kernel` or `<layer>.bias`. */
   name: string;
-  /** Dense layer name (`enc_0`, …, `output`). */
+  /** Layer name (`conv_0`, `enc_0`, …, `output`). */
   layer: string;
   kind: 'kernel' | 'bias';
   shape: number[];
@@ -22,13 +22,14 @@ export interface ParamSlot {
   offset: number;
 }
 
-/** Every trainable tensor in `denseLayers(spec)` order, kernel then bias, with flat offsets. */
+/** Every trainable tensor in `modelLayers(spec)` order, kernel then bias, with flat offsets. */
 export function parameterSlots(spec: ModelSpec): ParamSlot[] {
   const slots: ParamSlot[] = [];
   let offset = 0;
-  for (const l of denseLayers(spec)) {
+  for (const l of modelLayers(spec)) {
     for (const kind of ['kernel', 'bias'] as const) {
-      const shape = kind === 'kernel' ? [l.inputDim, l.units] : [l.units];
+      // Kernels in tfjs layout: Dense [in, out], Conv2D [k, k, in, out], Conv2DTranspose [k, k, out, in].
+      const shape = kind === 'kernel' ? [...l.kernelShape] : [l.units];
       const size = shape.reduce((a, b) => a * b, 1);
       slots.push({ name: `${l.name}.${kind}`, layer: l.name, kind, shape, size, offset });
       offset += size;

@@ -1,6 +1,6 @@
 /**
- * One training step as ONNX nodes: forward (Gemm + activation per dense layer), loss, backward written
- * out per layer, L1/L2 on kernels, Adam. Emitted into any GraphBuilder, so the same code builds the
+ * One training step as ONNX nodes: forward (per layer: Gemm, or a convolution as graphs/conv.ts writes
+ * it, + activation), loss, backward written out per layer, L1/L2 on kernels, Adam. Emitted into any GraphBuilder, so the same code builds the
  * single-step graph and the body of the K-step Loop.
  *
  * Semantics follow tfjs (the reference engine):
@@ -14,10 +14,11 @@
  * (µs per set, median / best of 9×50 runs): batch 32 Gemm 1391 / 435 vs Transpose+MatMul 1354 / 448;
  * batch 256 Gemm 5463 / 3288 vs 5254 / 4202 (onnxruntime fuses Transpose+MatMul itself at level 'all').
  */
-import { denseLayers, type AdamConfig, type LossName, type ModelSpec } from '@aekit/core';
+import { type LayerInfo, type Shape3, modelLayers, type AdamConfig, type LossName, type ModelSpec } from '@aekit/core';
 import { ACTIVATIONS, type ActivationNodes, type GraphBuilder, attr, f32, i64, sign } from '@aekit/onnx';
 import { BCE_EPSILON } from '../losses.js';
 import { RATE_PROB_FLOOR } from '../variants/rate-math.js';
+import { type ConvLowering, DEFAULT_CONV_LOWERING, type Form, type LayerEmitter, convertForm, layerEmitter } from './conv.js';
 import { parameterSlots, type ParamLayout, type ParamSlot } from './layout.js';
 
 
@@ -30,6 +31,8 @@ export interface StepSettings {
   layout: ParamLayout;
   /** Rate–distortion term (variants/rate-math.ts) with weight λ; the step then needs `noise` and `density`. */
   rate?: { weight: number };
+  /** How convolutions are written (graphs/conv.ts); default `ops`. */
+  conv?: ConvLowering;
 }
 
 /** A state tensor with its Adam moments (names). */
@@ -84,18 +87,35 @@ export function unpackParams(g: GraphBuilder, slots: ParamSlot[], layout: ParamL
 }
 
 export interface ForwardTrace {
-  /** Input of each dense layer (the batch for layer 0). */
+  /** Input of each layer in the layer's own form (the batch, reshaped, for layer 0). */
   inputs: string[];
   acts: ActivationNodes[];
-  /** Output of the last layer (the reconstruction). */
+  /** Each layer's nodes (its backward emits from what its forward kept). */
+  emitters: LayerEmitter[];
+  /** The form each layer got its input in (before converting it to its own). */
+  inForms: Form[];
+  /** The form each layer hands its output on in (flat for the latent and the output layer). */
+  outForms: Form[];
+  /** Output of the last layer (the reconstruction), flat. */
   output: string;
-  /** Output of the latent layer. */
+  /** Output of the latent layer, flat [batch, units] (row-major HWC for a spatial latent). */
   latent: string;
   /** What the decoder got: the latent, plus `latentNoise` when given. */
   decoderInput: string;
 }
 
-/** Gemm + activation for every dense layer. `tensors` holds kernel, bias per layer, in slot order. */
+/** The [h, w, c] shape of layer i's input (a dense layer after a conv gets the conv's output). */
+function inputShape(layers: LayerInfo[], i: number): Shape3 {
+  const l = layers[i]!;
+  return l.conv?.inShape ?? layers[i - 1]?.conv?.outShape ?? [1, 1, l.inputDim];
+}
+
+/**
+ * Layers `from`… of the model (all of them by default; `until: 'latent'` stops after the latent) on
+ * flat rows `x`: for each, its input converted to the layer's form, the pre-activation and the
+ * activation. The latent and the last layer hand on flat rows. `tensors` holds kernel, bias per
+ * layer, in slot order (every layer's, whatever `from` is).
+ */
 export function emitForward(
   g: GraphBuilder,
   spec: ModelSpec,
@@ -103,27 +123,38 @@ export function emitForward(
   tensors: string[],
   until: 'output' | 'latent' = 'output',
   latentNoise?: string,
+  conv: ConvLowering = DEFAULT_CONV_LOWERING,
+  from = 0,
 ): ForwardTrace {
-  const all = denseLayers(spec);
-  const layers = until === 'latent' ? all.slice(0, all.findIndex((l) => l.role === 'latent') + 1) : all;
-  const inputs: string[] = [];
-  const acts: ActivationNodes[] = [];
+  const all = modelLayers(spec);
+  const end = until === 'latent' ? all.findIndex((l) => l.role === 'latent') + 1 : all.length;
+  const trace: ForwardTrace = { inputs: [], acts: [], emitters: [], inForms: [], outForms: [], output: x, latent: x, decoderInput: x };
   let a = x;
-  let latent = x;
-  let decoderInput = x;
-  layers.forEach((l, i) => {
-    inputs.push(a);
-    const z = g.op('Gemm', [a, tensors[2 * i]!, tensors[2 * i + 1]!]);
-    const act = ACTIVATIONS[l.activation.name](g, z, l.activation);
-    acts.push(act);
+  let form: Form = 'flat';
+  for (let i = from; i < end; i++) {
+    const l = all[i]!;
+    const e = layerEmitter(g, l, tensors[2 * i]!, tensors[2 * i + 1]!, conv);
+    const input = convertForm(g, a, form, e.form, inputShape(all, i));
+    trace.inForms[i] = form;
+    trace.inputs[i] = input;
+    trace.emitters[i] = e;
+    const act = ACTIVATIONS[l.activation.name](g, e.linear(input), l.activation);
+    trace.acts[i] = act;
     a = act.out;
-    if (l.role === 'latent') {
-      latent = a;
-      if (latentNoise !== undefined) a = g.op('Add', [a, latentNoise]);
-      decoderInput = a;
+    form = e.form;
+    if (l.role === 'latent' || i === all.length - 1) {
+      a = convertForm(g, a, form, 'flat', l.conv?.outShape ?? [1, 1, l.units]);
+      form = 'flat';
     }
-  });
-  return { inputs, acts, output: a, latent, decoderInput };
+    trace.outForms[i] = form;
+    if (l.role === 'latent') {
+      trace.latent = a;
+      if (latentNoise !== undefined) a = g.op('Add', [a, latentNoise]);
+      trace.decoderInput = a;
+    }
+  }
+  trace.output = a;
+  return trace;
 }
 
 /**
@@ -222,7 +253,7 @@ export function emitTrainingStep(
   const tensors = unpackParams(g, slots, settings.layout, io.params);
   const rateOn = settings.rate !== undefined;
   if (rateOn && (io.noise === undefined || io.density === undefined)) throw new Error('emitTrainingStep: the rate term needs the noise and density inputs');
-  const fwd = emitForward(g, spec, io.x, tensors, 'output', io.noise);
+  const fwd = emitForward(g, spec, io.x, tensors, 'output', io.noise, settings.conv);
   const { l1, l2 } = settings;
   const penalised = l1 > 0 || l2 > 0;
   const recon = emitLoss(g, settings.loss, fwd.output, io.target ?? io.x, true, penalised || rateOn ? undefined : names.loss);
@@ -254,19 +285,23 @@ export function emitTrainingStep(
     lossName = g.op('Add', [recon.loss, penalty], {}, names.loss);
   }
 
-  // Backward, last layer first.
+  // Backward, last layer first. dA is dL/d(layer i's output) in the form it handed it on in.
   const grads: string[] = new Array<string>(slots.length);
-  const layers = denseLayers(spec);
+  const layers = modelLayers(spec);
   let dA = recon.dy!;
   for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i]!;
+    const e = fwd.emitters[i]!;
+    dA = convertForm(g, dA, fwd.outForms[i]!, e.form, l.conv?.outShape ?? [1, 1, l.units]);
     const d = fwd.acts[i]!.derivative();
     const dZ = d === null ? dA : g.op('Mul', [dA, d]);
-    let dW = g.op('Gemm', [fwd.inputs[i]!, dZ], { transA: attr.int(1) });
+    const { dW: dKernel, dB, dX } = e.backward(dZ, i > 0);
+    let dW = dKernel;
     const pg = penaltyGrad[2 * i];
     if (pg) dW = g.op('Add', [dW, pg]);
     grads[2 * i] = dW;
-    grads[2 * i + 1] = g.op('ReduceSum', [dZ, i64(g, [0])], { keepdims: attr.int(0) });
-    if (i > 0) dA = g.op('Gemm', [dZ, tensors[2 * i]!], { transB: attr.int(1) });
+    grads[2 * i + 1] = dB;
+    if (i > 0) dA = convertForm(g, dX!, e.form, fwd.inForms[i]!, inputShape(layers, i));
     // dA is now dL/d(decoder input) = dL/dỹ = dL/dy (the noise is a constant): add the rate's.
     if (rate && layers[i - 1]?.role === 'latent') dA = g.op('Add', [dA, rate.dLatent!]);
   }

@@ -17,7 +17,7 @@
  * latent range [−128, 127] for every dimension, so the runtime's uint8 quantiser codes q = round(y) + 128.
  */
 import { Rng, UsageError } from '@aekit/core';
-import type { DenseParams } from '../engine.js';
+import type { LayerParams } from '../engine.js';
 
 /** Name of the density's pseudo-layer in parameter sets (after the spec's dense layers). */
 export const RATE_DENSITY_LAYER = 'latent_density';
@@ -44,7 +44,7 @@ export function checkRateWeight(weight: number, what = '--rate-weight'): number 
 }
 
 /** The density's start: μ = 0 (kernel [1, units]), ℓ = 0 (bias [units]). */
-export function initDensity(units: number): DenseParams {
+export function initDensity(units: number): LayerParams {
   return { name: RATE_DENSITY_LAYER, inputDim: 1, units, kernel: new Float32Array(units), bias: new Float32Array(units) };
 }
 

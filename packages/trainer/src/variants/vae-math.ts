@@ -1,6 +1,6 @@
 /** The VAE's engine-independent parts: the log-variance head's shape and start, and the KL term in float64. */
 import { type ModelSpec, Rng } from '@aekit/core';
-import type { DenseParams, EngineConfig } from '../engine.js';
+import type { LayerParams, EngineConfig } from '../engine.js';
 
 /** Name of the log-variance head in parameter sets (appended after the spec's dense layers). */
 export const LOG_VAR_LAYER = 'latent_log_var';
@@ -19,7 +19,7 @@ export function headInputDim(spec: ModelSpec): number {
 }
 
 /** Glorot-uniform kernel, zero bias: the log-variance head's start (log σ² ≈ 0, σ ≈ 1). */
-export function initLogVarHead(spec: ModelSpec, rng: Rng): DenseParams {
+export function initLogVarHead(spec: ModelSpec, rng: Rng): LayerParams {
   const inputDim = headInputDim(spec);
   const units = spec.latent.units;
   const limit = Math.sqrt(6 / (inputDim + units));

@@ -6,11 +6,11 @@
  * — the same semantics as ./vae.ts. One step per run, one graph input per tensor; evaluate and encode
  * reuse the exporter's forward graphs (the mean path needs only the spec's dense layers).
  */
-import { BackendError, type ModelSpec, Rng, denseLayers, encoderDepth } from '@aekit/core';
+import { BackendError, type ModelSpec, Rng, modelLayers, encoderDepth } from '@aekit/core';
 import { ACTIVATIONS, GraphBuilder, attr, sign } from '@aekit/onnx';
 import { TRAINING_OPSET, buildForwardGraph, stateInputNames } from '../graphs/index.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import type { AdamState, DenseParams, ParamSet, TrainingEngine } from '../engine.js';
+import type { AdamState, LayerParams, ParamSet, TrainingEngine } from '../engine.js';
 import { checkEngineConfig } from '../engine-config.js';
 import { forwardMeanLoss, forwardRows } from '../engines/ort-forward.js';
 import { BCE_EPSILON } from '../losses.js';
@@ -25,7 +25,7 @@ interface Layer {
 /** Every trained tensor, in order: the spec's dense layers (kernel, bias), then the log-variance head. */
 function vaeLayers(spec: ModelSpec): Layer[] {
   return [
-    ...denseLayers(spec).map((l) => ({ name: l.name, inputDim: l.inputDim, units: l.units })),
+    ...modelLayers(spec).map((l) => ({ name: l.name, inputDim: l.inputDim, units: l.units })),
     { name: LOG_VAR_LAYER, inputDim: headInputDim(spec), units: spec.latent.units },
   ];
 }
@@ -54,7 +54,7 @@ export function buildVaeTrainingGraph(spec: ModelSpec, c: Pick<VaeEngineConfig, 
   const W = (i: number) => names[2 * i]!;
   const B = (i: number) => names[2 * i + 1]!;
 
-  const dense = denseLayers(spec);
+  const dense = modelLayers(spec);
   const depth = encoderDepth(spec); // hidden encoder layers + the latent (mean) layer
   const head = dense.length; // index of the log-variance head in `layers`
   const inputs: string[] = [];
@@ -216,11 +216,11 @@ export class OrtVaeEngine implements TrainingEngine {
     const layers = vaeLayers(this.config.spec);
     const n = layers.length - 1;
     const head = params[n] ?? initLogVarHead(this.config.spec, new Rng((this.config.seed + 4) >>> 0));
-    const all: DenseParams[] = [...params.slice(0, n), head];
+    const all: LayerParams[] = [...params.slice(0, n), head];
     const state = new Map<string, Tensor>();
     layers.forEach((l, i) => {
       const p = all[i]!;
-      const put = (prefix: string, src: DenseParams | undefined) => {
+      const put = (prefix: string, src: LayerParams | undefined) => {
         state.set(`${prefix}${l.name}.kernel`, this.tensor((src?.kernel ?? new Float32Array(l.inputDim * l.units)).slice(), [l.inputDim, l.units]));
         state.set(`${prefix}${l.name}.bias`, this.tensor((src?.bias ?? new Float32Array(l.units)).slice(), [l.units]));
       };

@@ -18,8 +18,8 @@
  * engine's.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type DenseLayerInfo, type ModelSpec, Rng, denseLayers, encoderDepth } from '@aekit/core';
-import type { AdamState, DenseParams, EngineConfig, ParamSet, TrainingEngine } from '../engine.js';
+import { type LayerInfo, type ModelSpec, Rng, modelLayers, encoderDepth } from '@aekit/core';
+import type { AdamState, LayerParams, EngineConfig, ParamSet, TrainingEngine } from '../engine.js';
 import { checkEngineConfig } from '../engine-config.js';
 import { ACTIVATION_OPS, alphaOf } from '../engines/tfjs/activations.js';
 import type { TfjsBackendName } from '../engines/tfjs/backend-names.js';
@@ -47,13 +47,13 @@ export class TfjsVaeEngine implements TrainingEngine {
   private m: tf.Tensor[] = [];
   private v: tf.Tensor[] = [];
   private step = 0;
-  private readonly info: DenseLayerInfo[];
+  private readonly info: LayerInfo[];
 
   private constructor(
     readonly backend: TfjsBackendName,
     private readonly config: VaeEngineConfig,
   ) {
-    this.info = denseLayers(config.spec);
+    this.info = modelLayers(config.spec);
   }
 
   static async create(config: VaeEngineConfig, backend: TfjsBackendName | 'auto' = 'auto'): Promise<TfjsVaeEngine> {
@@ -75,7 +75,7 @@ export class TfjsVaeEngine implements TrainingEngine {
     this.disposeAll();
     const n = this.info.length;
     const headParams = params[n] ?? initLogVarHead(this.config.spec, new Rng((this.config.seed + 4) >>> 0));
-    const make = (p: DenseParams): Dense => ({
+    const make = (p: LayerParams): Dense => ({
       w: tf.variable(tf.tensor2d(p.kernel, [p.inputDim, p.units])),
       b: tf.variable(tf.tensor1d(p.bias)),
     });

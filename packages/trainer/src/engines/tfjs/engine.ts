@@ -3,7 +3,7 @@
  * the selected backend; each batch runs the hand-written step of ./step.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type ModelSpec, denseLayers, encoderDepth } from '@aekit/core';
+import { type ModelSpec, modelLayers, encoderDepth } from '@aekit/core';
 import type { AdamState, EngineConfig, ParamSet, TrainingEngine } from '../../engine.js';
 import { checkEngineConfig } from '../../engine-config.js';
 import { ACTIVATION_OPS, alphaOf } from './activations.js';
@@ -13,7 +13,7 @@ import { batchTensors, mapRows, meanReconstructionLoss, readLosses } from './bat
 import { type LayerDef, type LayerTensors, type StepConfig, adamUpdate, forward, gradients } from './step.js';
 
 export function layerDefs(spec: ModelSpec): LayerDef[] {
-  return denseLayers(spec).map((l) => ({
+  return modelLayers(spec).map((l) => ({
     ops: ACTIVATION_OPS[l.activation.name],
     alpha: alphaOf(l.activation),
     transposed: l.inputDim > l.units,
@@ -125,7 +125,7 @@ export class TfjsEngine implements TrainingEngine {
 
   async getState(): Promise<{ params: ParamSet; optimizer: AdamState }> {
     this.assertReady();
-    const layers = denseLayers(this.config.spec);
+    const layers = modelLayers(this.config.spec);
     const read2d = async (t: tf.Tensor, transposed: boolean): Promise<Float32Array> => {
       if (!transposed) return (await t.data()) as Float32Array;
       const tt = tf.transpose(t);
