@@ -10,6 +10,7 @@
 // Env: AEKIT_BENCH_TRAIN_ROWS rows timed per row (default 7680), AEKIT_BENCH_TFJS_ROWS (default 512),
 // AEKIT_BENCH_SEED (default 1).
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -48,7 +49,28 @@ function loadImages(path) {
 }
 
 // ---------------------------------------------------------------- child: one aekit measurement
+const INFER_BATCHES = [1, 64, 1024];
+
+/** Inference rows/s of the exported bundle through @aekit/runtime (reconstruct = encode + decode). */
+async function inferChild(job) {
+  const { Codec } = await import(join(root, 'packages/runtime/dist/node.js'));
+  const codec = await Codec.load(job.bundle, { device: 'cpu', threads: job.threads });
+  const test = loadImages(TEST);
+  const res = {};
+  for (const batch of INFER_BATCHES) {
+    const n = Math.min(test.rows, Math.max(batch * 8, batch > 1 ? 2048 : 512));
+    const rows = (s) => test.data.subarray(s * 784, (s + batch) * 784);
+    for (let s = 0; s < Math.min(n, batch * 4); s += batch) await codec.reconstruct(rows(s), batch);
+    const t0 = performance.now();
+    for (let s = 0; s + batch <= n; s += batch) await codec.reconstruct(rows(s), batch);
+    res[batch] = (Math.floor(n / batch) * batch) / ((performance.now() - t0) / 1000);
+  }
+  await codec.dispose();
+  console.log(`RESULT ${JSON.stringify({ inferRowsPerSecond: res, peakRssMiB: process.resourceUsage().maxRSS / 1024 })}`);
+}
+
 async function child(job) {
+  if (job.engine === 'runtime') return inferChild(job);
   const trainer = await import(join(root, 'packages/trainer/dist/index.js'));
   const { createOrtNodeEngine } = await import(join(root, 'packages/trainer/dist/engines/ort-node.js'));
   const { glorotUniformParams } = await import(join(root, 'packages/trainer/dist/init.js'));
@@ -109,6 +131,28 @@ function measure(job, shared) {
 
 const psnr = (mse) => 10 * Math.log10(1 / mse);
 
+/** An aekit checkpoint (model.json, weights.bin, aekit.json) of the spec with these parameters. */
+function convCheckpoint(core, spec, params) {
+  const { modelJson, weights } = core.writeLayersModel(spec, params);
+  const units = spec.latent.units;
+  const meta = {
+    format: core.CHECKPOINT_FORMAT,
+    formatVersion: core.CHECKPOINT_FORMAT_VERSION,
+    spec,
+    encoderOutputLayer: core.encoderOutputLayerName(spec),
+    normalization: { kind: 'scale255' },
+    latentRange: { min: new Array(units).fill(-1), max: new Array(units).fill(1) },
+    training: { engine: 'bench', backend: 'none', loss: 'mse', optimizer: { name: 'adam', ...core.DEFAULT_ADAM }, batchSize: BATCH, epochs: 0, seed: SEED, valSplit: 0, l1: 0, l2: 0 },
+    history: [],
+    epochsCompleted: 0,
+    weightsSha256: createHash('sha256').update(weights).digest('hex'),
+    versions: {},
+    createdAt: new Date(0).toISOString(),
+  };
+  const enc = (t) => new TextEncoder().encode(t);
+  return { 'model.json': enc(modelJson), 'weights.bin': weights, 'aekit.json': enc(JSON.stringify(meta)) };
+}
+
 async function main() {
   if (!existsSync(TRAIN)) {
     console.error(`${TRAIN} is missing: apt-get install dataset-fashion-mnist`);
@@ -160,6 +204,36 @@ async function main() {
       console.log(`| ${r.label} | ${Math.round(r.rowsPerSecond)} | ${r.engine === 'pytorch' ? '1.00' : t ? (r.rowsPerSecond / t).toFixed(2) : 'no torch'} | ${r.peakRssMiB.toFixed(0)} |`);
     }
     const out = { spec: core.describeSpec(spec), batch: BATCH, speed };
+
+    if (INFER) {
+      // The same parameters as a bundle (the exporter's graphs, float32 I/O in pixels / 255 units).
+      const { exportBundle } = await import(join(root, 'packages/exporter/dist/index.js'));
+      const bundle = await exportBundle(convCheckpoint(core, spec, params), { createdAt: new Date(0).toISOString() });
+      const bundleDir = join(tmp, 'bundle');
+      mkdirSync(bundleDir);
+      for (const [name, bytes] of Object.entries(bundle.files)) writeFileSync(join(bundleDir, name), bytes);
+      const infer = [1, 2].flatMap((threads) => [
+        { engine: 'runtime', threads, bundle: bundleDir, label: `aekit runtime (onnxruntime-node), ${threads} thread${threads > 1 ? 's' : ''}` },
+        ...(hasTorch ? [{ engine: 'pytorch', threads, infer: INFER_BATCHES, label: `PyTorch inference mode, ${threads} thread${threads > 1 ? 's' : ''}` }] : []),
+      ]).map((job) => {
+        const r = measure(job, shared);
+        process.stderr.write(`${r.label}: ${r.error ?? JSON.stringify(r.inferRowsPerSecond)}\n`);
+        return r;
+      });
+      console.log(`\nInference rows/s (reconstruct: encoder + decoder; aekit takes raw pixels and normalises inside the graph, PyTorch takes pixels / 255)\n`);
+      console.log(`| engine | ${INFER_BATCHES.map((b) => `batch ${b}`).join(' | ')} | × PyTorch, same threads |`);
+      console.log(`| --- | ${INFER_BATCHES.map(() => '---').join(' | ')} | --- |`);
+      for (const r of infer) {
+        if (r.error) {
+          console.log(`| ${r.label} | failed: ${r.error.replaceAll('|', '/')} |`);
+          continue;
+        }
+        const t = infer.find((x) => x.engine === 'pytorch' && x.threads === r.threads && !x.error);
+        const ratios = r.engine === 'pytorch' || !t ? '' : INFER_BATCHES.map((b) => (r.inferRowsPerSecond[b] / t.inferRowsPerSecond[b]).toFixed(2)).join(' / ');
+        console.log(`| ${r.label} | ${INFER_BATCHES.map((b) => Math.round(r.inferRowsPerSecond[b])).join(' | ')} | ${ratios} |`);
+      }
+      out.inference = infer;
+    }
 
     if (QUALITY_EPOCHS > 0) {
       // The same row order for every contender: one seeded permutation per epoch.

@@ -12,14 +12,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SPEC } from '@aekit/core';
+import { DEFAULT_SPEC, makeSpec } from '@aekit/core';
 import { exportBundle } from '@aekit/exporter';
 import { Codec as NodeCodec } from '@aekit/runtime';
 import { buildDemo, startDemoServer } from '../../packages/web-demo/scripts/demo-server.mjs';
 import { loadDigits } from '../../packages/web-demo/scripts/digits.mjs';
 import { chromiumAvailable, launchChromium, recordConsole } from '../helpers/chromium.js';
 import { buildPcaBundle, fitPca, latentRangeOf, writeBundleDir } from './fixtures/pca-bundle.js';
-import { pcaCheckpointFiles, randomCheckpointFiles, writeFiles } from './fixtures/checkpoints.js';
+import { pcaCheckpointFiles, randomCheckpointFiles, randomConvCheckpointFiles, writeFiles } from './fixtures/checkpoints.js';
 
 const ARTIFACTS = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../artifacts/browser');
 const CREATED_AT = '2026-01-01T00:00:00.000Z';
@@ -89,6 +89,7 @@ describe.skipIf(!hasChromium)('demo page in Chromium', () => {
   let browser: Browser;
   let noGpuBrowser: Browser | undefined;
   let nodeCodec: NodeCodec;
+  let convCodec: NodeCodec;
   let checkpoint: Record<string, Uint8Array>;
   let defaultCheckpoint: Record<string, Uint8Array>;
   const pages: Page[] = [];
@@ -113,6 +114,11 @@ describe.skipIf(!hasChromium)('demo page in Chromium', () => {
     defaultCheckpoint = await randomCheckpointFiles(DEFAULT_SPEC, 7);
     writeFiles(join(work, 'checkpoint-default'), defaultCheckpoint);
 
+    // A convolutional codec (spatial latent, every layer a Conv / ConvTranspose), random weights.
+    const convSpec = makeSpec({ image: { height: 28, width: 28, channels: 1 }, conv: [{ filters: 8 }, { filters: 16 }], latentShape: [7, 7, 4] });
+    const convBundle = await exportBundle(randomConvCheckpointFiles(convSpec, 11), { createdAt: CREATED_AT });
+    writeFiles(join(work, 'conv-bundle'), convBundle.files);
+
     const dist = await buildDemo({ outDir: join(work, 'dist') });
     server = await startDemoServer({
       distDir: dist,
@@ -121,10 +127,12 @@ describe.skipIf(!hasChromium)('demo page in Chromium', () => {
       extraMounts: [
         { prefix: '/tampered/', dir: tampered },
         { prefix: '/checkpoint-default/', dir: join(work, 'checkpoint-default') },
+        { prefix: '/conv-bundle/', dir: join(work, 'conv-bundle') },
       ],
     });
     browser = await launchChromium({ webgpu: true });
     nodeCodec = await NodeCodec.load(bundleDir, { device: 'cpu' });
+    convCodec = await NodeCodec.load(join(work, 'conv-bundle'), { device: 'cpu' });
   });
 
   // Each page holds its own GPU device and wasm heap: close them as soon as a test is done.
@@ -139,6 +147,7 @@ describe.skipIf(!hasChromium)('demo page in Chromium', () => {
     await noGpuBrowser?.close();
     await server?.close();
     await nodeCodec?.dispose();
+    await convCodec?.dispose();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
@@ -157,14 +166,14 @@ describe.skipIf(!hasChromium)('demo page in Chromium', () => {
     return { page, logs, state };
   }
 
-  async function expectSameAsNode(page: Page): Promise<{ device: string; latentLocation?: string }> {
+  async function expectSameAsNode(page: Page, codec: NodeCodec = nodeCodec): Promise<{ device: string; latentLocation?: string }> {
     const samples = Float32Array.from(server.samples.rows);
     const [pageRec, pageEnc] = await page.evaluate(async () => {
       const demo = (window as unknown as DemoWindow).aekitDemo;
       return [await demo.reconstructSamples(), await demo.encodeSamples()] as const;
     });
-    const rec = await nodeCodec.reconstruct(samples);
-    const enc = await nodeCodec.encode(samples);
+    const rec = await codec.reconstruct(samples);
+    const enc = await codec.encode(samples);
     expect(pageRec.rows).toBe(server.samples.count);
     expect(record(`${pageRec.device} reconstruct`, maxAbsDiff(pageRec.data, rec.data, 255))).toBeLessThan(TOLERANCE);
     expect(record(`${pageEnc.device} encode`, maxAbsDiff(pageEnc.data, enc.data))).toBeLessThan(TOLERANCE);
@@ -192,6 +201,21 @@ describe.skipIf(!hasChromium)('demo page in Chromium', () => {
     expect(se / back.data.length).toBeLessThan(0.03); // PCA-32 reconstructions: ≈ 0.018; the mean image: ≈ 0.066
     expect(state.compressed.uint8).toBe(bytes.length / server.samples.count);
     expect(state.compressed.uint8!).toBeLessThan(784 / 10);
+  });
+
+  it('runs a convolutional bundle (spatial latent) on WebGPU and on wasm, like the Node runtime', async () => {
+    for (const device of ['webgpu', 'wasm'] as const) {
+      const { page, state } = await open(`bundle=./conv-bundle/&device=${device}`);
+      expect(state.error).toBeUndefined();
+      expect(state.status).toBe('ready');
+      expect(state.device).toBe(device);
+      const run = await expectSameAsNode(page, convCodec);
+      expect(run.device).toBe(device);
+      // Spatial latents compress in the page and decompress in Node with the same bundle.
+      const bytes = await page.evaluate(() => (window as unknown as DemoWindow).aekitDemo.compressSamples('uint8'));
+      const back = await convCodec.decompress(Uint8Array.from(bytes));
+      expect(back.rows).toBe(server.samples.count);
+    }
   });
 
   it('runs 1 wasm thread, and says why, when the page lacks the COOP/COEP headers', async () => {

@@ -59,7 +59,7 @@ describe('fetchBundle', () => {
     });
     const b = await fetchBundle('http://h/b', fetch);
     expect(b.manifest.latentDim).toBe(2);
-    expect(Array.from(b.files.decoder)).toEqual([4, 5, 6]);
+    expect(Array.from(b.files.decoder!)).toEqual([4, 5, 6]);
     expect(fetch.asked[0]).toBe('http://h/b/manifest.json');
     expect(fetch.asked.slice(1).sort()).toEqual(['http://h/b/autoencoder.onnx', 'http://h/b/decoder.onnx', 'http://h/b/encoder.onnx']);
   });

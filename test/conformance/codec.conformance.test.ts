@@ -83,9 +83,9 @@ describeEachEnvironment('codec', 'codec conformance', (env: TestEnvironment) => 
       const pageCases: PageCase[] = r.bundles.map((b) => ({
         activation: b.activation,
         manifest: b.manifest,
-        encoder: Array.from(b.files.encoder),
-        decoder: Array.from(b.files.decoder),
-        autoencoder: Array.from(b.files.autoencoder),
+        encoder: Array.from(b.files.encoder!),
+        decoder: Array.from(b.files.decoder!),
+        autoencoder: Array.from(b.files.autoencoder!),
         zRef: zRef(b),
       }));
       const got = await (await codecPage()).runAll(env.device, pageCases, x);

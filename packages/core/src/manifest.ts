@@ -55,6 +55,15 @@ export const GRAPH_IO = {
 } as const;
 
 export type GraphName = (typeof GRAPH_NAMES)[number];
+
+/** The halves a bundle may hold on its own (manifest `part`): data → latent, or latent → data. */
+export const BUNDLE_PARTS = ['encoder', 'decoder'] as const;
+export type BundlePart = (typeof BUNDLE_PARTS)[number];
+
+/** The graphs a bundle holds: all three, or only its `part`'s graph. */
+export function bundleGraphs(manifest: Pick<BundleManifest, 'part'>): readonly GraphName[] {
+  return manifest.part === undefined ? GRAPH_NAMES : [manifest.part];
+}
 export type IoDtype = 'float32' | 'uint8';
 export type WeightsDtype = 'float32' | 'float16' | 'int8';
 
@@ -72,6 +81,12 @@ export interface BundleManifest {
   opset: number;
   /** 'ae' for a plain autoencoder; 'vae' when the encoder outputs z_mean and z_log_var. */
   variant: 'ae' | 'vae';
+  /**
+   * Set when the bundle holds one half only (`aekit export --part`): `encoder` (x → z) or `decoder`
+   * (z → x_hat); `files` then lists that graph alone (see bundleGraphs). Absent for a whole bundle.
+   * inputDim / inputShape always describe data rows and latentDim / latentShape latents.
+   */
+  part?: BundlePart;
   inputDim: number;
   latentDim: number;
   /**
@@ -96,6 +111,7 @@ export interface BundleManifest {
   /**
    * The three graphs, and optionally `latentTables` (`latent_tables.bin`: the entropy coder's
    * per-dimension frequency tables, core's encodeLatentTables format), checked like the graphs.
+   * A `part` bundle lists only its part's graph: iterate bundleGraphs(manifest), not GRAPH_NAMES.
    */
   files: Record<GraphName, BundleFileEntry> & { latentTables?: BundleFileEntry };
   /** The checkpoint the bundle was exported from and its model spec. */
@@ -126,7 +142,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /**
  * The manifest's field groups covered by its fingerprint (`fingerprint.<group>` is the SHA-256 of the
  * group's canonical JSON): every field that changes the numbers a bundle produces.
- * - `model`: bundleId, variant, inputDim, latentDim, inputDtype, outputDtype, weights, opset,
+ * - `model`: bundleId, variant, part, inputDim, latentDim, inputDtype, outputDtype, weights, opset,
  *   source.checkpointSha256
  * - `normalization`, `latentRange`: those fields
  * - `files`: every file entry (path, sha256, bytes), latentTables included
@@ -151,6 +167,7 @@ function fingerprintParts(m: BundleManifest): Record<FingerprintGroup, unknown> 
     model: {
       bundleId: m.bundleId,
       variant: m.variant,
+      part: m.part,
       inputDim: m.inputDim,
       latentDim: m.latentDim,
       inputShape: m.inputShape,
@@ -196,7 +213,7 @@ export async function checkManifestFingerprint(m: BundleManifest, where: string 
 }
 
 const FINGERPRINT_FIELDS: Record<FingerprintGroup, string> = {
-  model: 'bundleId, variant, inputDim, latentDim, inputShape, latentShape, inputDtype, outputDtype, weights, opset, source.checkpointSha256',
+  model: 'bundleId, variant, part, inputDim, latentDim, inputShape, latentShape, inputDtype, outputDtype, weights, opset, source.checkpointSha256',
   normalization: 'normalization',
   latentRange: 'latentRange',
   files: 'files: every path, sha256 and size',
@@ -263,13 +280,21 @@ export function parseManifest(input: unknown, where: string = MANIFEST_FILE): Bu
   if (opset !== undefined && (typeof opset !== 'number' || !Number.isInteger(opset) || opset < 1)) {
     fail(`opset must be a positive integer, got ${JSON.stringify(opset)}`);
   }
+  const part = m['part'];
+  if (part !== undefined) oneOf('part', BUNDLE_PARTS);
+  const graphs = bundleGraphs({ part: part as BundlePart | undefined });
   const files = m['files'];
   if (typeof files !== 'object' || files === null || Array.isArray(files)) {
-    fail('files must be an object with encoder, decoder and autoencoder entries');
+    fail(`files must be an object with ${graphs.join(', ')} entries`);
+  }
+  for (const g of GRAPH_NAMES) {
+    if (!graphs.includes(g) && (files as Record<string, unknown>)[g] !== undefined) {
+      fail(`files.${g} is listed but the bundle holds the ${String(part)} only (part "${String(part)}"): the manifest was edited`);
+    }
   }
   const optional = (files as Record<string, unknown>)[LATENT_TABLES_KEY] === undefined ? [] : [LATENT_TABLES_KEY];
   const paths = new Set<string>();
-  for (const g of [...GRAPH_NAMES, ...optional]) {
+  for (const g of [...graphs, ...optional]) {
     const e = (files as Record<string, unknown>)[g] as Record<string, unknown> | undefined;
     if (typeof e !== 'object' || e === null || Array.isArray(e)) fail(`files.${g} is ${e === undefined ? 'missing' : 'not an object'}`);
     const entry = e as Record<string, unknown>;

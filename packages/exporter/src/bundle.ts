@@ -12,12 +12,13 @@ import {
   ExportError,
   type GraphName,
   type IoDtype,
+  bundleGraphs,
   canonicalJson,
   computeManifestFingerprint,
   sha256Hex,
 } from '@aekit/core';
 import { type CheckpointFiles, type ExportableModel, type ReadModelOptions, readExportableModel } from './model/checkpoint.js';
-import { type DenseOp, type GraphOptions, buildGraphs, buildVaeEncoder } from './onnx/graphs.js';
+import { type DenseOp, type GraphOptions, buildAutoencoder, buildDecoder, buildEncoder, buildVaeEncoder } from './onnx/graphs.js';
 
 export const MIN_OPSET = 13;
 export const MAX_OPSET = 17;
@@ -38,7 +39,7 @@ export interface ExportOptions extends ReadModelOptions {
 }
 
 export interface ExportResult {
-  /** File name → bytes: the three ONNX graphs and manifest.json. */
+  /** File name → bytes: the three ONNX graphs (one with `part`) and manifest.json. */
   files: Record<string, Uint8Array>;
   manifest: BundleManifest;
   /** The parsed model (split, normalisation, metadata) the graphs were built from. */
@@ -78,12 +79,14 @@ function checkOptions(o: ExportOptions): { opset: number; inputDtype: IoDtype; o
 export async function exportBundle(checkpointFiles: CheckpointFiles, options: ExportOptions = {}): Promise<ExportResult> {
   const o = checkOptions(options);
   const model = await readExportableModel(checkpointFiles, options);
-  const variant = model.vaeHead !== undefined ? 'vae' : 'ae';
+  // A VAE's decoder on its own stays a VAE bundle: its prior is what `sample` draws from.
+  const variant = model.meta?.vae !== undefined ? 'vae' : 'ae';
+  const part = model.part;
   // Ties the three graphs and the manifest together (docs/bundle.md): the same checkpoint exported
   // with the same options gets the same id, so re-exports stay reproducible.
   const bundleId = await sha256Hex(
     new TextEncoder().encode(
-      `aekit-bundle-id:${canonicalJson({ checkpointSha256: model.checkpointSha256, variant, opset: o.opset, inputDtype: o.inputDtype, outputDtype: o.outputDtype, denseOp: o.denseOp })}`,
+      `aekit-bundle-id:${canonicalJson({ checkpointSha256: model.checkpointSha256, variant, part, splitAfter: part !== undefined ? model.splitAfter : undefined, opset: o.opset, inputDtype: o.inputDtype, outputDtype: o.outputDtype, denseOp: o.denseOp })}`,
     ),
   );
   const graphOptions: GraphOptions = {
@@ -93,22 +96,26 @@ export async function exportBundle(checkpointFiles: CheckpointFiles, options: Ex
       producer: EXPORTER_PRODUCER,
       aekit_version: AEKIT_VERSION,
       // A model a spec cannot express (pooling, upsampling, …) records its layer description instead.
-      ...(model.spec ? { spec: JSON.stringify(model.spec) } : { layers: model.layers }),
+      ...(model.spec && part === undefined ? { spec: JSON.stringify(model.spec) } : { layers: model.layers }),
       normalization: JSON.stringify(model.normalization),
       input_dtype: o.inputDtype,
       output_dtype: o.outputDtype,
       variant,
+      ...(part !== undefined ? { part } : {}),
       bundle_id: bundleId,
     },
   };
-  const graphs = buildGraphs(model, graphOptions);
   // A VAE (aekit.json `vae`): the encoder also outputs z_log_var; the decoder is the plain one.
   const vae = model.vaeHead;
-  if (vae !== undefined) graphs.encoder = buildVaeEncoder(model, vae, graphOptions);
+  const build: Record<GraphName, () => Uint8Array> = {
+    encoder: () => (vae !== undefined ? buildVaeEncoder(model, vae, graphOptions) : buildEncoder(model, graphOptions)),
+    decoder: () => buildDecoder(model, graphOptions),
+    autoencoder: () => buildAutoencoder(model, graphOptions),
+  };
   const files: Record<string, Uint8Array> = {};
   const entries = {} as Record<GraphName, BundleFileEntry>;
-  for (const role of ['encoder', 'decoder', 'autoencoder'] as const) {
-    const bytes = graphs[role];
+  for (const role of bundleGraphs({ part })) {
+    const bytes = build[role]();
     files[BUNDLE_FILES[role]] = bytes;
     entries[role] = { path: BUNDLE_FILES[role], sha256: await sha256Hex(bytes), bytes: bytes.length };
   }
@@ -123,6 +130,7 @@ export async function exportBundle(checkpointFiles: CheckpointFiles, options: Ex
     aekitVersion: AEKIT_VERSION,
     opset: o.opset,
     variant,
+    ...(part !== undefined ? { part } : {}),
     inputDim: model.inputDim,
     latentDim: model.latentDim,
     ...(model.inputShape.length === 3 ? { inputShape: [...model.inputShape] as [number, number, number] } : imageOf(model)),
@@ -133,7 +141,8 @@ export async function exportBundle(checkpointFiles: CheckpointFiles, options: Ex
     normalization: model.normalization,
     latentRange: model.latentRange,
     files: { ...entries, ...tablesEntry },
-    source: { checkpointSha256: model.checkpointSha256, ...(model.spec ? { spec: model.spec } : { layers: model.layers }) },
+    // A part records its layers: a spec describes a whole autoencoder.
+    source: { checkpointSha256: model.checkpointSha256, ...(model.spec && part === undefined ? { spec: model.spec } : { layers: model.layers }) },
     createdAt: options.createdAt ?? new Date().toISOString(),
     bundleId,
   };

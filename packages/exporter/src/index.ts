@@ -10,3 +10,6 @@ export { readExportableModel, checkNormalization } from './model/checkpoint.js';
 export type { CheckpointFiles, ExportableModel, ReadModelOptions } from './model/checkpoint.js';
 export { quantizeBundle, parseWeightsDtype, weightsTolerance, WEIGHTS_DTYPES, WEIGHTS_TOLERANCE } from './quantize/index.js';
 export type { BundleFilesAndManifest, QuantizeReport } from './quantize/index.js';
+// A foreign (PyTorch) ONNX autoencoder → a bundle: `aekit import`.
+export { importOnnx, withLatentRange } from './import/index.js';
+export type { ImportOptions, ImportReport, ImportResult } from './import/index.js';

@@ -22,17 +22,62 @@ async function readOptional(path: string): Promise<Uint8Array | undefined> {
   }
 }
 
-/** A weight path from model.json must name a file beside it, never elsewhere on disk. */
+/**
+ * A weight path from model.json must name a file beside it, never elsewhere on disk: `name.bin`, or
+ * `./name.bin` as tfjs's browser `downloads://` handler writes it. Returns the file name.
+ */
 function checkShardPath(p: unknown, modelPath: string): string {
-  if (typeof p !== 'string' || p === '' || p.includes('/') || p.includes('\\') || p === '.' || p === '..') {
-    throw new CheckpointError(`${modelPath}: weights path ${JSON.stringify(p)} must be a file name next to model.json`, { file: modelPath });
+  const name = typeof p === 'string' && p.startsWith('./') ? p.slice(2) : p;
+  if (typeof name !== 'string' || name === '' || name.includes('/') || name.includes('\\') || name === '.' || name === '..') {
+    throw new CheckpointError(`${modelPath}: weights path ${JSON.stringify(p)} must be a file name next to ${basename(modelPath)}`, { file: modelPath });
   }
-  return p;
+  return name;
+}
+
+/** Whether JSON text is a tfjs layers model (has a modelTopology object); false for anything unparsable. */
+function isLayersModelJson(bytes: Uint8Array): boolean {
+  try {
+    const v = JSON.parse(new TextDecoder().decode(bytes)) as { modelTopology?: unknown } | null;
+    return typeof v?.modelTopology === 'object' && v.modelTopology !== null;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The model JSON of a directory: `model.json`, else the one `*.json` holding a tfjs modelTopology
+ * (tfjs's `downloads://my-model` saves `my-model.json`). Undefined when there is none.
+ */
+async function findModelJson(dir: string): Promise<{ path: string; bytes: Uint8Array } | undefined> {
+  const standard = join(dir, CHECKPOINT_FILES.model);
+  const bytes = await readOptional(standard);
+  if (bytes) return { path: standard, bytes };
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.toLowerCase().endsWith('.json') && n !== CHECKPOINT_FILES.meta && n !== BUNDLE_FILES.manifest).sort();
+  } catch (e) {
+    throw new IoError(`cannot list ${dir}: ${(e as Error).message}`, { file: dir, cause: e });
+  }
+  const found: Array<{ path: string; bytes: Uint8Array }> = [];
+  for (const n of names) {
+    const path = join(dir, n);
+    const b = await readOptional(path);
+    if (b && isLayersModelJson(b)) found.push({ path, bytes: b });
+  }
+  if (found.length > 1) {
+    throw new CheckpointError(
+      `${dir} holds ${found.length} tfjs models (${found.map((f) => basename(f.path)).join(', ')}); pass the one to export as the path of its .json file`,
+      { file: dir },
+    );
+  }
+  return found[0];
 }
 
 /**
  * Reads model.json, its weight shards and aekit.json (when present) from a checkpoint directory
- * (or from the path of a model.json). Returns file name → bytes for `exportBundle`.
+ * (or from the path of a model's .json file; a directory without model.json is searched for its one
+ * tfjs model .json). Returns file name → bytes for `exportBundle`, the model's JSON as `model.json`
+ * and each shard under the path model.json gives it.
  */
 export async function readCheckpointFiles(path: string): Promise<Record<string, Uint8Array>> {
   let dir = resolve(path);
@@ -46,11 +91,16 @@ export async function readCheckpointFiles(path: string): Promise<Record<string, 
     });
   }
   if (s.isFile()) dir = dirname(dir);
-  const modelPath = s.isFile() ? resolve(path) : join(dir, CHECKPOINT_FILES.model);
-  const model = await readOptional(modelPath);
+  const found = s.isFile() ? { path: resolve(path), bytes: await readOptional(resolve(path)) } : await findModelJson(dir);
+  const modelPath = found?.path ?? join(dir, CHECKPOINT_FILES.model);
+  const model = found?.bytes;
   if (!model) {
-    throw new CheckpointError(`${modelPath} not found: ${path} is not a tfjs layers model or aekit checkpoint`, { file: modelPath });
+    throw new CheckpointError(
+      `${modelPath} not found, nor another .json file holding a tfjs modelTopology: ${path} is not a tfjs layers model or aekit checkpoint`,
+      { file: modelPath },
+    );
   }
+  // Whatever the file is called, exportBundle finds it as model.json.
   const files: Record<string, Uint8Array> = { [CHECKPOINT_FILES.model]: model };
   let json: { weightsManifest?: Array<{ paths?: unknown }> };
   try {
@@ -63,9 +113,10 @@ export async function readCheckpointFiles(path: string): Promise<Record<string, 
       const p = checkShardPath(raw, modelPath);
       const bytes = await readOptional(join(dir, p));
       if (!bytes) {
-        throw new CheckpointError(`weights file ${join(dir, p)} listed in model.json is missing`, { file: join(dir, p) });
+        throw new CheckpointError(`weights file ${join(dir, p)} listed in ${basename(modelPath)} is missing`, { file: join(dir, p) });
       }
-      files[p] = bytes;
+      // Keyed as model.json writes it (`./x.bin` too): the manifest's paths find their bytes.
+      files[raw as string] = bytes;
     }
   }
   const meta = await readOptional(join(dir, CHECKPOINT_FILES.meta));

@@ -39,7 +39,7 @@ describe('weights variants', async () => {
       expect(m.graph?.input?.[0]?.type?.tensorType?.elemType).toBe(1); // float32 in
       expect(m.graph?.output?.[0]?.type?.tensorType?.elemType).toBe(1); // float32 out
       expect(m.metadataProps?.find((p) => p.key === 'weights')?.value).toBe(weights);
-      expect(q.reports[g].tensors).toBeGreaterThan(0);
+      expect(q.reports[g]!.tensors).toBeGreaterThan(0);
     }
     expect(JSON.parse(new TextDecoder().decode(q.files['manifest.json']))).toMatchObject({ weights });
     const z = (await runOnnx(q.files['encoder.onnx']!, 'x', x, ROWS)) as Float32Array;

@@ -2,7 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { BundleBytes } from './codec.js';
-import { BundleError, GRAPH_NAMES, IoError, MANIFEST_FILE, parseManifestText } from '@aekit/core';
+import { BundleError, IoError, MANIFEST_FILE, bundleGraphs, parseManifestText } from '@aekit/core';
 
 function errno(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null ? (e as NodeJS.ErrnoException).code : undefined;
@@ -35,7 +35,7 @@ export async function readBundleDir(path: string): Promise<BundleBytes> {
   const files = {} as BundleBytes['files'];
   const tables = manifest.files.latentTables;
   await Promise.all([
-    ...GRAPH_NAMES.map(async (g) => {
+    ...bundleGraphs(manifest).map(async (g) => {
       const file = join(dir, manifest.files[g].path);
       const buf = await readOrThrow(file, `bundle ${dir} is missing ${manifest.files[g].path} (the ${g} graph listed in ${MANIFEST_FILE})`);
       files[g] = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -158,9 +158,10 @@ export class Codec extends CodecCore {
     const codec = await Codec.open(platform, bytes, { ...core, device, threads });
     for (const note of codec.deviceNotes) log(`aekit: device ${note.device} passed over: ${note.reason}; running on ${codec.device}`);
     codec.checkValues = options.checkFinite ?? true;
-    if (codec.device === 'webgpu') {
+    // A `part` bundle has no encoder → decoder chain to keep on the GPU.
+    if (codec.device === 'webgpu' && codec.manifest.part === undefined) {
       try {
-        codec.chain = await createGpuChain(bytes.files, severity);
+        codec.chain = await createGpuChain(bytes.files as Record<GraphName, Uint8Array>, severity);
       } catch (e) {
         await codec.dispose();
         throw e;

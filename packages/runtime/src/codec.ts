@@ -9,7 +9,6 @@ import {
   BundleError,
   DisposedError,
   GRAPH_IO,
-  GRAPH_NAMES,
   type GraphName,
   LATENT_TABLES_KEY,
   type LatentTables,
@@ -18,6 +17,7 @@ import {
   type OrtTensor,
   type OrtValueMetadata,
   MANIFEST_FILE,
+  bundleGraphs,
   checkManifestFingerprint,
   parseManifest,
   decodeLatentTables,
@@ -43,12 +43,12 @@ import { compressCodecOf } from './compress/codec-methods.js';
 import { checkGraphsAgainstManifest } from './integrity.js';
 
 /**
- * A bundle already in memory: the manifest (object, JSON text or bytes), the three ONNX files and,
- * when the manifest lists `files.latentTables`, the bytes of `latent_tables.bin`.
+ * A bundle already in memory: the manifest (object, JSON text or bytes), the three ONNX files (a
+ * `part` bundle's one) and, when the manifest lists `files.latentTables`, the bytes of `latent_tables.bin`.
  */
 export interface BundleBytes {
   manifest: BundleManifest | string | Uint8Array;
-  files: Record<GraphName, Uint8Array> & { latentTables?: Uint8Array };
+  files: Partial<Record<GraphName, Uint8Array>> & { latentTables?: Uint8Array };
 }
 
 export interface LoadOptions {
@@ -130,7 +130,8 @@ export interface CodecInit {
   manifest: BundleManifest;
   device: string;
   deviceNotes: readonly Attempt[];
-  graphs: Record<GraphName, Graph>;
+  /** The bundle's graphs: all three, or a `part` bundle's one. */
+  graphs: Partial<Record<GraphName, Graph>>;
   batchSize: number;
   checkFinite: boolean;
   threads: number;
@@ -153,7 +154,7 @@ export class Codec {
    */
   readonly latentTables: LatentTables | undefined;
   protected readonly platform: Platform;
-  private readonly graphs: Record<GraphName, Graph>;
+  private readonly graphs: Partial<Record<GraphName, Graph>>;
   private readonly finiteCheck: boolean;
   private disposed = false;
   /** Runs not yet settled: dispose() waits for them before releasing the sessions. */
@@ -230,7 +231,7 @@ export class Codec {
   async encode(input: RowsInput, rows?: number): Promise<Rows<Float32Array>> {
     const x = this.prepareInput('encode', input, rows);
     const check = this.finiteCheckOf('encode', x);
-    return (await this.run(this.graphs.encoder, x.data, x.rows, this.manifest.inputDim, this.manifest.latentDim, check, x.castToFloat32)) as Rows<Float32Array>;
+    return (await this.run(this.graph('encode', 'encoder'), x.data, x.rows, this.manifest.inputDim, this.manifest.latentDim, check, x.castToFloat32)) as Rows<Float32Array>;
   }
 
   /**
@@ -239,9 +240,10 @@ export class Codec {
    */
   async decode(latents: RowsInput, rows?: number): Promise<Rows> {
     if (this.disposed) throw new DisposedError();
+    const graph = this.graph('decode', 'decoder');
     const z = prepareRows('decode', 'latents', latents, 'float32', this.manifest.latentDim, rows);
     if (this.finiteCheck && !z.integral) checkFinite('decode', 'latents', z.data as Float32Array, this.manifest.latentDim);
-    return this.run(this.graphs.decoder, z.data, z.rows, this.manifest.latentDim, this.manifest.inputDim, undefined, z.castToFloat32);
+    return this.run(graph, z.data, z.rows, this.manifest.latentDim, this.manifest.inputDim, undefined, z.castToFloat32);
   }
 
   /**
@@ -268,7 +270,7 @@ export class Codec {
   async reconstruct(input: RowsInput, rows?: number): Promise<Rows> {
     const x = this.prepareInput('reconstruct', input, rows);
     const check = this.finiteCheckOf('reconstruct', x);
-    return this.run(this.graphs.autoencoder, x.data, x.rows, this.manifest.inputDim, this.manifest.inputDim, check, x.castToFloat32);
+    return this.run(this.graph('reconstruct', 'autoencoder'), x.data, x.rows, this.manifest.inputDim, this.manifest.inputDim, check, x.castToFloat32);
   }
 
   /**
@@ -276,12 +278,12 @@ export class Codec {
    * bundle's latent tables (`entropy`, the default when it has them), `uint8` (the default otherwise),
    * `float16` or `float32`, in CRC-checked chunks, fingerprinted with this bundle's decoder SHA-256.
    */
-  compress(rows: InputArray, options?: CompressOptions): Promise<Uint8Array> {
+  async compress(rows: InputArray, options?: CompressOptions): Promise<Uint8Array> {
     return compress(compressCodecOf(this), rows, options);
   }
 
   /** `.aez` bytes → reconstructed rows; a file from another bundle, damaged or truncated → ContainerError. */
-  decompress(bytes: Uint8Array): Promise<DecompressResult> {
+  async decompress(bytes: Uint8Array): Promise<DecompressResult> {
     return decompress(compressCodecOf(this), bytes);
   }
 
@@ -304,7 +306,19 @@ export class Codec {
     if (this.disposed) return;
     this.disposed = true;
     await Promise.allSettled([...this.inFlight]);
-    await Promise.all(GRAPH_NAMES.map((g) => this.graphs[g].session.release()));
+    await Promise.all(Object.values(this.graphs).map((g) => g.session.release()));
+  }
+
+  /** The graph `method` runs; a BundleError when this is a `part` bundle without it. */
+  private graph(method: string, g: GraphName): Graph {
+    const graph = this.graphs[g];
+    if (graph !== undefined) return graph;
+    const part = String(this.manifest.part);
+    throw new BundleError(
+      g === 'autoencoder'
+        ? `${method}: this bundle is the ${part} alone (manifest part "${part}"); ${method} needs the whole autoencoder: export the model without --part`
+        : `${method}: this bundle is the ${part} alone (manifest part "${part}"); ${method} needs the ${g}: export it with aekit export --part ${g}, or export the whole autoencoder`,
+    );
   }
 
   /**
@@ -477,7 +491,7 @@ export async function verifyBundleFiles(bundle: BundleBytes): Promise<{ manifest
   // A manifest edited after export fails here, naming the field group, before the files are hashed.
   await checkManifestFingerprint(manifest, MANIFEST_FILE);
   await Promise.all(
-    GRAPH_NAMES.map(async (g) => {
+    bundleGraphs(manifest).map(async (g) => {
       const entry = manifest.files[g];
       const bytes = bundle.files[g];
       if (!(bytes instanceof Uint8Array)) {
@@ -547,17 +561,17 @@ function checkWidths(g: GraphName, manifest: BundleManifest, graph: Graph): void
 
 async function createGraphs(
   platform: Platform,
-  files: Record<GraphName, Uint8Array>,
+  files: BundleBytes['files'],
   manifest: BundleManifest,
   options: OrtSessionOptions,
   trustInGraphCheck: boolean,
-): Promise<Record<GraphName, Graph>> {
+): Promise<Partial<Record<GraphName, Graph>>> {
   const created: OrtSession[] = [];
   try {
     const make = async (g: GraphName, inputs: string[], outputs: string[]): Promise<Graph> => {
       let session: OrtSession;
       try {
-        session = await platform.ort.InferenceSession.create(files[g], options);
+        session = await platform.ort.InferenceSession.create(files[g]!, options);
       } catch (e) {
         // onnxruntime refusing the model itself (not the device) is the file's fault: name it.
         if (MODEL_REJECTED.test(firstLine(e))) {
@@ -581,11 +595,15 @@ async function createGraphs(
       }
       return graph;
     };
+    const io: Record<GraphName, [string[], string[]]> = {
+      encoder: [[GRAPH_IO.x], [GRAPH_IO.z, GRAPH_IO.zMean]],
+      decoder: [[GRAPH_IO.z], [GRAPH_IO.xHat]],
+      autoencoder: [[GRAPH_IO.x], [GRAPH_IO.xHat]],
+    };
+    const graphs: Partial<Record<GraphName, Graph>> = {};
     // Sequential: sessions on one device are created one at a time (required on WebGPU in browsers).
-    const encoder = await make('encoder', [GRAPH_IO.x], [GRAPH_IO.z, GRAPH_IO.zMean]);
-    const decoder = await make('decoder', [GRAPH_IO.z], [GRAPH_IO.xHat]);
-    const autoencoder = await make('autoencoder', [GRAPH_IO.x], [GRAPH_IO.xHat]);
-    return { encoder, decoder, autoencoder };
+    for (const g of bundleGraphs(manifest)) graphs[g] = await make(g, ...io[g]);
+    return graphs;
   } catch (e) {
     await Promise.allSettled(created.map((s) => s.release()));
     throw e;

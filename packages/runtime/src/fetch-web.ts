@@ -3,7 +3,7 @@
  * tables, when it lists them), relative to the bundle's URL. Hash checks happen in the codec core, exactly as for bytes and directories.
  */
 import type { BundleBytes } from './codec.js';
-import { BundleError, type BundleManifest, GRAPH_NAMES, type GraphName, LATENT_TABLES_KEY, MANIFEST_FILE, parseManifestText } from '@aekit/core';
+import { BundleError, type BundleManifest, type GraphName, LATENT_TABLES_KEY, MANIFEST_FILE, bundleGraphs, parseManifestText } from '@aekit/core';
 
 export type FetchLike = (url: string) => Promise<{
   ok: boolean;
@@ -57,7 +57,7 @@ export async function fetchBundle(url: string | URL, fetchFn?: FetchLike): Promi
   const manifestUrl = new URL(MANIFEST_FILE, base).href;
   const manifest = parseManifestText(await fetchBytes(get, manifestUrl, 'the bundle manifest'), manifestUrl);
   const tables = manifest.files.latentTables;
-  const wanted: Array<[GraphName | typeof LATENT_TABLES_KEY, string, string]> = GRAPH_NAMES.map((g) => [g, manifest.files[g].path, `the ${g} graph`]);
+  const wanted: Array<[GraphName | typeof LATENT_TABLES_KEY, string, string]> = bundleGraphs(manifest).map((g) => [g, manifest.files[g].path, `the ${g} graph`]);
   if (tables !== undefined) wanted.push([LATENT_TABLES_KEY, tables.path, 'the latent tables']);
   const entries = await Promise.all(
     wanted.map(async ([key, path, what]) => [key, await fetchBytes(get, new URL(path, base).href, what)] as const),

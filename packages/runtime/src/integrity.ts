@@ -5,16 +5,17 @@
  * VAE manifest needs an encoder with z_log_var and a plain one an encoder without. Bundles exported
  * before graphs carried this metadata are checked on whatever their graphs record.
  */
-import { type BundleManifest, BundleError, GRAPH_IO, GRAPH_NAMES, type GraphName, canonicalJson } from '@aekit/core';
+import { type BundleManifest, BundleError, GRAPH_IO, type GraphName, bundleGraphs, canonicalJson } from '@aekit/core';
 import { scanOnnx } from './onnx-scan.js';
 
-export function checkGraphsAgainstManifest(manifest: BundleManifest, files: Record<GraphName, Uint8Array>): void {
+export function checkGraphsAgainstManifest(manifest: BundleManifest, files: Partial<Record<GraphName, Uint8Array>>): void {
   // The three graphs record the same normalisation text: compare each distinct text once.
   const manifestNorm = canonicalJson(manifest.normalization);
   const sameNorm = new Map<string, boolean>();
-  for (const g of GRAPH_NAMES) {
+  // A `part` bundle has its one graph (the caller checked that each listed file is there).
+  for (const g of bundleGraphs(manifest)) {
     const path = manifest.files[g].path;
-    const scan = scanOnnx(files[g], path);
+    const scan = scanOnnx(files[g]!, path);
     const meta = scan.metadata;
     const fail = (what: string): never => {
       throw new BundleError(`${path}: ${what}; re-export the bundle`, { file: path });

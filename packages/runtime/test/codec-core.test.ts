@@ -224,7 +224,7 @@ describe('latent tables', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aekit-tables-'));
     try {
       writeFileSync(join(dir, 'manifest.json'), JSON.stringify(bundle.manifest));
-      for (const g of ['encoder', 'decoder', 'autoencoder'] as const) writeFileSync(join(dir, `${g}.onnx`), bundle.files[g]);
+      for (const g of ['encoder', 'decoder', 'autoencoder'] as const) writeFileSync(join(dir, `${g}.onnx`), bundle.files[g]!);
       writeFileSync(join(dir, 'latent_tables.bin'), file);
       const read = await readBundleDir(dir);
       expect(Buffer.from(read.files.latentTables!).equals(Buffer.from(file))).toBe(true);

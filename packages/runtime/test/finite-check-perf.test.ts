@@ -190,7 +190,7 @@ describe('NaN/Infinity rejection through the x_check output', () => {
   });
 
   it('graphs declare x_check after their main output; a finite x_check proves finite input', async () => {
-    const enc = await ort.InferenceSession.create(files.files.encoder);
+    const enc = await ort.InferenceSession.create(files.files.encoder!);
     expect(enc.outputNames).toEqual(['z', 'x_check']);
     // Every bad value in every position makes x_check non-finite (column 5 has zero weights: Inf·0).
     const rows = 3;
@@ -248,7 +248,7 @@ describe('NaN/Infinity rejection through the x_check output', () => {
     const raw = await bundle(m, options({ kind: 'none' }));
     const rawCodec = await Codec.load(raw, { device: 'cpu', threads: 1 });
     const x = new Float32Array(8 * IN).fill(3e38);
-    const enc = await ort.InferenceSession.create(raw.files.encoder);
+    const enc = await ort.InferenceSession.create(raw.files.encoder!);
     const bare = await enc.run({ x: new ort.Tensor('float32', x, [8, IN]) });
     expect(Number.isFinite((bare.x_check!.data as Float32Array)[0]!)).toBe(false);
     scans.mockClear();

@@ -13,6 +13,7 @@ import {
   type IoDtype,
   Rng,
   UsageError,
+  bundleGraphs,
   normalize,
   toAffine,
 } from '@aekit/core';
@@ -57,10 +58,16 @@ export function probeBatch(model: ExportableModel, inputDtype: IoDtype, rows = P
   });
 }
 
+/** Fixed probe latents for a decoder exported on its own (its model's input is the latent): uniform in [-2, 2). */
+function probeLatents(latentDim: number, rows = PROBE_ROWS): Float32Array {
+  const rng = new Rng(PROBE_SEED + 1);
+  return Float32Array.from({ length: rows * latentDim }, () => rng.next() * 4 - 2);
+}
+
 /**
  * Runs the bundle in `dir` through the runtime's Codec (CPU) and compares each graph with tfjs
- * `predict` on the checkpoint's files (the trainer's reference). Returns one check per graph; the
- * caller decides what exceeds tolerance.
+ * `predict` on the checkpoint's files (the trainer's reference). Returns one check per graph the
+ * bundle holds (a `part` bundle: one); the caller decides what exceeds tolerance.
  */
 export async function verifyBundle(
   dir: string,
@@ -71,14 +78,20 @@ export async function verifyBundle(
   const rows = PROBE_ROWS;
   const dim = model.inputDim;
   const raw = probeBatch(model, manifest.inputDtype, rows);
+  // A decoder exported whole takes latents: tfjs runs the model on them and its output is the reference.
+  const decoderOnly = model.part === 'decoder' && model.splitAfter === undefined;
+  const refInput = decoderOnly ? probeLatents(model.latentDim, rows) : normalize(model.normalization, raw, dim);
+  // Without a split layer the latent is the model's output (a whole encoder) or its input (a whole decoder).
+  const latentLayer = model.splitAfter ?? model.chain.outputLayer;
   // Loaded here, not at the top: tfjs is only needed when verifying.
   const { predictCheckpoint } = await import('@aekit/trainer');
-  const ref = await predictCheckpoint(checkpointFiles, model.splitAfter, normalize(model.normalization, raw, dim), rows).catch((e: unknown) => {
+  const tfjs = await predictCheckpoint(checkpointFiles, latentLayer, refInput, rows).catch((e: unknown) => {
     throw new ExportError(
       `verification could not run the checkpoint in tfjs (${(e as Error).message.split('\n')[0]}); export with --no-verify to skip the check`,
       { cause: e },
     );
   });
+  const ref = decoderOnly ? { z: refInput, y: tfjs.y } : tfjs;
 
   // Reconstructions are compared in normalised units (raw difference / column scale) or, for uint8
   // output, in quantisation levels against the rounded tfjs value.
@@ -100,14 +113,23 @@ export async function verifyBundle(
   // The graphs must compute the reference even where it is not finite: the codec's NaN check is off.
   const codec = await Codec.load(dir, { device: 'cpu', checkFinite: false });
   try {
-    const z = (await codec.encode(raw, rows)).data;
-    let zDiff = 0;
-    for (let i = 0; i < z.length; i++) zDiff = Math.max(zDiff, Number.isNaN(z[i]!) ? Infinity : Math.abs(z[i]! - ref.z[i]!));
-    return [
-      { graph: 'encoder', maxAbsDiff: zDiff, tolerance: FLOAT_TOLERANCE },
-      { graph: 'decoder', maxAbsDiff: compareXHat((await codec.decode(ref.z, rows)).data), tolerance: outTol },
-      { graph: 'autoencoder', maxAbsDiff: compareXHat((await codec.reconstruct(raw, rows)).data), tolerance: outTol },
-    ];
+    const checks: GraphCheck[] = [];
+    for (const graph of bundleGraphs({ part: model.part })) {
+      if (graph === 'encoder') {
+        const z = (await codec.encode(raw, rows)).data;
+        let zDiff = 0;
+        let zMax = 1;
+        for (let i = 0; i < z.length; i++) {
+          zDiff = Math.max(zDiff, Number.isNaN(z[i]!) ? Infinity : Math.abs(z[i]! - ref.z[i]!));
+          zMax = Math.max(zMax, Math.abs(ref.z[i]!));
+        }
+        // Latents are unbounded: float32 rounding (and a conv's summation order) grows with their size.
+        checks.push({ graph, maxAbsDiff: zDiff, tolerance: FLOAT_TOLERANCE * zMax });
+      } else if (graph === 'decoder') {
+        checks.push({ graph, maxAbsDiff: compareXHat((await codec.decode(ref.z, rows)).data), tolerance: outTol });
+      } else checks.push({ graph, maxAbsDiff: compareXHat((await codec.reconstruct(raw, rows)).data), tolerance: outTol });
+    }
+    return checks;
   } finally {
     await codec.dispose();
   }
@@ -119,6 +141,7 @@ interface ExportCliOptions extends OutputOptions {
   inputDtype: IoDtype;
   outputDtype: IoDtype;
   splitAfter?: string;
+  part?: 'encoder' | 'decoder';
   verify: boolean;
   /** --weights: float16 / int8 weight storage (@aekit/exporter's quantizeBundle). */
   weights?: WeightsDtype;
@@ -145,7 +168,17 @@ export function register(program: Command, io: CliIO): void {
     .addOption(
       new Option('--output-dtype <dtype>', 'decoder output type (uint8: clipped, rounded bytes)').choices(['float32', 'uint8']).default('float32'),
     )
-    .option('--split-after <layer>', "last layer of the encoder, for tfjs models without aekit.json")
+    .option(
+      '--split-after <layer>',
+      'last layer of the encoder, for tfjs models without aekit.json: a layer, a nested one (encoder/dense_1) or a sub-model ' +
+        '(default for a model made of [encoder, decoder] sub-models: after the encoder)',
+    )
+    .addOption(
+      new Option('--part <part>', 'export one half only: encoder (data → latent) or decoder (latent → data), e.g. a decoder saved on its own').choices([
+        'encoder',
+        'decoder',
+      ]),
+    )
     .option('--no-verify', 'skip running the graphs against tfjs after writing')
     .addOption(
       new Option('--weights <dtype>', 'weight storage: float16 (~2× smaller) or int8 (~4× smaller, per-channel); inputs and outputs stay as chosen above')
@@ -160,6 +193,7 @@ export function register(program: Command, io: CliIO): void {
         inputDtype: o.inputDtype,
         outputDtype: o.outputDtype,
         ...(o.splitAfter !== undefined ? { splitAfter: o.splitAfter } : {}),
+        ...(o.part !== undefined ? { part: o.part } : {}),
       });
       const result = o.weights !== undefined && o.weights !== 'float32' ? await quantizeBundle(exported, o.weights) : exported;
       const { manifest, model } = result;
@@ -178,8 +212,9 @@ export function register(program: Command, io: CliIO): void {
           );
         }
       });
+      const graphs = bundleGraphs(manifest);
+      const size = (m: typeof manifest) => graphs.reduce((n, g) => n + m.files[g].bytes, 0);
       if (o.json === true) {
-        const size = (m: typeof manifest) => m.files.encoder.bytes + m.files.decoder.bytes + m.files.autoencoder.bytes;
         io.stdout(
           `${JSON.stringify({
             command: 'export',
@@ -191,9 +226,10 @@ export function register(program: Command, io: CliIO): void {
             inputDtype: manifest.inputDtype,
             outputDtype: manifest.outputDtype,
             normalization: manifest.normalization.kind,
-            splitAfter: model.splitAfter,
+            splitAfter: model.splitAfter ?? null,
+            part: manifest.part ?? null,
             weights: manifest.weights,
-            files: Object.fromEntries((['encoder', 'decoder', 'autoencoder'] as const).map((g) => [BUNDLE_FILES[g], manifest.files[g].bytes])),
+            files: Object.fromEntries(graphs.map((g) => [BUNDLE_FILES[g], manifest.files[g].bytes])),
             ...(manifest.weights !== 'float32' ? { smallerThanFloat32: size(exported.manifest) / size(manifest) } : {}),
             verified: o.verify,
             checks: checks.map((c) => ({ graph: c.graph, maxAbsDiff: c.maxAbsDiff, tolerance: c.tolerance })),
@@ -201,18 +237,24 @@ export function register(program: Command, io: CliIO): void {
         );
         return;
       }
+      const shape =
+        manifest.part === 'encoder'
+          ? `encoder only: ${manifest.inputDim} → ${manifest.latentDim}`
+          : manifest.part === 'decoder'
+            ? `decoder only: ${manifest.latentDim} → ${manifest.inputDim}`
+            : `${manifest.inputDim} → ${manifest.latentDim} → ${manifest.inputDim}`;
       io.stdout(
         `exported ${checkpoint} → ${target}\n` +
-          `  ${manifest.inputDim} → ${manifest.latentDim} → ${manifest.inputDim}, opset ${manifest.opset}, ` +
-          `input ${manifest.inputDtype}, output ${manifest.outputDtype}, normalisation ${manifest.normalization.kind}, split after ${model.splitAfter}\n`,
+          `  ${shape}, opset ${manifest.opset}, ` +
+          `input ${manifest.inputDtype}, output ${manifest.outputDtype}, normalisation ${manifest.normalization.kind}` +
+          `${model.splitAfter !== undefined ? `, split after ${model.splitAfter}` : ''}\n`,
       );
-      for (const g of ['encoder', 'decoder', 'autoencoder'] as const) {
+      for (const g of graphs) {
         const c = checks.find((x) => x.graph === g);
         const diff = c ? `  max |Δ| vs tfjs ${c.maxAbsDiff.toExponential(2)}${manifest.outputDtype === 'uint8' && g !== 'encoder' ? ' levels' : ''}` : '';
         io.stdout(`  ${BUNDLE_FILES[g].padEnd(17)} ${kib(manifest.files[g].bytes).padStart(10)}${diff}\n`);
       }
       if (manifest.weights !== 'float32') {
-        const size = (m: typeof manifest) => m.files.encoder.bytes + m.files.decoder.bytes + m.files.autoencoder.bytes;
         io.stdout(`  weights ${manifest.weights}: ${(size(exported.manifest) / size(manifest)).toFixed(2)}× smaller than float32; verified against float32 tfjs within the ${manifest.weights} tolerances (aekit eval BUNDLE --data FILE gives its MSE: compare with the float32 export)\n`);
       }
       io.stdout(o.verify ? `verified: onnxruntime-node matches tfjs predict on ${PROBE_ROWS} probe rows\n` : 'not verified (--no-verify)\n');

@@ -7,6 +7,7 @@ import type { CliIO } from '../io.js';
 import { register as compressCommand } from './compress.js';
 import { register as decompressCommand } from './decompress.js';
 import { register as exportCommand } from './export.js';
+import { register as importCommand } from './import.js';
 import { register as encodeCommand } from './encode.js';
 import { register as decodeCommand } from './decode.js';
 import { register as evalCommand } from './eval.js';
@@ -19,4 +20,4 @@ import { register as interpolateCommand } from './interpolate.js';
 
 export type RegisterCommand = (program: Command, io: CliIO) => void;
 
-export const COMMANDS: RegisterCommand[] = [trainCommand, exportCommand, encodeCommand, decodeCommand, evalCommand, infoCommand, demoCommand, compressCommand, decompressCommand, studyCommand, sampleCommand, interpolateCommand];
+export const COMMANDS: RegisterCommand[] = [trainCommand, exportCommand, importCommand, encodeCommand, decodeCommand, evalCommand, infoCommand, demoCommand, compressCommand, decompressCommand, studyCommand, sampleCommand, interpolateCommand];

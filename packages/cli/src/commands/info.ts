@@ -1,7 +1,7 @@
 /** `aekit info BUNDLE`: what a bundle holds, after checking its manifest and every file's SHA-256. */
 import type { Command } from 'commander';
-import { describeSpec, validateSpec } from '@aekit/core';
-import { GRAPH_NAMES, readBundleDir, verifyBundle } from '@aekit/runtime';
+import { bundleGraphs, describeSpec, validateSpec } from '@aekit/core';
+import { readBundleDir, verifyBundle } from '@aekit/runtime';
 import type { CliIO } from '../io.js';
 
 function specLine(spec: unknown): string {
@@ -10,6 +10,11 @@ function specLine(spec: unknown): string {
   } catch {
     return '(not recorded)';
   }
+}
+
+/** ` (28×28×1 images, HWC)` for a recorded [h, w, c] shape. */
+function shapeNote(shape: readonly number[] | undefined, what: string): string {
+  return shape === undefined ? '' : ` (${what} ${shape.join('×')}, channels last)`;
 }
 
 export function register(program: Command, io: CliIO): void {
@@ -27,16 +32,16 @@ export function register(program: Command, io: CliIO): void {
       const m = manifest;
       const lines = [
         `${bundle}: ${m.format} v${m.formatVersion}, made by ${m.producer} ${m.aekitVersion} on ${m.createdAt}`,
-        `model       ${specLine(m.source?.spec)}`,
-        `variant     ${m.variant}, ONNX opset ${m.opset}, weights ${m.weights}`,
-        `input       ${m.inputDim} × ${m.inputDtype}, normalisation ${m.normalization?.kind ?? 'none'}`,
-        `latent      ${m.latentDim} × float32 = ${m.latentDim * 4} bytes per row (a raw row: ${m.inputDim * 4} bytes as float32, ${m.inputDim} as uint8)`,
+        `model       ${m.source?.spec !== undefined ? specLine(m.source.spec) : (m.source?.layers ?? '(not recorded)')}`,
+        `variant     ${m.variant}${m.part !== undefined ? ` (the ${m.part} alone)` : ''}, ONNX opset ${m.opset}, weights ${m.weights}`,
+        `input       ${m.inputDim} × ${m.inputDtype}${shapeNote(m.inputShape, 'images')}, normalisation ${m.normalization?.kind ?? 'none'}`,
+        `latent      ${m.latentDim} × float32${shapeNote(m.latentShape, 'spatial')} = ${m.latentDim * 4} bytes per row (a raw row: ${m.inputDim * 4} bytes as float32, ${m.inputDim} as uint8)`,
         `output      ${m.inputDim} × ${m.outputDtype}`,
         m.bundleId !== undefined
           ? `integrity   bundle ${m.bundleId.slice(0, 16)}…: manifest fingerprint and every graph's bundle id verified`
           : 'integrity   no bundle id or fingerprint (exported before aekit recorded them): file hashes and graph metadata checked',
         'files       (SHA-256 verified)',
-        ...[...GRAPH_NAMES, ...(m.files.latentTables !== undefined ? (['latentTables'] as const) : [])].map((g) => {
+        ...[...bundleGraphs(m), ...(m.files.latentTables !== undefined ? (['latentTables'] as const) : [])].map((g) => {
           const f = m.files[g]!;
           return `  ${f.path.padEnd(18)} ${String(f.bytes).padStart(9)} bytes  ${f.sha256}`;
         }),

@@ -98,10 +98,18 @@ export interface DenseChain {
   /** The input's logical shape per row ([inputDim] for flat rows). */
   inputShape: number[];
   steps: Step[];
-  /** Layer name → number of steps emitted up to and including that layer (for splitting). */
+  /**
+   * Layer name → number of steps emitted up to and including that layer (for splitting). Layers
+   * inside nested sub-models are listed by qualified name (`encoder/dense_1`) and, when no other
+   * layer has it, by their own name; a sub-model's name covers all of its layers.
+   */
   stepsThrough: Map<string, number>;
   /** Layer names in model order (for error messages listing what exists). */
   layerNames: string[];
+  /** The last layer of the top-level model (its output). */
+  outputLayer: string;
+  /** Where to split when nothing names a layer: set when the model is two sub-models (`[encoder, decoder]`). */
+  defaultSplitAfter?: string;
 }
 
 export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

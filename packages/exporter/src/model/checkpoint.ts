@@ -20,14 +20,25 @@ import {
 import type { LogVarHead } from '../onnx/graphs.js';
 import type { DenseChain } from './chain.js';
 import { parseJsonFile, parseLayersModel } from './layers-model.js';
-import { type SplitResult, splitChain } from './split.js';
+import { type ModelPart, type SplitResult, splitChain, splitPart } from './split.js';
+import { shardBytes } from './weights.js';
 
 /** A model's files: name (as model.json's weightsManifest writes it) → bytes. */
 export type CheckpointFiles = Readonly<Record<string, Uint8Array>>;
 
 export interface ReadModelOptions {
-  /** Last layer of the encoder, for tfjs models without aekit.json. */
+  /**
+   * Last layer of the encoder, for tfjs models without aekit.json: a layer name, a nested layer's
+   * qualified name (`encoder/dense_1`) or a sub-model's name (after all of its layers). Default: the
+   * first of the two sub-models of a model made of `[encoder, decoder]`.
+   */
   splitAfter?: string;
+  /**
+   * Export one half only: `encoder` (data → latent: the model up to `splitAfter`, or all of it) or
+   * `decoder` (latent → data: the model after `splitAfter`, or all of it). The bundle then holds that
+   * graph alone and its manifest says which (`part`).
+   */
+  part?: ModelPart;
   /** Normalisation of a tfjs model without aekit.json (default `none`). */
   normalization?: Normalization;
 }
@@ -38,8 +49,10 @@ export interface ExportableModel extends SplitResult {
   latentRange: { min: number[]; max: number[] };
   /** The checkpoint's metadata, when it is an aekit checkpoint. */
   meta?: CheckpointMeta;
-  /** Name of the layer the model was split after. */
-  splitAfter: string;
+  /** Name of the layer the model was split after; absent when a `part` export takes the whole model. */
+  splitAfter?: string;
+  /** The half exported, when the bundle holds one only. */
+  part?: ModelPart;
   /** SHA-256 over model.json, the weight shards in manifest order, then aekit.json when present. */
   checkpointSha256: string;
   /** A VAE's log-variance head (aekit.json `vae`): from vae_head.bin, checked against its SHA-256, or from aekit.json in older checkpoints. */
@@ -157,7 +170,11 @@ export async function readExportableModel(files: CheckpointFiles, options: ReadM
   const vaeHead = meta ? await readVaeHead(meta, files) : undefined;
   const chain = parseLayersModel(modelJson, files);
 
-  let splitAfter: string;
+  const part = options.part;
+  if (part !== undefined && part !== 'encoder' && part !== 'decoder') {
+    throw new ExportError(`part ${JSON.stringify(part)} is not one of encoder, decoder`);
+  }
+  let splitAfter: string | undefined;
   if (meta) {
     if (options.splitAfter !== undefined && options.splitAfter !== meta.encoderOutputLayer) {
       throw new ExportError(
@@ -167,13 +184,16 @@ export async function readExportableModel(files: CheckpointFiles, options: ReadM
     }
     splitAfter = meta.encoderOutputLayer;
   } else if (options.splitAfter !== undefined) splitAfter = options.splitAfter;
-  else {
+  else if (chain.defaultSplitAfter !== undefined) splitAfter = chain.defaultSplitAfter;
+  else if (part === undefined) {
     throw new ExportError(
       `no aekit.json next to model.json, so the encoder's last layer is unknown; name it with --split-after LAYER ` +
-        `(layers: ${chain.layerNames.join(', ')})`,
+        `(layers: ${chain.layerNames.join(', ')}), or export an encoder or decoder on its own with --part encoder|decoder`,
     );
   }
-  const split = splitChain(chain, splitAfter);
+  // The whole autoencoder, split: what an aekit checkpoint's spec is checked against.
+  const whole = part === undefined || meta ? splitChain(chain, splitAfter!) : undefined;
+  const split = part === undefined ? whole! : splitPart(chain, part, splitAfter);
 
   let normalization: Normalization;
   let latentRange = { min: [] as number[], max: [] as number[] };
@@ -185,9 +205,10 @@ export async function readExportableModel(files: CheckpointFiles, options: ReadM
       throw new CheckpointError(`aekit.json: ${(e as Error).message}`, { file: CHECKPOINT_FILES.meta, cause: e });
     }
     // describeSpec names every layer's kind, width, kernel, stride, activation and the image / latent shapes.
-    if (split.spec === undefined || describeSpec(recorded) !== describeSpec(split.spec)) {
+    const found = whole!.spec;
+    if (found === undefined || describeSpec(recorded) !== describeSpec(found)) {
       throw new CheckpointError(
-        `model.json (${split.spec ? describeSpec(split.spec) : split.layers}) does not match the spec in aekit.json (${describeSpec(recorded)})`,
+        `model.json (${found ? describeSpec(found) : whole!.layers}) does not match the spec in aekit.json (${describeSpec(recorded)})`,
         { file: CHECKPOINT_FILES.meta },
       );
     }
@@ -214,17 +235,20 @@ export async function readExportableModel(files: CheckpointFiles, options: ReadM
     }
   } else normalization = checkNormalization(options.normalization ?? { kind: 'none' }, split.inputDim, 'normalization option');
 
-  const latentTables = meta ? await readLatentTables(meta, files, split.latentDim) : undefined;
-  const hashed = [modelBytes, ...orderedFileNames(modelJson).map((p) => files[p]!), ...(metaBytes ? [metaBytes] : [])];
+  // The entropy tables serve compress, which needs both halves: a part bundle goes without them.
+  const latentTables = meta && part === undefined ? await readLatentTables(meta, files, split.latentDim) : undefined;
+  const hashed = [modelBytes, ...orderedFileNames(modelJson).map((p) => shardBytes(files, p)!), ...(metaBytes ? [metaBytes] : [])];
   return {
     ...split,
     chain,
     normalization,
     latentRange,
     ...(meta ? { meta } : {}),
-    ...(vaeHead ? { vaeHead } : {}),
+    // A decoder alone has no log-variance head to run.
+    ...(vaeHead && part !== 'decoder' ? { vaeHead } : {}),
     ...(latentTables ? { latentTables } : {}),
-    splitAfter,
+    ...(splitAfter !== undefined ? { splitAfter } : {}),
+    ...(part !== undefined ? { part } : {}),
     checkpointSha256: await sha256Hex(...hashed),
   };
 }

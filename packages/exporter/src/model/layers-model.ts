@@ -1,8 +1,10 @@
 /**
  * Parses a TensorFlow.js layers-format model (model.json + weight shards) into a chain of steps.
  * Supported: Sequential or a functional chain (one input, one output, no branches) of InputLayer,
- * Dense, Activation, LeakyReLU, Dropout (identity at inference), Flatten, Reshape, Conv2D,
- * Conv2DTranspose, MaxPooling2D, AveragePooling2D and UpSampling2D (nearest), channels last.
+ * Dense, Activation, LeakyReLU, ReLU, ELU, Dropout and the noise layers (identity at inference), Flatten, Reshape, Conv2D,
+ * Conv2DTranspose, MaxPooling2D, AveragePooling2D and UpSampling2D (nearest), channels last; any of
+ * them may sit inside nested Sequential / functional sub-models (`tf.sequential({layers: [encoder,
+ * decoder]})`), which are flattened into the one chain.
  */
 import { type ActivationName, type ActivationSpec, CheckpointError, ExportError, TFJS_ACTIVATION } from '@aekit/core';
 import { type DenseChain, type Hwc, type LayerOrigin, type Step, hasWeights, size } from './chain.js';
@@ -21,7 +23,13 @@ export const SUPPORTED_LAYERS = [
   'Dense',
   'Activation',
   'LeakyReLU',
+  'ReLU',
+  'ELU',
   'Dropout',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'SpatialDropout1D',
   'Flatten',
   'Reshape',
   'Conv2D',
@@ -73,22 +81,30 @@ function modelConfig(modelJson: Record<string, unknown>): { className: string; c
   return { className: mc['class_name'], config: mc['config'] };
 }
 
-/** Layers in execution order; a functional model must be a single chain. */
-function orderedLayers(className: string, config: unknown): LayerJson[] {
+/** Model classes a layer list may nest: their layers are flattened into the chain. */
+const MODEL_CLASSES: readonly string[] = ['Sequential', 'Model', 'Functional'];
+
+/**
+ * Layers in execution order; a functional model must be a single chain. `scope` names a nested
+ * sub-model in messages (empty for the top-level model).
+ */
+function orderedLayers(className: string, config: unknown, scope = ''): LayerJson[] {
+  const what = scope === '' ? 'the model' : `sub-model "${scope}"`;
   if (className === 'Sequential') {
     const layers = Array.isArray(config) ? config : (config as { layers?: unknown })?.layers;
-    if (!Array.isArray(layers)) throw new CheckpointError('model.json: Sequential config has no layers', { file: 'model.json' });
+    if (!Array.isArray(layers)) throw new CheckpointError(`model.json: the Sequential config of ${what} has no layers`, { file: 'model.json' });
     return layers as LayerJson[];
   }
   if (className !== 'Model' && className !== 'Functional') {
     throw new ExportError(`model class "${className}" is not supported; export a Sequential or functional tfjs LayersModel`);
   }
   const c = config as { layers?: LayerJson[]; input_layers?: unknown[]; output_layers?: unknown[] };
-  if (!Array.isArray(c.layers)) throw new CheckpointError('model.json: model config has no layers', { file: 'model.json' });
+  if (!Array.isArray(c.layers)) throw new CheckpointError(`model.json: the config of ${what} has no layers`, { file: 'model.json' });
   const outs = c.output_layers ?? [];
   if ((c.input_layers ?? []).length !== 1 || outs.length !== 1) {
     throw new ExportError(
-      `the model has ${(c.input_layers ?? []).length} inputs and ${outs.length} outputs; only single-input, single-output chains can be exported`,
+      `${what} has ${(c.input_layers ?? []).length} inputs and ${outs.length} outputs; only single-input, single-output chains can be exported ` +
+        '(a VAE encoder with z_mean and z_log_var outputs: export a model whose output is z_mean)',
     );
   }
   const byName = new Map(c.layers.map((l) => [l.name ?? (l.config['name'] as string), l]));
@@ -106,17 +122,77 @@ function orderedLayers(className: string, config: unknown): LayerJson[] {
     const node = inbound[0];
     // tfjs/Keras 2: [[[name, nodeIndex, tensorIndex, kwargs], …]]; one node with one input tensor.
     if (inbound.length !== 1 || !Array.isArray(node) || node.length !== 1 || !Array.isArray(node[0])) {
-      throw new ExportError(`layer "${name}" (${layer.class_name}) has several inputs or is shared; only plain chains can be exported`);
+      throw new ExportError(
+        `layer "${name}" (${layer.class_name}) in ${what} has several inputs or is shared; only plain chains can be exported ` +
+          '(skip connections, Add and Concatenate have no place in an encoder → latent → decoder chain)',
+      );
     }
     name = (node[0] as unknown[])[0] as string;
   }
   chain.reverse();
   if (chain.length !== c.layers.length) {
     const extra = c.layers.map((l) => l.name ?? '').filter((n) => !seen.has(n));
-    throw new ExportError(`layers ${extra.map((n) => `"${n}"`).join(', ')} are not on the input→output chain; only plain chains can be exported`);
+    throw new ExportError(`layers ${extra.map((n) => `"${n}"`).join(', ')} of ${what} are not on the input→output chain; only plain chains can be exported`);
   }
   return chain;
 }
+
+const layerName = (l: LayerJson, fallback: string): string => String(l.name ?? l.config?.['name'] ?? fallback);
+
+/** A layer of the flattened model. */
+interface Leaf {
+  layer: LayerJson;
+  /** Its own name (what its weights are named after). */
+  name: string;
+  /** Its name qualified by the sub-models holding it, outermost first (`encoder/dense_1`); its own name at the top level. */
+  qualified: string;
+  /** The sub-models (qualified names) whose last layer this is, innermost first. */
+  closes: string[];
+}
+
+/** The model's layers with nested sub-models flattened, in execution order. */
+function flattenLayers(className: string, config: unknown, scope: string, out: Leaf[]): void {
+  orderedLayers(className, config, scope).forEach((layer, i) => {
+    const name = layerName(layer, `#${i + 1}`);
+    const qualified = scope === '' ? name : `${scope}/${name}`;
+    if (MODEL_CLASSES.includes(layer.class_name)) {
+      const before = out.length;
+      flattenLayers(layer.class_name, layer.config, qualified, out);
+      if (out.length > before) out[out.length - 1]!.closes.push(qualified);
+    } else out.push({ layer, name, qualified, closes: [] });
+  });
+}
+
+/** The layer to split after by default: the first of two sub-models that make up the whole model (`[encoder, decoder]`). */
+function defaultSplit(className: string, config: unknown): string | undefined {
+  const top = orderedLayers(className, config).filter((l) => l.class_name !== 'InputLayer');
+  return top.length === 2 && top.every((l) => MODEL_CLASSES.includes(l.class_name)) ? layerName(top[0]!, '#1') : undefined;
+}
+
+/** Unsupported layer classes with the nearest fix (the rest get the list of supported layers). */
+const UNSUPPORTED_HINTS: Record<string, string> = {
+  BatchNormalization: 'fold it into the preceding Dense or Conv2D layer\'s kernel and bias before saving, or train without it',
+  LayerNormalization: 'train without it (a per-row normalisation has no aekit graph yet)',
+  Conv1D: 'use a Conv2D over a [1, width, channels] input (a Reshape before it)',
+  Conv3D: 'use Conv2D',
+  SeparableConv2D: 'use Conv2D',
+  DepthwiseConv2D: 'use Conv2D',
+  GlobalAveragePooling2D: 'use AveragePooling2D over the whole image, then Flatten',
+  GlobalMaxPooling2D: 'use MaxPooling2D over the whole image, then Flatten',
+  ZeroPadding2D: 'use padding "same" on the next Conv2D',
+  Cropping2D: 'use padding "same" on the Conv2DTranspose before it',
+  Softmax: 'an autoencoder output is not a distribution over classes: use a sigmoid Activation',
+  PReLU: 'use LeakyReLU (one fixed slope)',
+  ThresholdedReLU: 'use ReLU',
+  Lambda: 'custom layers cannot be exported; rebuild the model from built-in layers',
+  Concatenate: 'only plain chains can be exported',
+  Add: 'only plain chains can be exported',
+  Multiply: 'only plain chains can be exported',
+  LSTM: 'recurrent layers cannot be exported; flatten the sequence and use Dense layers',
+  GRU: 'recurrent layers cannot be exported; flatten the sequence and use Dense layers',
+  SimpleRNN: 'recurrent layers cannot be exported; flatten the sequence and use Dense layers',
+  Embedding: 'feed one-hot or float rows to a Dense layer instead',
+};
 
 function parseTfjsActivation(raw: unknown, origin: LayerOrigin, className: string): ActivationSpec {
   const id = typeof raw === 'string' ? raw : (raw as { class_name?: string } | null)?.class_name;
@@ -136,11 +212,22 @@ function shapeOf(config: Record<string, unknown>): number[] | undefined {
   return Array.isArray(s) ? s.slice(1).map((d) => (typeof d === 'number' ? d : NaN)) : undefined;
 }
 
-function findWeight(weights: Map<string, NamedTensor>, layer: string, kind: 'kernel' | 'bias'): NamedTensor | undefined {
-  const exact = weights.get(`${layer}/${kind}`);
-  if (exact) return exact;
+/** The names a layer's weights may have: tfjs saves `<layer>/kernel`; Keras-converted files may qualify it by sub-model or scope. */
+interface WeightKey {
+  name: string;
+  qualified: string;
+  /** True when another layer of the model has the same own name (only the qualified name can tell them apart). */
+  shared: boolean;
+}
+
+function findWeight(weights: Map<string, NamedTensor>, key: WeightKey, kind: 'kernel' | 'bias'): NamedTensor | undefined {
+  const names = key.shared ? [key.qualified] : [key.qualified, key.name];
+  for (const n of names) {
+    const exact = weights.get(`${n}/${kind}`);
+    if (exact) return exact;
+  }
   // Keras-converted files may prefix names with their scope (`model/dense/kernel`).
-  for (const [n, t] of weights) if (n.endsWith(`/${layer}/${kind}`)) return t;
+  for (const n of names) for (const [w, t] of weights) if (w.endsWith(`/${n}/${kind}`)) return t;
   return undefined;
 }
 
@@ -221,7 +308,10 @@ const ones = (v: unknown) => (Array.isArray(v) ? v : [v]).every((d) => d === 1);
 export function parseLayersModel(modelJson: string | Uint8Array | object, files: WeightFiles): DenseChain {
   const json = decodeJson(modelJson, 'model.json');
   const { className, config } = modelConfig(json);
-  const layers = orderedLayers(className, config);
+  const layers: Leaf[] = [];
+  flattenLayers(className, config, '', layers);
+  const nameCount = new Map<string, number>();
+  for (const l of layers) nameCount.set(l.name, (nameCount.get(l.name) ?? 0) + 1);
   const weights = readWeights(json['weightsManifest'], files);
   const steps: Step[] = [];
   const stepsThrough = new Map<string, number>();
@@ -230,33 +320,38 @@ export function parseLayersModel(modelJson: string | Uint8Array | object, files:
   let shape: number[] | undefined;
   const used = new Set<string>();
 
-  const weight = (name: string, kind: 'kernel' | 'bias', origin: LayerOrigin, cls: string, expected: number[]): NamedTensor => {
-    const t = findWeight(weights, name, kind);
+  const weight = (key: WeightKey, kind: 'kernel' | 'bias', origin: LayerOrigin, cls: string, expected: number[]): NamedTensor => {
+    const t = findWeight(weights, key, kind);
     if (!t) {
-      throw new CheckpointError(`weight "${name}/${kind}" of ${cls} layer "${name}" (position ${origin.position}) is not in the weights manifest`, {
-        file: 'model.json',
-      });
+      const twin = key.shared
+        ? `; another layer is also named "${key.name}", so tfjs saved both under "${key.name}/${kind}": give the layers unique names and save the model again`
+        : '';
+      throw new CheckpointError(
+        `weight "${key.name}/${kind}" of ${cls} layer "${origin.layer}" (position ${origin.position}) is not in the weights manifest${twin}`,
+        { file: 'model.json' },
+      );
     }
     if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) throw shapeMismatch(origin, cls, t, expected);
     used.add(t.name);
     return t;
   };
-  const optionalBias = (cfg: Record<string, unknown>, name: string, origin: LayerOrigin, cls: string, units: number): Float32Array | null =>
-    cfg['use_bias'] === false ? null : weight(name, 'bias', origin, cls, [units]).data;
+  const optionalBias = (cfg: Record<string, unknown>, key: WeightKey, origin: LayerOrigin, cls: string, units: number): Float32Array | null =>
+    cfg['use_bias'] === false ? null : weight(key, 'bias', origin, cls, [units]).data;
   const activationAfter = (cfg: Record<string, unknown>, origin: LayerOrigin, cls: string) => {
     const act = parseTfjsActivation(cfg['activation'], origin, cls);
     if (act.name !== 'linear') steps.push({ kind: 'activation', origin, activation: act });
   };
 
-  layers.forEach((layer, i) => {
+  layers.forEach((leaf, i) => {
+    const { layer, name } = leaf;
     const cfg = (layer.config ?? {}) as Record<string, unknown>;
-    const name = String(layer.name ?? cfg['name'] ?? `#${i + 1}`);
     const cls = layer.class_name;
-    const origin: LayerOrigin = { layer: name, position: i + 1, count: layers.length };
+    const origin: LayerOrigin = { layer: leaf.qualified, position: i + 1, count: layers.length };
+    const key: WeightKey = { name, qualified: leaf.qualified, shared: nameCount.get(name)! > 1 };
     const declared = shapeOf(cfg);
     if (declared && shape === undefined) {
       if (declared.some((d) => !Number.isInteger(d) || d < 1)) {
-        throw new ExportError(`layer "${name}" declares input shape [${declared.join(', ')}]; every dimension but the batch must be fixed`);
+        throw new ExportError(`layer "${origin.layer}" declares input shape [${declared.join(', ')}]; every dimension but the batch must be fixed`);
       }
       inputShape = declared;
       shape = [...declared];
@@ -264,6 +359,10 @@ export function parseLayersModel(modelJson: string | Uint8Array | object, files:
     switch (cls) {
       case 'InputLayer':
       case 'Dropout':
+      case 'GaussianNoise':
+      case 'GaussianDropout':
+      case 'AlphaDropout':
+      case 'SpatialDropout1D':
         break;
       case 'Flatten':
         if (shape === undefined) throw new ExportError(`${where(origin, cls)} comes before the input shape is known; declare the input shape`);
@@ -296,26 +395,42 @@ export function parseLayersModel(modelJson: string | Uint8Array | object, files:
       case 'LeakyReLU': {
         const a = cfg['alpha'] ?? cfg['negative_slope'] ?? TFJS_LEAKY_RELU_LAYER_ALPHA;
         if (typeof a !== 'number' || !Number.isFinite(a)) {
-          throw new ExportError(`LeakyReLU layer "${name}" (position ${origin.position}) has alpha ${String(a)}; expected a number`);
+          throw new ExportError(`LeakyReLU layer "${origin.layer}" (position ${origin.position}) has alpha ${String(a)}; expected a number`);
         }
         steps.push({ kind: 'activation', origin, activation: { name: 'leakyRelu', alpha: a } });
+        break;
+      }
+      case 'ReLU': {
+        const cap = cfg['maxValue'] ?? cfg['max_value'];
+        refuse(cfg, origin, cls, 'negative_slope', (v) => v === 0, 'negative_slope 0 only (use a LeakyReLU layer for a slope)');
+        refuse(cfg, origin, cls, 'threshold', (v) => v === 0, 'threshold 0 only');
+        if (cap !== undefined && cap !== null) {
+          throw new ExportError(`${where(origin, cls)} caps its output at ${JSON.stringify(cap)}; a capped ReLU has no aekit activation: use a plain ReLU or a sigmoid`);
+        }
+        steps.push({ kind: 'activation', origin, activation: { name: 'relu' } });
+        break;
+      }
+      case 'ELU': {
+        const a = cfg['alpha'] ?? 1;
+        if (a !== 1) throw new ExportError(`${where(origin, cls)} has alpha ${JSON.stringify(a)}; the exporter's elu has alpha 1: use the "elu" activation`);
+        steps.push({ kind: 'activation', origin, activation: { name: 'elu' } });
         break;
       }
       case 'Dense': {
         if (shape !== undefined && shape.length !== 1) {
           throw new ExportError(
-            `Dense layer "${name}" (position ${origin.position} of ${origin.count}) gets an input of shape [${shape.join(', ')}]; ` +
+            `Dense layer "${origin.layer}" (position ${origin.position} of ${origin.count}) gets an input of shape [${shape.join(', ')}]; ` +
               'add a Flatten layer before it (Dense layers are exported on flat rows only)',
           );
         }
         const units = cfg['units'];
         if (typeof units !== 'number' || !Number.isInteger(units) || units < 1) {
-          throw new CheckpointError(`Dense layer "${name}" has no valid "units" in model.json`, { file: 'model.json' });
+          throw new CheckpointError(`Dense layer "${origin.layer}" has no valid "units" in model.json`, { file: 'model.json' });
         }
-        const found = findWeight(weights, name, 'kernel');
+        const found = findWeight(weights, key, 'kernel');
         const inputDim = shape?.[0] ?? (found?.shape.length === 2 ? found.shape[0]! : NaN);
-        const kernel = weight(name, 'kernel', origin, cls, [inputDim, units]);
-        const bias = optionalBias(cfg, name, origin, cls, units);
+        const kernel = weight(key, 'kernel', origin, cls, [inputDim, units]);
+        const bias = optionalBias(cfg, key, origin, cls, units);
         if (shape === undefined) inputShape = [inputDim];
         steps.push({ kind: 'dense', origin, inputDim, units, kernel: kernel.data, bias });
         shape = [units];
@@ -361,8 +476,8 @@ export function parseLayersModel(modelJson: string | Uint8Array | object, files:
           pads = [r.crop[0], c.crop[0], r.crop[1], c.crop[1]];
           outputPadding = [r.extra, c.extra];
         }
-        const kernel = weight(name, 'kernel', origin, cls, transpose ? [kh, kw, filters, cin] : [kh, kw, cin, filters]);
-        const bias = optionalBias(cfg, name, origin, cls, filters);
+        const kernel = weight(key, 'kernel', origin, cls, transpose ? [kh, kw, filters, cin] : [kh, kw, cin, filters]);
+        const bias = optionalBias(cfg, key, origin, cls, filters);
         steps.push({
           kind: transpose ? 'convTranspose' : 'conv',
           origin,
@@ -405,14 +520,20 @@ export function parseLayersModel(modelJson: string | Uint8Array | object, files:
         shape = outShape;
         break;
       }
-      default:
+      default: {
+        const hint = UNSUPPORTED_HINTS[cls];
         throw new ExportError(
-          `unsupported layer "${name}" (${cls}) at position ${origin.position} of ${origin.count}; ` +
-            `the exporter handles ${SUPPORTED_LAYERS.join(', ')}`,
+          `unsupported layer "${origin.layer}" (${cls}) at position ${origin.position} of ${origin.count}; ` +
+            `the exporter handles ${SUPPORTED_LAYERS.join(', ')}${hint !== undefined ? `; nearest fix: ${hint}` : ''}`,
         );
+      }
     }
-    stepsThrough.set(name, steps.length);
+    // Split points: the qualified name, the own name when no other layer has it, and the sub-models this layer ends.
+    stepsThrough.set(leaf.qualified, steps.length);
+    if (!key.shared) stepsThrough.set(name, steps.length);
+    for (const sub of leaf.closes) stepsThrough.set(sub, steps.length);
   });
+  const defaultSplitAfter = defaultSplit(className, config);
   if (inputShape === undefined || !steps.some(hasWeights)) {
     throw new ExportError('the model has no Dense or convolution layer: nothing to export');
   }
@@ -427,6 +548,8 @@ export function parseLayersModel(modelJson: string | Uint8Array | object, files:
     inputShape,
     steps,
     stepsThrough,
-    layerNames: layers.map((l, i) => String(l.name ?? l.config?.['name'] ?? `#${i + 1}`)),
+    layerNames: layers.flatMap((l) => [l.qualified, ...l.closes.map((c) => `${c} (sub-model)`)]),
+    outputLayer: layerName(orderedLayers(className, config).at(-1) ?? { class_name: '', config: {} }, '#1'),
+    ...(defaultSplitAfter !== undefined ? { defaultSplitAfter } : {}),
   };
 }

@@ -163,12 +163,56 @@ export function describeChain(inputShape: readonly number[], encoder: readonly S
   return [dims(inputShape), ...encoder.map(describeStep), `[latent ${dims(latent)}]`, ...decoder.map(describeStep), dims(out)].join(' → ');
 }
 
-/** Splits after layer `splitAfter` (encoder = everything up to and including it). */
-export function splitChain(chain: DenseChain, splitAfter: string): SplitResult {
+/** Number of steps up to and including layer `splitAfter`. */
+function splitIndex(chain: DenseChain, splitAfter: string): number {
   const k = chain.stepsThrough.get(splitAfter);
   if (k === undefined) {
     throw new ExportError(`split layer "${splitAfter}" does not exist; the model's layers are: ${chain.layerNames.join(', ')}`);
   }
+  return k;
+}
+
+/** Which half of an autoencoder a bundle holds (core manifest `part`). */
+export type ModelPart = 'encoder' | 'decoder';
+
+/**
+ * One half of a model: the encoder (everything up to and including `splitAfter`, the whole model
+ * without it) or the decoder (everything after `splitAfter`, the whole model without it). The half
+ * maps data rows to latents or back, so its input and output widths need not match. The result's
+ * `inputDim` / `inputShape` describe the data rows (a decoder's output), `latentDim` / `latentShape`
+ * the latent (a decoder's input); the other half's steps are empty.
+ */
+export function splitPart(chain: DenseChain, part: ModelPart, splitAfter?: string): SplitResult {
+  const k = splitAfter !== undefined ? splitIndex(chain, splitAfter) : part === 'encoder' ? chain.steps.length : 0;
+  const at = splitAfter !== undefined ? `${part === 'encoder' ? 'up to' : 'after'} "${splitAfter}"` : '(the whole model)';
+  const steps = part === 'encoder' ? chain.steps.slice(0, k) : chain.steps.slice(k);
+  if (!steps.some(hasWeights)) {
+    throw new ExportError(
+      `the ${part} ${at} has no layer with weights (Dense, Conv2D, Conv2DTranspose); ` +
+        (splitAfter !== undefined ? `name another layer with --split-after` : `the model has nothing to export as a ${part}`),
+    );
+  }
+  const latentShape = part === 'encoder' ? chainShape(steps, chain.inputShape) : chainShape(chain.steps.slice(0, k), chain.inputShape);
+  const dataShape = part === 'encoder' ? [...chain.inputShape] : chainShape(steps, latentShape);
+  const described = steps.map(describeStep);
+  const layers =
+    part === 'encoder'
+      ? [dims(dataShape), ...described, `[latent ${dims(latentShape)}]`].join(' → ')
+      : [`[latent ${dims(latentShape)}]`, ...described, dims(dataShape)].join(' → ');
+  return {
+    inputDim: size(dataShape),
+    latentDim: size(latentShape),
+    inputShape: dataShape,
+    latentShape,
+    encoder: part === 'encoder' ? steps : [],
+    decoder: part === 'decoder' ? steps : [],
+    layers,
+  };
+}
+
+/** Splits after layer `splitAfter` (encoder = everything up to and including it). */
+export function splitChain(chain: DenseChain, splitAfter: string): SplitResult {
+  const k = splitIndex(chain, splitAfter);
   const encoder = chain.steps.slice(0, k);
   const decoder = chain.steps.slice(k);
   if (!encoder.some(hasWeights)) {
@@ -181,7 +225,10 @@ export function splitChain(chain: DenseChain, splitAfter: string): SplitResult {
   const latentDim = size(latentShape);
   const outDim = size(chainShape(decoder, latentShape));
   if (outDim !== chain.inputDim) {
-    throw new ExportError(`the model maps ${chain.inputDim} inputs to ${outDim} outputs; an autoencoder's output width must equal its input width`);
+    throw new ExportError(
+      `the model maps ${chain.inputDim} inputs to ${outDim} outputs; an autoencoder's output width must equal its input width. ` +
+        'An encoder or a decoder on its own exports with --part encoder or --part decoder (API option `part`)',
+    );
   }
   const all = units(chain.steps);
   // The encoder must end on its latent layer's activation for the split to be a spec's.

@@ -35,7 +35,7 @@ export type GraphModel = Pick<SplitModel, 'inputDim' | 'latentDim' | 'encoder' |
 const flatState = (shape: readonly number[] | undefined, dim: number): PlanState => ({ layout: { kind: 'flat' }, shape: shape ? [...shape] : [dim] });
 
 /** Network output → raw units: the inverse normalisation, then Clip/Round/Cast for uint8 output. */
-function outputStages(o: GraphOptions, dim: number): Stage[] {
+export function outputStages(o: Pick<GraphOptions, 'normalization' | 'outputDtype'>, dim: number): Stage[] {
   const stages: Stage[] = [];
   const n = o.normalization;
   if (n.kind === 'scale255') stages.push((g, x, out) => g.op('Mul', [x, g.constFloat(255)], {}, out));

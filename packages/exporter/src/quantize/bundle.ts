@@ -1,10 +1,10 @@
 /**
- * Applies a weights variant to a whole in-memory bundle (exportBundle's result): rewrites the three
- * ONNX files, then the manifest's per-file SHA-256 and size and its `weights` field, so the runtime's
+ * Applies a weights variant to a whole in-memory bundle (exportBundle's result): rewrites its ONNX
+ * files (the three, or a `part` bundle's one), then the manifest's per-file SHA-256 and size and its `weights` field, so the runtime's
  * integrity check accepts the new files and `aekit info` / `aekit eval` can report the variant; the
  * manifest's fingerprint is recomputed over them.
  */
-import { BUNDLE_FILES, type BundleManifest, type GraphName, type WeightsDtype, computeManifestFingerprint, sha256Hex } from '@aekit/core';
+import { BUNDLE_FILES, type BundleManifest, type GraphName, type WeightsDtype, bundleGraphs, computeManifestFingerprint, sha256Hex } from '@aekit/core';
 import { type QuantizeReport, quantizeModelWeights } from './weights.js';
 
 export interface BundleFilesAndManifest {
@@ -15,11 +15,11 @@ export interface BundleFilesAndManifest {
 export async function quantizeBundle<T extends BundleFilesAndManifest>(
   bundle: T,
   weights: WeightsDtype,
-): Promise<T & { reports: Record<GraphName, QuantizeReport> }> {
+): Promise<T & { reports: Partial<Record<GraphName, QuantizeReport>> }> {
   const files = { ...bundle.files };
   const manifest: BundleManifest = { ...bundle.manifest, weights, files: { ...bundle.manifest.files } };
-  const reports = {} as Record<GraphName, QuantizeReport>;
-  for (const g of ['encoder', 'decoder', 'autoencoder'] as const) {
+  const reports: Partial<Record<GraphName, QuantizeReport>> = {};
+  for (const g of bundleGraphs(bundle.manifest)) {
     const name = BUNDLE_FILES[g];
     const { bytes, report } = quantizeModelWeights(bundle.files[name]!, weights);
     files[name] = bytes;

@@ -14,6 +14,31 @@ export interface CheckpointPrediction {
 }
 
 
+const isModel = (l: Tf.layers.Layer): l is Tf.LayersModel => Array.isArray((l as Partial<Tf.LayersModel>).layers);
+
+/**
+ * The output after layer `splitAfter` of a chain model with nested sub-models, run layer by layer
+ * (Dropout and the like at inference). `splitAfter` names a layer (own or qualified name,
+ * `encoder/code`) or a sub-model (after its last layer), as the exporter's split does.
+ */
+function latentOfChain(tf: typeof Tf, model: Tf.LayersModel, x: Tf.Tensor, splitAfter: string): Tf.Tensor {
+  return tf.tidy(() => {
+    let t = x;
+    let z: Tf.Tensor | undefined;
+    const walk = (m: Tf.LayersModel, scope: string): void => {
+      for (const layer of m.layers) {
+        const qualified = scope === '' ? layer.name : `${scope}/${layer.name}`;
+        if (isModel(layer)) walk(layer, qualified);
+        else if (layer.getClassName() !== 'InputLayer') t = layer.apply(t) as Tf.Tensor;
+        if (z === undefined && (qualified === splitAfter || layer.name === splitAfter)) z = t;
+      }
+    };
+    walk(model, '');
+    if (z === undefined) throw new Error(`no layer "${splitAfter}" in the model`);
+    return z;
+  });
+}
+
 /**
  * Runs `rows` rows of `normalised` input (row-major) through the model in `files` with tfjs `predict`,
  * returning the latent at `splitAfter` and the output. Puts back the caller's tfjs backend and flags
@@ -43,11 +68,15 @@ export async function predictCheckpoint(
       }),
     );
     const inputDim = normalised.length / rows;
-    const enc = tf.model({ inputs: m.inputs, outputs: m.getLayer(splitAfter).output as Tf.SymbolicTensor });
     // The model's own input shape (a foreign image model takes [H, W, C], not flat rows).
     const shape = m.inputs[0]!.shape.slice(1).map((d) => d ?? inputDim);
     const x = tf.tensor(normalised, [rows, ...(shape.reduce((a, b) => a * b, 1) === inputDim ? shape : [inputDim])]);
-    const zt = enc.predict(x, { batchSize: rows }) as Tf.Tensor;
+    const nested = m.layers.some(isModel);
+    // With nested sub-models the latent may be inside one (`encoder/code`) or be a whole sub-model's
+    // output: the chain's layers run one by one and the latent is read where `splitAfter` ends.
+    const zt = nested
+      ? latentOfChain(tf, m, x, splitAfter)
+      : (tf.model({ inputs: m.inputs, outputs: m.getLayer(splitAfter).output as Tf.SymbolicTensor }).predict(x, { batchSize: rows }) as Tf.Tensor);
     const yt = m.predict(x, { batchSize: rows }) as Tf.Tensor;
     const z = Float32Array.from(zt.dataSync());
     const y = Float32Array.from(yt.dataSync());
