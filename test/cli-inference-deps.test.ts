@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const INFERENCE_COMMANDS = ['encode', 'decode', 'compress', 'decompress', 'eval', 'interpolate', 'sample', 'info'];
+const INFERENCE_COMMANDS = ['encode', 'decode', 'compress', 'decompress', 'merge', 'eval', 'interpolate', 'sample', 'info'];
 
 /** A condition maps to a path or, per condition, to `{ types, default }`. */
 type Target = string | { [condition: string]: Target };

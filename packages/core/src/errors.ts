@@ -23,7 +23,9 @@ export type ContainerErrorCode =
   /** The file was made with another model's decoder. */
   | 'E_AEZ_FINGERPRINT'
   /** Any other structural problem: bytes after the trailer, header that contradicts the bundle. */
-  | 'E_AEZ_CORRUPT';
+  | 'E_AEZ_CORRUPT'
+  /** Containers given to merge disagree (bundle, latent type, dimensions, range): not shards of one run. */
+  | 'E_AEZ_MISMATCH';
 
 export type AekitErrorCode =
   | 'E_SPEC'

@@ -109,8 +109,8 @@ export function modelLayers(spec: ModelSpec): LayerInfo[] {
     });
   };
 
-  if (conv.length === 0 && spatial === undefined) {
-    let inDim = spec.inputDim;
+  // enc_* → latent → dec_* from `inDim` values, then one more dense layer (`last`).
+  const denseStack = (inDim: number, last: { role: LayerRole; name: string; units: number; activation: ActivationSpec }) => {
     const push = (role: LayerRole, name: string, units: number, activation: ActivationSpec) => {
       dense(role, name, inDim, units, activation);
       inDim = units;
@@ -118,7 +118,11 @@ export function modelLayers(spec: ModelSpec): LayerInfo[] {
     spec.encoder.forEach((l, i) => push('encoder', `enc_${i}`, l.units, l.activation));
     push('latent', 'latent', spec.latent.units, spec.latent.activation);
     spec.decoder.forEach((l, i) => push('decoder', `dec_${i}`, l.units, l.activation));
-    push('output', 'output', spec.inputDim, spec.outputActivation);
+    push(last.role, last.name, last.units, last.activation);
+  };
+
+  if (conv.length === 0 && spatial === undefined) {
+    denseStack(spec.inputDim, { role: 'output', name: 'output', units: spec.inputDim, activation: spec.outputActivation });
     return out;
   }
 
@@ -159,15 +163,7 @@ export function modelLayers(spec: ModelSpec): LayerInfo[] {
     convLayer('latent', 'conv', 'latent', top, lshape, kernel, stride, spec.latent.activation);
     deconv(lshape, top, kernel, stride, conv.length > 0 ? conv[conv.length - 1]!.activation : spec.outputActivation, conv.length === 0);
   } else {
-    let inDim = topSize;
-    const push = (role: LayerRole, name: string, units: number, activation: ActivationSpec) => {
-      dense(role, name, inDim, units, activation);
-      inDim = units;
-    };
-    spec.encoder.forEach((l, i) => push('encoder', `enc_${i}`, l.units, l.activation));
-    push('latent', 'latent', spec.latent.units, spec.latent.activation);
-    spec.decoder.forEach((l, i) => push('decoder', `dec_${i}`, l.units, l.activation));
-    push('decoder', 'dec_proj', topSize, conv[conv.length - 1]!.activation);
+    denseStack(topSize, { role: 'decoder', name: 'dec_proj', units: topSize, activation: conv[conv.length - 1]!.activation });
   }
   for (let i = conv.length - 1; i >= 0; i--) {
     deconv(shapes[i + 1]!, shapes[i]!, conv[i]!.kernel, conv[i]!.stride, mirrorAct(i), i === 0);

@@ -2,19 +2,17 @@
  * `exportBundle`: checkpoint files in, bundle files out (encoder/decoder/autoencoder ONNX + manifest),
  * all in memory, so it runs in browsers as well as in Node (file I/O lives in `@aekit/exporter/node`).
  */
+import { packBundle } from './bundle-pack.js';
 import {
   AEKIT_VERSION,
-  BUNDLE_FILES,
   BUNDLE_FORMAT,
   BUNDLE_FORMAT_VERSION,
-  type BundleFileEntry,
   type BundleManifest,
   ExportError,
   type GraphName,
   type IoDtype,
   bundleGraphs,
   canonicalJson,
-  computeManifestFingerprint,
   sha256Hex,
 } from '@aekit/core';
 import { type CheckpointFiles, type ExportableModel, type ReadModelOptions, readExportableModel } from './model/checkpoint.js';
@@ -112,41 +110,34 @@ export async function exportBundle(checkpointFiles: CheckpointFiles, options: Ex
     decoder: () => buildDecoder(model, graphOptions),
     autoencoder: () => buildAutoencoder(model, graphOptions),
   };
-  const files: Record<string, Uint8Array> = {};
-  const entries = {} as Record<GraphName, BundleFileEntry>;
-  for (const role of bundleGraphs({ part })) {
-    const bytes = build[role]();
-    files[BUNDLE_FILES[role]] = bytes;
-    entries[role] = { path: BUNDLE_FILES[role], sha256: await sha256Hex(bytes), bytes: bytes.length };
-  }
+  const graphs: Partial<Record<GraphName, Uint8Array>> = {};
+  for (const role of bundleGraphs({ part })) graphs[role] = build[role]();
   // The entropy coder's tables travel unchanged from the checkpoint (the runtime checks their hash).
-  const tables = model.latentTables;
-  if (tables !== undefined) files[BUNDLE_FILES.latentTables] = tables;
-  const tablesEntry = tables !== undefined ? { latentTables: { path: BUNDLE_FILES.latentTables, sha256: await sha256Hex(tables), bytes: tables.length } } : {};
-  const manifest: BundleManifest = {
-    format: BUNDLE_FORMAT,
-    formatVersion: BUNDLE_FORMAT_VERSION,
-    producer: EXPORTER_PRODUCER,
-    aekitVersion: AEKIT_VERSION,
-    opset: o.opset,
-    variant,
-    ...(part !== undefined ? { part } : {}),
-    inputDim: model.inputDim,
-    latentDim: model.latentDim,
-    ...(model.inputShape.length === 3 ? { inputShape: [...model.inputShape] as [number, number, number] } : imageOf(model)),
-    ...(model.latentShape.length === 3 ? { latentShape: [...model.latentShape] as [number, number, number] } : {}),
-    inputDtype: o.inputDtype,
-    outputDtype: o.outputDtype,
-    weights: 'float32',
-    normalization: model.normalization,
-    latentRange: model.latentRange,
-    files: { ...entries, ...tablesEntry },
-    // A part records its layers: a spec describes a whole autoencoder.
-    source: { checkpointSha256: model.checkpointSha256, ...(model.spec && part === undefined ? { spec: model.spec } : { layers: model.layers }) },
-    createdAt: options.createdAt ?? new Date().toISOString(),
-    bundleId,
-  };
-  manifest.fingerprint = await computeManifestFingerprint(manifest);
-  files[BUNDLE_FILES.manifest] = new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
+  const { files, manifest } = await packBundle(
+    graphs,
+    {
+      format: BUNDLE_FORMAT,
+      formatVersion: BUNDLE_FORMAT_VERSION,
+      producer: EXPORTER_PRODUCER,
+      aekitVersion: AEKIT_VERSION,
+      opset: o.opset,
+      variant,
+      ...(part !== undefined ? { part } : {}),
+      inputDim: model.inputDim,
+      latentDim: model.latentDim,
+      ...(model.inputShape.length === 3 ? { inputShape: [...model.inputShape] as [number, number, number] } : imageOf(model)),
+      ...(model.latentShape.length === 3 ? { latentShape: [...model.latentShape] as [number, number, number] } : {}),
+      inputDtype: o.inputDtype,
+      outputDtype: o.outputDtype,
+      weights: 'float32',
+      normalization: model.normalization,
+      latentRange: model.latentRange,
+      // A part records its layers: a spec describes a whole autoencoder.
+      source: { checkpointSha256: model.checkpointSha256, ...(model.spec && part === undefined ? { spec: model.spec } : { layers: model.layers }) },
+      createdAt: options.createdAt ?? new Date().toISOString(),
+      bundleId,
+    },
+    model.latentTables,
+  );
   return { files, manifest, model };
 }

@@ -7,7 +7,6 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from '
 import { basename, dirname, join, resolve } from 'node:path';
 import { AekitError, BUNDLE_FILES, BUNDLE_FORMAT, CHECKPOINT_FILES, CheckpointError, IoError, UsageError } from '@aekit/core';
 import type { ExportResult } from './bundle.js';
-import type { CheckpointFiles } from './model/checkpoint.js';
 
 function errno(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException)?.code;

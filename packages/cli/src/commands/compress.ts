@@ -14,6 +14,7 @@ import { AekitError, ContainerError, DataError, IoError, UsageError } from '@aek
 import { type CsvOptions, type DataFormat, openRowStream, parseDataFormat, writeStreamAtomic as writeStreamAtomicFile } from '@aekit/data';
 import { Codec, LATENT_TYPES, type LatentType, type Normalization } from '@aekit/runtime';
 import { type CliIO, type OutputOptions, ProgressBar, STDIO, addOutputOptions, csvOptions, printResult, withInput, withOutput } from '../io.js';
+import { SHARD_HELP, shardOption, shardRows, sliceRows } from '../shard.js';
 
 /**
  * Writes a byte stream to `path` atomically (@aekit/data's writeStreamAtomic). `finalHeader` (optional)
@@ -102,10 +103,17 @@ export interface RoundTripError {
   psnr: number;
 }
 
-/** Decompresses `aezPath` and compares it with the rows of `input`, streaming both. */
-export async function roundTripError(codec: Codec, input: string, aezPath: string, format?: DataFormat, csv: CsvOptions = {}): Promise<RoundTripError> {
+/** Decompresses `aezPath` and compares it with the rows of `input` (rows [start, end) of it for a shard), streaming both. */
+export async function roundTripError(
+  codec: Codec,
+  input: string,
+  aezPath: string,
+  format?: DataFormat,
+  csv: CsvOptions = {},
+  slice?: { start: number; end: number },
+): Promise<RoundTripError> {
   const src = await openRowStream(input, { ...(format === undefined ? {} : { format }), ...csv, onWarning: () => undefined });
-  const values = new ValueReader(src.stream);
+  const values = new ValueReader(slice === undefined ? src.stream : src.stream.pipeThrough(sliceRows(src.cols, slice.start, slice.end)));
   const cols = codec.manifest.inputDim;
   const scale = normalisedScale(codec.manifest.normalization, cols);
   let sum = 0;
@@ -153,6 +161,7 @@ interface CompressCliOptions extends OutputOptions {
   rowsPerChunk?: string;
   device?: string;
   threads?: string;
+  shard?: string;
 }
 
 export function register(program: Command, io: CliIO): void {
@@ -173,6 +182,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--header', 'CSV: the first line is a header (skip it)')
     .option('--no-header', 'CSV: the first line is data (default: a header when none of its cells is a number)')
     .option('--rows-per-chunk <n>', 'rows per checksummed chunk (default 1024)')
+    .option('--shard <I/N>', SHARD_HELP)
     .option('--device <device>', 'cpu, cuda, webgpu or auto')
     .option('--threads <n>', 'onnxruntime intra-op threads');
   addOutputOptions(cmd).action(async (bundle: string, inputArg: string, o: CompressCliOptions) => {
@@ -185,6 +195,7 @@ export function register(program: Command, io: CliIO): void {
       }
     }
     if (o.check === true && o.out === STDIO) throw new UsageError('--check reads the written file back: give --out a file, not -');
+    const shard = shardOption(o.shard);
     const csv = csvOptions(o.header, io);
     await withInput(inputArg, io, async (input) => {
       const src = await openRowStream(input, { ...(format === undefined ? {} : { format }), ...csv, hint: INPUT_HINT });
@@ -205,6 +216,8 @@ export function register(program: Command, io: CliIO): void {
             file: inputArg,
           });
         }
+        const slice = shardRows(src.rows, shard);
+        const count = slice.end - slice.start;
         const latent = o.latent ?? (codec.latentTables !== undefined ? 'entropy' : 'uint8');
         if (latent === 'entropy' && codec.latentTables === undefined) {
           await src.stream.cancel();
@@ -220,15 +233,16 @@ export function register(program: Command, io: CliIO): void {
               ? ' (default: the bundle has latent tables)'
               : ' (default: the bundle has no latent tables to entropy-code with; re-export it from a finished training run to get them)';
         // The header records the source dtype, so decompress gives uint8 data back as uint8.
-        const cs = codec.compressStream({ latent, rows: src.rows, inputDtype: src.dtype, ...(rowsPerChunk !== undefined ? { rowsPerChunk } : {}) });
+        const cs = codec.compressStream({ latent, rows: count, inputDtype: src.dtype, ...(rowsPerChunk !== undefined ? { rowsPerChunk } : {}) });
         const bar = new ProgressBar(io, o);
-        const rows = bar.active ? src.stream.pipeThrough(counting(src.cols, (n) => bar.update('compress', n, src.rows, ` ${n}/${src.rows} rows`))) : src.stream;
+        const picked = shard === undefined ? src.stream : src.stream.pipeThrough(sliceRows(src.cols, slice.start, slice.end));
+        const rows = bar.active ? picked.pipeThrough(counting(src.cols, (n) => bar.update('compress', n, count, ` ${n}/${count} rows`))) : picked;
         const t0 = performance.now();
         const written = await withOutput(o.out, io, '.aez', (out) => writeStreamAtomic(out, rows.pipeThrough(cs)));
         bar.clear();
         const seconds = (performance.now() - t0) / 1000;
         const s = cs.stats;
-        const rawBytes = src.rows * src.cols * (src.dtype === 'uint8' ? 1 : 4);
+        const rawBytes = count * src.cols * (src.dtype === 'uint8' ? 1 : 4);
         const out = o.out === STDIO ? '<stdout>' : o.out;
         const result: Record<string, unknown> = {
           command: 'compress',
@@ -246,9 +260,10 @@ export function register(program: Command, io: CliIO): void {
           device: codec.device,
           clamped: s.clamped,
           out,
+          ...(shard === undefined ? {} : { shard: `${shard.index}/${shard.count}`, firstRow: slice.start, totalRows: src.rows }),
         };
         let text =
-          `compressed ${s.rows} rows (${src.cols} ${src.dtype} values each) with ${latent} latents (${m.latentDim} per row)${why}\n` +
+          `compressed ${s.rows} rows${shard === undefined ? '' : ` (shard ${shard.index}/${shard.count}: rows [${slice.start}, ${slice.end}) of ${src.rows})`} (${src.cols} ${src.dtype} values each) with ${latent} latents (${m.latentDim} per row)${why}\n` +
           `  bytes in ${rawBytes} (${formatBytes(rawBytes)}), bytes out ${written} (${formatBytes(written)}), ratio ${(rawBytes / Math.max(1, written)).toFixed(2)}×\n` +
           `  ${seconds.toFixed(2)} s, ${Math.round(s.rows / seconds)} rows/s, ${(rawBytes / 1e6 / seconds).toFixed(1)} MB/s in` +
           `${src.streamed ? ' (streamed)' : ''}, device ${codec.device}\n` +
@@ -256,7 +271,7 @@ export function register(program: Command, io: CliIO): void {
           `wrote ${out}\n`;
         if (o.check) {
           const t1 = performance.now();
-          const e = await roundTripError(codec, input, o.out, format, csv);
+          const e = await roundTripError(codec, input, o.out, format, csv, shard === undefined ? undefined : slice);
           result['check'] = { rows: e.rows, mse: e.mse, psnr: Number.isFinite(e.psnr) ? e.psnr : null };
           text +=
             `check: ${e.rows} rows decoded from ${o.out} in ${((performance.now() - t1) / 1000).toFixed(2)} s: ` +

@@ -9,6 +9,7 @@ import { DataError, UsageError } from '@aekit/core';
 import { type CsvOptions, type Dataset, type DataFormat, DATA_FORMATS, loadDataset, writeNpy } from '@aekit/data';
 import { Codec, type BundleManifest, type LoadOptions, deviceNames, readBundleDir, verifyBundle } from '@aekit/runtime';
 import { type CliIO, type OutputOptions, STDIO, addOutputOptions, csvOptions, printResult, withInput, withOutput } from '../io.js';
+import { SHARD_HELP, shardOption, shardRows } from '../shard.js';
 
 export interface RuntimeCliOptions {
   device: string;
@@ -122,6 +123,7 @@ interface EncodeOptions extends RuntimeCliOptions, OutputOptions {
   out: string;
   format?: DataFormat;
   header?: boolean;
+  shard?: string;
 }
 
 export function register(program: Command, io: CliIO): void {
@@ -131,12 +133,16 @@ export function register(program: Command, io: CliIO): void {
     .argument('<bundle>', 'bundle directory written by aekit export')
     .requiredOption('--data <path>', 'IDX (.gz ok), NPY or CSV file of rows; - reads stdin')
     .requiredOption('--out <file>', 'latents .npy file to write (atomically, folders created); - writes stdout')
+    .option('--shard <I/N>', SHARD_HELP)
     .addOption(formatOption());
   addHeaderOptions(cmd);
   addOutputOptions(cmd);
   addRuntimeOptions(cmd).action(async (bundle: string, o: EncodeOptions) => {
-    const { codec, dataset, rows } = await withInput(o.data, io, (data) => openWithData(bundle, data, o, io));
+    const shard = shardOption(o.shard);
+    const { codec, dataset, rows: all } = await withInput(o.data, io, (data) => openWithData(bundle, data, o, io));
     try {
+      const { start, end } = shardRows(dataset.rows, shard);
+      const rows = all.subarray(start * dataset.cols, end * dataset.cols);
       const t0 = performance.now();
       const z = await codec.encode(rows);
       const ms = performance.now() - t0;
@@ -149,12 +155,13 @@ export function register(program: Command, io: CliIO): void {
         device: codec.device,
         rowsPerSecond: Math.round(z.rows / Math.max(ms / 1000, 1e-9)),
         out: o.out === STDIO ? '<stdout>' : o.out,
+        ...(shard === undefined ? {} : { shard: `${shard.index}/${shard.count}`, firstRow: start, totalRows: dataset.rows }),
       };
       printResult(
         io,
         o,
         result,
-        `encoded ${z.rows} rows of ${dataset.cols} values to ${z.cols} latents each on ${codec.device} ` +
+        `encoded ${z.rows} rows${shard === undefined ? '' : ` (shard ${shard.index}/${shard.count}: rows [${start}, ${end}) of ${dataset.rows})`} of ${dataset.cols} values to ${z.cols} latents each on ${codec.device} ` +
           `(${rate(z.rows, ms)} rows/s) → ${result.out}\n`,
       );
     } finally {

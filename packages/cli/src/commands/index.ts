@@ -17,7 +17,8 @@ import { register as trainCommand } from './train.js';
 import { register as studyCommand } from './study.js';
 import { register as sampleCommand } from './sample.js';
 import { register as interpolateCommand } from './interpolate.js';
+import { register as mergeCommand } from './merge.js';
 
 export type RegisterCommand = (program: Command, io: CliIO) => void;
 
-export const COMMANDS: RegisterCommand[] = [trainCommand, exportCommand, importCommand, encodeCommand, decodeCommand, evalCommand, infoCommand, demoCommand, compressCommand, decompressCommand, studyCommand, sampleCommand, interpolateCommand];
+export const COMMANDS: RegisterCommand[] = [trainCommand, exportCommand, importCommand, encodeCommand, decodeCommand, evalCommand, infoCommand, demoCommand, compressCommand, decompressCommand, mergeCommand, studyCommand, sampleCommand, interpolateCommand];

@@ -15,7 +15,6 @@ import {
   BUNDLE_FILES,
   BUNDLE_FORMAT,
   BUNDLE_FORMAT_VERSION,
-  type BundleFileEntry,
   type BundleManifest,
   ExportError,
   GRAPH_IO,
@@ -23,11 +22,11 @@ import {
   type GraphName,
   type Normalization,
   canonicalJson,
-  computeManifestFingerprint,
   sha256Hex,
 } from '@aekit/core';
 import { type ExecutionProvider, GraphBuilder, OP_SUPPORT, type OnnxTypes, attr, i64, onnx, opTypesOf, opsMissingOn, valueInfo } from '@aekit/onnx';
 import { EXPORTER_PRODUCER } from '../bundle.js';
+import { packBundle } from '../bundle-pack.js';
 import { normalizationStages } from '../onnx/input-head.js';
 import { outputStages } from '../onnx/graphs.js';
 import type { Stage } from '../onnx/plan.js';
@@ -264,19 +263,6 @@ const describeOps = (nodes: readonly OnnxTypes.INodeProto[]): string => {
 const dimsText = (d: readonly number[]) => d.join('×');
 
 /** Packs graphs and manifest fields into bundle files: per-file SHA-256, fingerprint, manifest.json. */
-async function pack(graphs: Record<GraphName, Uint8Array>, fields: Omit<BundleManifest, 'files' | 'fingerprint'>): Promise<{ files: Record<string, Uint8Array>; manifest: BundleManifest }> {
-  const files: Record<string, Uint8Array> = {};
-  const entries = {} as Record<GraphName, BundleFileEntry>;
-  for (const role of GRAPH_NAMES) {
-    files[BUNDLE_FILES[role]] = graphs[role];
-    entries[role] = { path: BUNDLE_FILES[role], sha256: await sha256Hex(graphs[role]), bytes: graphs[role].length };
-  }
-  const manifest: BundleManifest = { ...fields, files: entries };
-  manifest.fingerprint = await computeManifestFingerprint(manifest);
-  files[BUNDLE_FILES.manifest] = new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
-  return { files, manifest };
-}
-
 /** The same bundle with `latentRange` recorded (e.g. measured with the runtime on data rows). */
 export async function withLatentRange<T extends Pick<ImportResult, 'files' | 'manifest'>>(bundle: T, latentRange: { min: number[]; max: number[] }): Promise<T> {
   const n = bundle.manifest.latentDim;
@@ -285,7 +271,7 @@ export async function withLatentRange<T extends Pick<ImportResult, 'files' | 'ma
   }
   const graphs = Object.fromEntries(GRAPH_NAMES.map((g) => [g, bundle.files[BUNDLE_FILES[g]]!])) as Record<GraphName, Uint8Array>;
   const { files: _files, fingerprint: _fp, ...fields } = bundle.manifest;
-  return { ...bundle, ...(await pack(graphs, { ...fields, latentRange: { min: [...latentRange.min], max: [...latentRange.max] } })) };
+  return { ...bundle, ...(await packBundle(graphs, { ...fields, latentRange: { min: [...latentRange.min], max: [...latentRange.max] } })) };
 }
 
 /**
@@ -409,7 +395,7 @@ export async function importOnnx(options: ImportOptions): Promise<ImportResult> 
   const layers =
     `ONNX import of ${sourceName}, opset ${opset}: [${dimsText(inShape)}] → ${describeOps(enc.nodes)} → [latent ${dimsText(latent)}] → ` +
     `${describeOps(dec.nodes)} → [${dimsText(outShape)}]`;
-  const { files, manifest } = await pack(graphs, {
+  const { files, manifest } = await packBundle(graphs, {
     format: BUNDLE_FORMAT,
     formatVersion: BUNDLE_FORMAT_VERSION,
     producer: EXPORTER_PRODUCER,

@@ -3,7 +3,7 @@
  * autoencoder x → x_hat, batch dimension `batch`. Graphs take and return raw units: the encoder
  * starts with the normalisation, the decoder ends with its inverse (core bundle.ts).
  */
-import { AEKIT_VERSION, ExportError, GRAPH_IO, type GraphName, type IoDtype, type Normalization, toAffine } from '@aekit/core';
+import { AEKIT_VERSION, ExportError, GRAPH_IO, type GraphName, type IoDtype, type Normalization } from '@aekit/core';
 import type { SplitModel } from '../model/split.js';
 import { hasWeights } from '../model/chain.js';
 import { DTYPE_CODE, EXECUTION_PROVIDERS, GraphBuilder, attr, i64 } from '@aekit/onnx';

@@ -23,6 +23,10 @@ export type {
   DecompressStream,
   DecompressResult,
 } from './api.js';
+export { ContainerMerger, mergeContainers, mergeContainerStream, readMergeHeader } from './merge.js';
+export type { MergeBundle, MergePart, MergeStreamPart, MergeStats } from './merge.js';
+export { MAX_SHARDS, parseShard, shardRange } from './shard.js';
+export type { Shard } from './shard.js';
 export { ContainerError, FingerprintError } from '@aekit/core';
 export type { ContainerErrorCode, ContainerErrorOptions } from '@aekit/core';
 export type { ContainerHeader, InputDtype } from './format.js';

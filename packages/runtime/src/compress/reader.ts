@@ -37,7 +37,8 @@ export interface ReaderExpectations {
 
 export type ReaderRecord =
   | { kind: 'header'; header: ContainerHeader }
-  | { kind: 'chunk'; index: number; rows: number; latents: Float32Array }
+  /** `record`: the chunk's length and payload bytes as stored (its CRC excluded), for merging containers. */
+  | { kind: 'chunk'; index: number; rows: number; latents: Float32Array; record: Uint8Array }
   | { kind: 'end'; rows: number; chunks: number };
 
 export class ContainerReader {
@@ -224,7 +225,7 @@ export class ContainerReader {
     } else dequantizeLatents(payload, valueType(h.latentType), h.latentRange, latents);
     const index = this.chunks++;
     this.rows += rows;
-    return { kind: 'chunk', index, rows, latents };
+    return { kind: 'chunk', index, rows, latents, record: rec.subarray(0, 4 + len) };
   }
 
   private readEnd(): ReaderRecord | undefined {

@@ -24,8 +24,8 @@ import { checkEngineConfig } from '../engine-config.js';
 import { ACTIVATION_OPS, alphaOf } from '../engines/tfjs/activations.js';
 import type { TfjsBackendName } from '../engines/tfjs/backend-names.js';
 import { selectTfjsBackend } from '../engines/tfjs/backend.js';
-import { batchTensors, mapRows, meanReconstructionLoss, readLosses } from '../engines/tfjs/batches.js';
-import { adamAssign, reconstructionSum } from '../engines/tfjs/step.js';
+import { autodiffSteps, mapRows, meanReconstructionLoss, readLosses } from '../engines/tfjs/batches.js';
+import { reconstructionSum } from '../engines/tfjs/step.js';
 import { type VaeEngineConfig, LOG_VAR_LAYER, drawEpsilon, headInputDim, initLogVarHead } from './vae-math.js';
 
 /** The same KL as a tfjs scalar (mean over rows). */
@@ -134,28 +134,18 @@ export class TfjsVaeEngine implements TrainingEngine {
 
   async trainSteps(data: Float32Array, rows: number, targets?: Float32Array): Promise<Float32Array> {
     this.assertReady();
-    const cols = this.config.spec.inputDim;
-    const latent = this.config.spec.latent.units;
-    const bs = this.config.batchSize;
-    const vars = this.vars();
-    const losses: tf.Tensor[] = [];
-    for (let start = 0; start < rows; start += bs) {
-      const n = Math.min(bs, rows - start);
-      const t = ++this.step;
-      const eps = drawEpsilon(this.config.seed, t, n * latent);
-      const oldM = this.m;
-      const oldV = this.v;
-      const out = tf.tidy(() => {
-        const { x, target } = batchTensors(data, targets, start, n, cols);
-        const e = tf.tensor2d(eps, [n, latent]);
-        const { value, grads } = tf.variableGrads(() => this.lossTerms(x, e, target).loss, vars);
-        return { value, ...adamAssign(vars, grads, oldM, oldV, this.config.adam, t) };
-      });
-      tf.dispose([...oldM, ...oldV]);
-      this.m = out.m;
-      this.v = out.v;
-      losses.push(out.value);
-    }
+    const { spec, batchSize, adam, seed } = this.config;
+    const latent = spec.latent.units;
+    const state = { step: this.step, m: this.m, v: this.v };
+    const losses = autodiffSteps(
+      { data, rows, targets, cols: spec.inputDim, batchSize, adam },
+      this.vars(),
+      state,
+      (t, n) => drawEpsilon(seed, t, n * latent),
+      latent,
+      (x, e, target) => this.lossTerms(x, e!, target).loss,
+    );
+    ({ step: this.step, m: this.m, v: this.v } = state);
     return readLosses(losses);
   }
 

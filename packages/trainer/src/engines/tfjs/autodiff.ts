@@ -18,9 +18,9 @@ import { RATE_DENSITY_LAYER, RATE_LATENT_MAX, RATE_LATENT_MIN, drawUniformNoise,
 import { latentBitsTensor } from '../../variants/rate.js';
 import type { TfjsBackendName } from './backend-names.js';
 import { selectTfjsBackend } from './backend.js';
-import { EVAL_BATCH, batchTensors, mapRows, meanReconstructionLoss, readLosses, rowsTensor } from './batches.js';
+import { EVAL_BATCH, autodiffSteps, mapRows, meanReconstructionLoss, readLosses, rowsTensor } from './batches.js';
 import { type LayerVars, layerForward } from './layer-ops.js';
-import { adamAssign, reconstructionSum } from './step.js';
+import { reconstructionSum } from './step.js';
 
 export class TfjsAutodiffEngine implements TrainingEngine {
   readonly name = 'tfjs' as const;
@@ -116,29 +116,18 @@ export class TfjsAutodiffEngine implements TrainingEngine {
 
   async trainSteps(data: Float32Array, rows: number, targets?: Float32Array): Promise<Float32Array> {
     this.assertReady();
-    const cols = this.config.spec.inputDim;
-    const latent = this.config.spec.latent.units;
-    const bs = this.config.batchSize;
-    const rate = this.config.rate;
-    const vars = this.vars();
-    const losses: tf.Tensor[] = [];
-    for (let start = 0; start < rows; start += bs) {
-      const n = Math.min(bs, rows - start);
-      const t = ++this.step;
-      const noise = rate ? drawUniformNoise(rate.seed, t, n * latent) : undefined;
-      const oldM = this.m;
-      const oldV = this.v;
-      const out = tf.tidy(() => {
-        const { x, target } = batchTensors(data, targets, start, n, cols);
-        const u = noise ? tf.tensor2d(noise, [n, latent]) : undefined;
-        const { value, grads } = tf.variableGrads(() => this.lossTerms(x, u, target).loss, vars);
-        return { value, ...adamAssign(vars, grads, oldM, oldV, this.config.adam, t) };
-      });
-      tf.dispose([...oldM, ...oldV]);
-      this.m = out.m;
-      this.v = out.v;
-      losses.push(out.value);
-    }
+    const { spec, batchSize, adam, rate } = this.config;
+    const latent = spec.latent.units;
+    const state = { step: this.step, m: this.m, v: this.v };
+    const losses = autodiffSteps(
+      { data, rows, targets, cols: spec.inputDim, batchSize, adam },
+      this.vars(),
+      state,
+      (t, n) => (rate ? drawUniformNoise(rate.seed, t, n * latent) : undefined),
+      latent,
+      (x, u, target) => this.lossTerms(x, u, target).loss,
+    );
+    ({ step: this.step, m: this.m, v: this.v } = state);
     return readLosses(losses);
   }
 

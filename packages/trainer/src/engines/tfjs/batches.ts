@@ -1,10 +1,11 @@
 /**
- * The batch loops both tfjs engines (plain and VAE) share: slicing rows into tensors, forward-only
- * passes in batches (evaluate, encode, decode) and reading a run of step losses back.
+ * The batch loops the tfjs engines share: slicing rows into tensors, the autodiff training pass (VAE and
+ * autodiff engines), forward-only passes in batches (evaluate, encode, decode) and reading a run of step
+ * losses back.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LossName } from '@aekit/core';
-import { reconstructionSum } from './step.js';
+import type { AdamConfig, LossName } from '@aekit/core';
+import { adamAssign, reconstructionSum } from './step.js';
 
 /** Rows per batch for forward-only passes (the training batch size does not matter there). */
 export const EVAL_BATCH = 1024;
@@ -71,4 +72,57 @@ export async function readLosses(losses: tf.Tensor[]): Promise<Float32Array> {
   const out = (await stacked.data()) as Float32Array;
   tf.dispose([stacked, ...losses]);
   return out;
+}
+
+/** The optimizer state of an autodiff engine: steps taken and Adam moments, one per variable. */
+export interface AutodiffState {
+  step: number;
+  m: tf.Tensor[];
+  v: tf.Tensor[];
+}
+
+/** One autodiff training pass's inputs (the rows and how to batch them). */
+export interface AutodiffBatches {
+  data: Float32Array;
+  rows: number;
+  /** What the output is scored against (denoising); `data` when omitted. */
+  targets?: Float32Array;
+  cols: number;
+  batchSize: number;
+  adam: AdamConfig;
+}
+
+/**
+ * One Adam step per batch with gradients from `tf.variableGrads` (the VAE and autodiff engines):
+ * `draw(t, n)` gives the step's random values ([n, drawWidth], drawn in JS from the step number so
+ * every engine draws the same; undefined for none) and `loss` the scalar to minimise. Updates the
+ * variables and `state` in place; returns each step's loss tensor (read with readLosses).
+ */
+export function autodiffSteps(
+  b: AutodiffBatches,
+  vars: readonly tf.Variable[],
+  state: AutodiffState,
+  draw: (t: number, n: number) => Float32Array | undefined,
+  drawWidth: number,
+  loss: (x: tf.Tensor2D, drawn: tf.Tensor2D | undefined, target: tf.Tensor2D) => tf.Scalar,
+): tf.Tensor[] {
+  const losses: tf.Tensor[] = [];
+  for (let start = 0; start < b.rows; start += b.batchSize) {
+    const n = Math.min(b.batchSize, b.rows - start);
+    const t = ++state.step;
+    const values = draw(t, n);
+    const oldM = state.m;
+    const oldV = state.v;
+    const out = tf.tidy(() => {
+      const { x, target } = batchTensors(b.data, b.targets, start, n, b.cols);
+      const drawn = values === undefined ? undefined : tf.tensor2d(values, [n, drawWidth]);
+      const { value, grads } = tf.variableGrads(() => loss(x, drawn, target), [...vars]);
+      return { value, ...adamAssign(vars, grads, oldM, oldV, b.adam, t) };
+    });
+    tf.dispose([...oldM, ...oldV]);
+    state.m = out.m;
+    state.v = out.v;
+    losses.push(out.value);
+  }
+  return losses;
 }
