@@ -51,7 +51,7 @@ const AEKIT_POINTS = [
   })),
   // The convolutional codec: a fully convolutional model with a spatial 7×7×8 latent, rate-trained.
   ...[0.03, 0.01, 0.003, 0.001].map((lambda) => ({
-    curve: 'aekit conv 32,64 -> [7x7x8], 20 epochs, rate-trained (lambda sweep)',
+    curve: 'aekit conv 32,64, spatial latent 7x7x8, 20 epochs, rate-trained (lambda sweep)',
     id: `conv-rate-${lambda}`,
     train: ['--engine', 'ort', '--conv', '32,64', '--latent', '7x7x8', '--batch-size', '64', '--epochs', '20', '--rate-weight', String(lambda)],
     export: [],
@@ -162,7 +162,7 @@ if (reuseAt >= 0) {
   curves.push(...prev.curves.filter((c) => c.kind !== 'aekit'));
   // --merge: the earlier aekit points this run does not redo (--only) are kept.
   if (merge) previousAekit = prev.curves.filter((c) => c.kind === 'aekit');
-  notes.push(...prev.notes.filter((n) => !n.startsWith('aekit points')), `PCA, JPEG and WebP curves reused from ${path} (run of ${prev.date}).`);
+  notes.push(...prev.notes.filter((n) => !n.startsWith('aekit points') && !n.startsWith('PCA, JPEG and WebP curves reused')), `PCA, JPEG and WebP curves reused from ${path} (run of ${prev.date}).`);
 }
 
 // ---- PCA (fitted on the 60 000 training images, pixels / 255)

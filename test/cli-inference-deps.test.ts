@@ -100,7 +100,8 @@ describe('CLI inference commands stay clear of tfjs', () => {
   it('the walker follows workspace packages into their dependencies', () => {
     const encode = moduleGraph(join(root, 'packages/cli/src/commands/encode.ts'));
     expect(encode.external).toContain('@aekit/data');
-    expect(encode.external).toContain('onnxruntime-node'); // through @aekit/runtime's node entry
+    // through @aekit/runtime's node entry (which imports onnxruntime-node lazily, an optional peer)
+    expect([...encode.files].some((f) => f.endsWith('/packages/runtime/src/peer.ts'))).toBe(true);
     const train = moduleGraph(join(root, 'packages/cli/src/commands/train.ts'));
     expect(train.external).toContain('@aekit/trainer');
     expect([...train.files].some((f) => f.includes('/packages/trainer/src/'))).toBe(true);

@@ -6,13 +6,20 @@
  * between them (`preferredOutputLocation: 'gpu-buffer'`): only the rows go up and the
  * reconstructions come down.
  */
-import * as ort from 'onnxruntime-web';
+import type * as Ort from 'onnxruntime-web';
 import { DisposedError, GRAPH_IO, type GraphName, type OrtModule } from '@aekit/core';
 import { type BundleBytes, Codec as CodecCore, type InputArray, type LoadOptions, type Rows, type RowsInput } from './codec.js';
 import { type WebDevice, webPlatform, webgpuUnavailableReason } from './device-web.js';
 import { type FetchLike, fetchBundle } from './fetch-web.js';
 import { checkFinite } from './validate.js';
 import { asGraphInput } from './input.js';
+import { lazyPeer } from './peer.js';
+
+type OrtWeb = typeof Ort;
+
+// onnxruntime-web is an optional peer dependency, imported on the first load (BackendError naming
+// `npm i onnxruntime-web` when it is absent). Bundlers may split it into a chunk of its own.
+const loadOrt = lazyPeer('onnxruntime-web', (): Promise<OrtWeb> => import('onnxruntime-web'));
 
 export type WebLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
 const SEVERITY: Record<WebLogLevel, 0 | 1 | 2 | 3 | 4> = { verbose: 0, info: 1, warning: 2, error: 3, fatal: 4 };
@@ -41,8 +48,8 @@ export interface WebLoadOptions extends Omit<LoadOptions, 'device'> {
 }
 
 interface GpuChain {
-  encoder: ort.InferenceSession;
-  decoder: ort.InferenceSession;
+  encoder: Ort.InferenceSession;
+  decoder: Ort.InferenceSession;
   x: string;
   z: string;
   zIn: string;
@@ -86,7 +93,7 @@ function defaultThreads(): number {
 }
 
 /** Sets onnxruntime-web's page-wide settings before its first session; returns the threads that will run. */
-function configureOrt(options: WebLoadOptions, log: (m: string) => void): number | undefined {
+function configureOrt(ort: OrtWeb, options: WebLoadOptions, log: (m: string) => void): number | undefined {
   const asked = options.threads;
   if (asked !== undefined && (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1)) return asked; // the core throws
   const paths = describePaths(options.wasmPaths);
@@ -119,6 +126,7 @@ export class Codec extends CodecCore {
   private released = false;
   private queue: Promise<unknown> = Promise.resolve();
   private latentLocationValue: string | undefined;
+  private ort!: OrtWeb;
 
   /**
    * Loads a bundle from its URL (the directory holding manifest.json, or the manifest's URL) or from
@@ -133,7 +141,8 @@ export class Codec extends CodecCore {
     const bytes = typeof bundle === 'string' || bundle instanceof URL ? await fetchBundle(bundle, options.fetch) : bundle;
     const device = options.device ?? 'auto';
     const gpuReason = device === 'webgpu' || device === 'auto' ? await webgpuUnavailableReason() : undefined;
-    const threads = configureOrt(options, log);
+    const ort = await loadOrt();
+    const threads = configureOrt(ort, options, log);
     const severity = SEVERITY[options.logLevel ?? 'warning'];
     // The first session creation starts onnxruntime-web's wasm module, which fixes threads and paths.
     const onStart = () => {
@@ -158,10 +167,11 @@ export class Codec extends CodecCore {
     const codec = await Codec.open(platform, bytes, { ...core, device, threads });
     for (const note of codec.deviceNotes) log(`aekit: device ${note.device} passed over: ${note.reason}; running on ${codec.device}`);
     codec.checkValues = options.checkFinite ?? true;
+    codec.ort = ort;
     // A `part` bundle has no encoder → decoder chain to keep on the GPU.
     if (codec.device === 'webgpu' && codec.manifest.part === undefined) {
       try {
-        codec.chain = await createGpuChain(bytes.files as Record<GraphName, Uint8Array>, severity);
+        codec.chain = await createGpuChain(ort, bytes.files as Record<GraphName, Uint8Array>, severity);
       } catch (e) {
         await codec.dispose();
         throw e;
@@ -237,11 +247,12 @@ export class Codec extends CodecCore {
   /** One batch: encoder → latents in a GPU buffer → decoder → rows back on the CPU. */
   private async runChain(chain: GpuChain, rows: InputArray, count: number): Promise<Float32Array | Uint8Array> {
     const dims = [count, this.manifest.inputDim];
-    const x = rows instanceof Float32Array ? new ort.Tensor('float32', rows, dims) : new ort.Tensor('uint8', rows, dims);
+    const { Tensor } = this.ort;
+    const x = rows instanceof Float32Array ? new Tensor('float32', rows, dims) : new Tensor('uint8', rows, dims);
     const encoded = await chain.encoder.run({ [chain.x]: x });
     const z = encoded[chain.z]!;
     this.latentLocationValue = z.location;
-    let out: ort.Tensor;
+    let out: Ort.Tensor;
     try {
       out = (await chain.decoder.run({ [chain.zIn]: z }))[chain.xHat]!;
     } finally {
@@ -256,15 +267,19 @@ export class Codec extends CodecCore {
 }
 
 /** Encoder and decoder sessions whose latents stay in GPU buffers between the two runs. */
-async function createGpuChain(files: Record<GraphName, Uint8Array>, severity: 0 | 1 | 2 | 3 | 4): Promise<GpuChain> {
-  const options: ort.InferenceSession.SessionOptions = {
+async function createGpuChain(
+  ort: OrtWeb,
+  files: Record<GraphName, Uint8Array>,
+  severity: 0 | 1 | 2 | 3 | 4,
+): Promise<GpuChain> {
+  const options: Ort.InferenceSession.SessionOptions = {
     executionProviders: ['webgpu'],
     graphOptimizationLevel: 'all',
     logSeverityLevel: severity,
     extra: { session: { disable_cpu_ep_fallback: '1' } },
   };
   const encoder = await ort.InferenceSession.create(files.encoder, { ...options, preferredOutputLocation: 'gpu-buffer' });
-  let decoder: ort.InferenceSession;
+  let decoder: Ort.InferenceSession;
   try {
     decoder = await ort.InferenceSession.create(files.decoder, options);
   } catch (e) {

@@ -77,10 +77,13 @@ export function nodeThreadOptions(threads: number): OrtSessionOptions {
   return { intraOpNumThreads: threads, interOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } } };
 }
 
+/** The devices onnxruntime-node can offer, by the names `Codec.load` accepts. */
+export const NODE_DEVICES: Readonly<Record<string, DeviceProvider>> = { cpu, cuda, webgpu };
+
 export function nodePlatform(ort: OrtModule): Platform {
   return {
     ort,
-    devices: { cpu, cuda, webgpu },
+    devices: NODE_DEVICES,
     auto: ['cuda', 'cpu'],
     defaultThreads: NODE_DEFAULT_THREADS,
     threadOptions: nodeThreadOptions,

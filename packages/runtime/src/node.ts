@@ -2,14 +2,15 @@
  * @aekit/runtime for Node: loads an aekit bundle (directory or bytes) and runs it with
  * onnxruntime-node on `cpu`, `cuda` or `webgpu` (`auto`: cuda when it loads, else cpu).
  */
-import * as ort from 'onnxruntime-node';
 import { readBundleDir } from './bundle-node.js';
 import { type BundleBytes, Codec as CodecCore, type LoadOptions } from './codec.js';
-import { deviceNames as namesOf } from './devices.js';
-import { nodePlatform } from './devices-node.js';
+import { NODE_DEVICES, nodePlatform } from './devices-node.js';
+import type { Platform } from './devices.js';
+import { lazyPeer } from './peer.js';
 
-// onnxruntime-node satisfies core's structural OrtModule.
-const platform = nodePlatform(ort);
+// onnxruntime-node is an optional peer dependency, imported on the first load (BackendError naming
+// `npm i onnxruntime-node` when it is absent); it satisfies core's structural OrtModule.
+const platform = lazyPeer('onnxruntime-node', async (): Promise<Platform> => nodePlatform(await import('onnxruntime-node')));
 
 export class Codec extends CodecCore {
   /**
@@ -18,13 +19,13 @@ export class Codec extends CodecCore {
    */
   static async load(bundle: string | BundleBytes, options: LoadOptions = {}): Promise<Codec> {
     const bytes = typeof bundle === 'string' ? await readBundleDir(bundle) : bundle;
-    return Codec.open(platform, bytes, options);
+    return Codec.open(await platform(), bytes, options);
   }
 }
 
 /** Device names `Codec.load` accepts in Node. */
 export function deviceNames(): string[] {
-  return namesOf(platform);
+  return [...Object.keys(NODE_DEVICES), 'auto'];
 }
 
 export { readBundleDir } from './bundle-node.js';
