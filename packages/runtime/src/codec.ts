@@ -116,6 +116,9 @@ interface Graph {
   output: string;
   /** The `x_check` output, when the graph has one and the device can be trusted with it. */
   check?: string;
+  /** The fetch lists `run` passes ([output], [output, check]), built once rather than per call. */
+  fetch: readonly string[];
+  fetchWithCheck?: readonly string[];
 }
 
 /** Which check `run` applies to float input: the method and argument named in its RangeError. */
@@ -157,8 +160,13 @@ export class Codec {
   private readonly graphs: Partial<Record<GraphName, Graph>>;
   private readonly finiteCheck: boolean;
   private disposed = false;
-  /** Runs not yet settled: dispose() waits for them before releasing the sessions. */
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /**
+   * Runs not yet settled, and what wakes dispose() when the last one settles: dispose() waits for
+   * them before releasing the sessions. A counter, not a Set of promises with a `then` each: the
+   * bookkeeping is paid on every call (bench/codec-overhead.bench.mjs).
+   */
+  private running = 0;
+  private whenIdle: (() => void) | undefined;
 
   /** @internal use `Codec.load` from `@aekit/runtime`. */
   constructor(init: CodecInit) {
@@ -228,22 +236,32 @@ export class Codec {
    * a Float32Array, Uint8Array (Buffer), number[][] or onnxruntime Tensor (see RowsInput); converted
    * once to the encoder's dtype, not copied when it already is.
    */
-  async encode(input: RowsInput, rows?: number): Promise<Rows<Float32Array>> {
-    const x = this.prepareInput('encode', input, rows);
-    const check = this.finiteCheckOf('encode', x);
-    return (await this.run(this.graph('encode', 'encoder'), x.data, x.rows, this.manifest.inputDim, this.manifest.latentDim, check, x.castToFloat32)) as Rows<Float32Array>;
+  encode(input: RowsInput, rows?: number): Promise<Rows<Float32Array>> {
+    // Not `async`: the promise of `run` is returned as is (an async wrapper costs ~1 % at batch 64);
+    // argument errors still reject rather than throw.
+    try {
+      const x = this.prepareInput('encode', input, rows);
+      const check = this.finiteCheckOf('encode', x);
+      return this.run(this.graph('encode', 'encoder'), x.data, x.rows, this.manifest.inputDim, this.manifest.latentDim, check, x.castToFloat32) as Promise<Rows<Float32Array>>;
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
    * Rows decoded from latents (`[rows, latentDim]`: a Float32Array, number[][] or float32 Tensor):
    * float32, or uint8 when the bundle outputs uint8.
    */
-  async decode(latents: RowsInput, rows?: number): Promise<Rows> {
-    if (this.disposed) throw new DisposedError();
-    const graph = this.graph('decode', 'decoder');
-    const z = prepareRows('decode', 'latents', latents, 'float32', this.manifest.latentDim, rows);
-    if (this.finiteCheck && !z.integral) checkFinite('decode', 'latents', z.data as Float32Array, this.manifest.latentDim);
-    return this.run(graph, z.data, z.rows, this.manifest.latentDim, this.manifest.inputDim, undefined, z.castToFloat32);
+  decode(latents: RowsInput, rows?: number): Promise<Rows> {
+    try {
+      if (this.disposed) throw new DisposedError();
+      const graph = this.graph('decode', 'decoder');
+      const z = prepareRows('decode', 'latents', latents, 'float32', this.manifest.latentDim, rows);
+      if (this.finiteCheck && !z.integral) checkFinite('decode', 'latents', z.data as Float32Array, this.manifest.latentDim);
+      return this.run(graph, z.data, z.rows, this.manifest.latentDim, this.manifest.inputDim, undefined, z.castToFloat32);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -267,10 +285,14 @@ export class Codec {
   }
 
   /** decode(encode(rows)) in one pass through the autoencoder graph; `input` as for `encode`. */
-  async reconstruct(input: RowsInput, rows?: number): Promise<Rows> {
-    const x = this.prepareInput('reconstruct', input, rows);
-    const check = this.finiteCheckOf('reconstruct', x);
-    return this.run(this.graph('reconstruct', 'autoencoder'), x.data, x.rows, this.manifest.inputDim, this.manifest.inputDim, check, x.castToFloat32);
+  reconstruct(input: RowsInput, rows?: number): Promise<Rows> {
+    try {
+      const x = this.prepareInput('reconstruct', input, rows);
+      const check = this.finiteCheckOf('reconstruct', x);
+      return this.run(this.graph('reconstruct', 'autoencoder'), x.data, x.rows, this.manifest.inputDim, this.manifest.inputDim, check, x.castToFloat32);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -305,7 +327,7 @@ export class Codec {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await Promise.allSettled([...this.inFlight]);
+    if (this.running > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
     await Promise.all(Object.values(this.graphs).map((g) => g.session.release()));
   }
 
@@ -340,62 +362,56 @@ export class Codec {
    * With `check`, each batch's float input is proven finite before its result is used: by the graph's
    * x_check output for batches of IN_GRAPH_CHECK_MIN_ROWS rows or more, else by the JavaScript scan.
    */
-  private run(graph: Graph, input: InputArray, n: number, inCols: number, outCols: number, check?: FiniteCheck, castToFloat32 = false): Promise<Rows> {
-    const p = this.runBatches(graph, input, n, inCols, outCols, check, castToFloat32);
-    this.inFlight.add(p);
-    const done = () => this.inFlight.delete(p);
-    p.then(done, done);
-    return p;
-  }
-
-  private async runBatches(
-    graph: Graph,
-    input: InputArray,
-    n: number,
-    inCols: number,
-    outCols: number,
-    check: FiniteCheck | undefined,
-    castToFloat32: boolean,
-  ): Promise<Rows> {
-    const { Tensor } = this.platform.ort;
-    // Uint8 rows for a float32 graph are cast a batch at a time into one reused buffer: a whole-input
-    // Float32Array of fresh memory costs more than the cast itself (10 000 × 784: ~30 ms vs ~3 ms).
-    const scratch = castToFloat32 ? new Float32Array(Math.min(n, this.batchSize) * inCols) : undefined;
-    const tensor = (data: InputArray, rows: number): OrtTensor => {
-      if (scratch !== undefined) {
-        const f = scratch.subarray(0, data.length);
-        f.set(data);
-        return new Tensor('float32', f, [rows, inCols]);
-      }
-      return data instanceof Float32Array ? new Tensor('float32', data, [rows, inCols]) : new Tensor('uint8', data, [rows, inCols]);
-    };
-    const batch = async (data: InputArray, rows: number, firstRow: number): Promise<Float32Array | Uint8Array> => {
-      const inGraph = check !== undefined && graph.check !== undefined && rows >= IN_GRAPH_CHECK_MIN_ROWS;
-      if (check !== undefined && !inGraph) checkFinite(check.method, check.what, data as Float32Array, inCols, firstRow);
-      // dispose() between batches: stop here rather than hand onnxruntime a released session.
-      if (this.disposed) throw new DisposedError();
-      let out: Record<string, OrtTensor>;
-      try {
-        out = await graph.session.run({ [graph.input]: tensor(data, rows) }, inGraph ? [graph.output, graph.check!] : [graph.output]);
-      } catch (e) {
+  private async run(graph: Graph, input: InputArray, n: number, inCols: number, outCols: number, check?: FiniteCheck, castToFloat32 = false): Promise<Rows> {
+    // One async function for the whole call (batches in a loop, not an async helper per batch): each
+    // async layer or closure between the caller and session.run cost ~1 % of a 64-row call, as the
+    // JavaScript runs with caches cold from onnxruntime's kernels (bench/codec-overhead.bench.mjs).
+    this.running++; // synchronously, before the first await: a dispose() called next waits for this run
+    try {
+      const { Tensor } = this.platform.ort;
+      const batchSize = this.batchSize;
+      // Uint8 rows for a float32 graph are cast a batch at a time into one reused buffer: a whole-input
+      // Float32Array of fresh memory costs more than the cast itself (10 000 × 784: ~30 ms vs ~3 ms).
+      const scratch = castToFloat32 ? new Float32Array(Math.min(n, batchSize) * inCols) : undefined;
+      let result: Float32Array | Uint8Array | undefined;
+      let start = 0;
+      do {
+        const rows = Math.min(batchSize, n - start);
+        const data = rows === n ? input : input.subarray(start * inCols, (start + rows) * inCols);
+        const inGraph = check !== undefined && graph.check !== undefined && rows >= IN_GRAPH_CHECK_MIN_ROWS;
+        if (check !== undefined && !inGraph) checkFinite(check.method, check.what, data as Float32Array, inCols, start);
+        // dispose() between batches: stop here rather than hand onnxruntime a released session.
         if (this.disposed) throw new DisposedError();
-        throw e;
-      }
-      if (inGraph && !Number.isFinite(scalar(out[graph.check!]))) {
-        // A bad value, or a sum that overflowed: the scan names the first bad value, or finds none.
-        checkFinite(check.method, check.what, data as Float32Array, inCols, firstRow);
-      }
-      return outputData(out[graph.output]!);
-    };
-    if (n <= this.batchSize) return { data: await batch(input, n, 0), rows: n, cols: outCols };
-    let result: Float32Array | Uint8Array | undefined;
-    for (let start = 0; start < n; start += this.batchSize) {
-      const rows = Math.min(this.batchSize, n - start);
-      const out = await batch(input.subarray(start * inCols, (start + rows) * inCols), rows, start);
-      result ??= out instanceof Float32Array ? new Float32Array(n * outCols) : new Uint8Array(n * outCols);
-      result.set(out, start * outCols);
+        let tensor: OrtTensor;
+        if (scratch !== undefined) {
+          const f = scratch.subarray(0, data.length);
+          f.set(data);
+          tensor = new Tensor('float32', f, [rows, inCols]);
+        } else {
+          tensor = data instanceof Float32Array ? new Tensor('float32', data, [rows, inCols]) : new Tensor('uint8', data, [rows, inCols]);
+        }
+        let out: Record<string, OrtTensor>;
+        try {
+          out = await graph.session.run({ [graph.input]: tensor }, inGraph ? graph.fetchWithCheck! : graph.fetch);
+        } catch (e) {
+          if (this.disposed) throw new DisposedError();
+          throw e;
+        }
+        if (inGraph && !Number.isFinite(scalar(out[graph.check!]))) {
+          // A bad value, or a sum that overflowed: the scan names the first bad value, or finds none.
+          checkFinite(check.method, check.what, data as Float32Array, inCols, start);
+        }
+        const o = outputData(out[graph.output]!);
+        // One batch: onnxruntime's array as is, no copy.
+        if (rows === n) return { data: o, rows: n, cols: outCols };
+        result ??= o instanceof Float32Array ? new Float32Array(n * outCols) : new Uint8Array(n * outCols);
+        result.set(o, start * outCols);
+        start += rows;
+      } while (start < n);
+      return { data: result!, rows: n, cols: outCols };
+    } finally {
+      if (--this.running === 0) this.whenIdle?.();
     }
-    return { data: result!, rows: n, cols: outCols };
   }
 }
 
@@ -586,12 +602,14 @@ async function createGraphs(
       if (session.inputNames.length === 0 || session.outputNames.length === 0) {
         throw new BundleError(`${manifest.files[g].path} has no inputs or no outputs: not an aekit ${g} graph`);
       }
-      const graph: Graph = { session, input: pick(session.inputNames, inputs), output: pick(session.outputNames, outputs) };
+      const output = pick(session.outputNames, outputs);
+      const graph: Graph = { session, input: pick(session.inputNames, inputs), output, fetch: [output] };
       checkWidths(g, manifest, graph);
       // Older bundles have no x_check: the codec scans their float input in JavaScript.
       const trusted = trustInGraphCheck && IN_GRAPH_CHECK_WEIGHTS.includes(manifest.weights) && manifest.inputDtype === 'float32';
       if (trusted && g !== 'decoder' && session.outputNames.includes(GRAPH_IO.xCheck)) {
         graph.check = GRAPH_IO.xCheck;
+        graph.fetchWithCheck = [output, GRAPH_IO.xCheck];
       }
       return graph;
     };

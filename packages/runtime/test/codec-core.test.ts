@@ -9,6 +9,7 @@ import type { DeviceProvider, Platform } from '../src/devices.js';
 import {
   BackendError,
   BundleError,
+  DisposedError,
   encodeLatentTables,
   fitLatentTables,
   makeSpec,
@@ -156,6 +157,65 @@ describe('Codec core', () => {
     delete (missing.files as Partial<BundleBytes['files']>).decoder;
     await expect(TestCodec.load(p, missing)).rejects.toThrow(/no decoder graph/);
     expect(created).toHaveLength(0);
+  });
+});
+
+describe('Codec calls', () => {
+  /** fakePlatform whose runs wait for `open()` and whose releases are logged. */
+  function gated() {
+    const log: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const base = fakePlatform({}, []);
+    const create = base.ort.InferenceSession.create.bind(base.ort.InferenceSession);
+    const ort = {
+      ...base.ort,
+      InferenceSession: {
+        async create(model: Uint8Array, options?: OrtSessionOptions): Promise<OrtSession> {
+          const s = await create(model, options);
+          return {
+            ...s,
+            run: (async (feeds: Record<string, OrtTensor>) => {
+              await gate;
+              log.push('run');
+              return s.run(feeds);
+            }) as OrtSession['run'],
+            release: async () => void log.push('release'),
+          };
+        },
+      },
+    } as unknown as OrtModule;
+    return { platform: { ...base, ort }, log, open: () => open() };
+  }
+
+  it('dispose() releases the sessions only after the calls in flight have settled', async () => {
+    const g = gated();
+    const codec = await TestCodec.load(g.platform, fakeBundle(), { device: 'cpu', batchSize: 1 });
+    const call = codec.encode(Float32Array.of(1, 2, 3, 4, 5, 6)); // two batches
+    const disposed = codec.dispose();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(g.log).toEqual([]); // still waiting on the first batch
+    g.open();
+    await disposed;
+    // the batch running when dispose() came finishes; the next one is not started
+    await expect(call).rejects.toThrow(DisposedError);
+    expect(g.log.filter((e) => e === 'run')).toHaveLength(1);
+    expect(g.log.slice(-3)).toEqual(['release', 'release', 'release']);
+    expect(g.log.indexOf('release')).toBeGreaterThan(g.log.indexOf('run'));
+  });
+
+  it('batches are joined in order, and argument errors reject (not throw)', async () => {
+    const rows = Float32Array.from({ length: 7 * 3 }, (_, i) => i * 0.5);
+    const whole = await TestCodec.load(fakePlatform({}, []), fakeBundle());
+    const split = await TestCodec.load(fakePlatform({}, []), fakeBundle(), { batchSize: 3 });
+    const a = await whole.encode(rows);
+    const b = await split.encode(rows);
+    expect(b.rows).toBe(7);
+    expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    const bad = split.encode(Float32Array.of(1, 2)); // not a whole row: a rejected promise, not a throw
+    await expect(bad).rejects.toThrow(RangeError);
+    await expect(split.decode(Float32Array.of(Number.NaN, 0))).rejects.toThrow(/decode: latents row 0, column 0 is NaN/);
+    await expect(split.reconstruct('rows' as unknown as Float32Array)).rejects.toThrow(TypeError);
   });
 });
 
