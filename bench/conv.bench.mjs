@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { loadIdxImages } from './lib/idx-images.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -39,14 +39,7 @@ const spec = core.makeSpec({
   ...(LATENT.includes('x') ? { latentShape: LATENT.split('x').map(Number) } : { latent: Number(LATENT) }),
 });
 
-function loadImages(path) {
-  const b = gunzipSync(readFileSync(path));
-  const dv = new DataView(b.buffer, b.byteOffset);
-  const n = dv.getUint32(4);
-  const data = new Float32Array(n * 784);
-  for (let i = 0; i < data.length; i++) data[i] = b[16 + i] / 255;
-  return { data, rows: n };
-}
+const loadImages = (path) => loadIdxImages(path, 255);
 
 // ---------------------------------------------------------------- child: one aekit measurement
 const INFER_BATCHES = [1, 64, 1024];

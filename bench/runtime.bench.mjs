@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { loadIdxImages } from './lib/idx-images.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -30,14 +30,7 @@ const quick = process.env.AEKIT_BENCH_QUICK === '1';
 const ROUNDS = quick ? 2 : 9;
 const TEST_IMAGES = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
 
-function loadImages() {
-  const b = gunzipSync(readFileSync(TEST_IMAGES));
-  const dv = new DataView(b.buffer, b.byteOffset);
-  if (dv.getUint32(0) !== 0x803) throw new Error(`${TEST_IMAGES}: not an IDX3 uint8 file`);
-  const n = dv.getUint32(4);
-  const cols = dv.getUint32(8) * dv.getUint32(12);
-  return { data: Float32Array.from(b.subarray(16, 16 + n * cols)), rows: n, cols };
-}
+const loadImages = () => loadIdxImages(TEST_IMAGES);
 
 /**
  * The default architecture with seeded random weights, as two bundles: `current`, written by the

@@ -11,10 +11,10 @@
 // with tfjs-wasm, ort and PyTorch from the same seed and reports the test MSE (the issue's check: N=20).
 // AEKIT_BENCH_SEED (default 1) seeds init and shuffling. AEKIT_BENCH_TFJS_CPU=1 adds the tfjs cpu backend (very slow); AEKIT_BENCH_SPEED=0 skips the speed table.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { loadIdxImages } from './lib/idx-images.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -28,16 +28,7 @@ const TFJS_ROWS = Number(process.env.AEKIT_BENCH_TFJS_ROWS ?? 4096);
 const QUALITY_EPOCHS = Number(process.env.AEKIT_BENCH_QUALITY_EPOCHS ?? 0);
 const SEED = Number(process.env.AEKIT_BENCH_SEED ?? 1);
 
-function loadImages(path) {
-  const b = gunzipSync(readFileSync(path));
-  const dv = new DataView(b.buffer, b.byteOffset);
-  if (dv.getUint32(0) !== 0x803) throw new Error(`${path}: not an IDX3 uint8 file`);
-  const n = dv.getUint32(4);
-  const cols = dv.getUint32(8) * dv.getUint32(12);
-  const data = new Float32Array(n * cols);
-  for (let i = 0; i < data.length; i++) data[i] = b[16 + i] / 255;
-  return { data, rows: n, cols };
-}
+const loadImages = (path) => loadIdxImages(path, 255);
 
 // ---------------------------------------------------------------- child: one measurement
 async function child(spec) {
