@@ -13,13 +13,13 @@
 // random weights, exported by the exporter (x_check output: the in-graph NaN/Inf check).
 // Env: AEKIT_BENCH_QUICK=1 fewer rounds; AEKIT_BENCH_BASELINE_DIST=DIR adds the codec built from
 // another copy of packages/runtime/dist (e.g. before a change) as a third contender in the same run.
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadIdxImages } from './lib/idx-images.mjs';
+import { writeBenchBundle } from './lib/bench-bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -50,17 +50,7 @@ async function randomBundle() {
   });
   const split = { inputDim: 784, latentDim: 32, encoder: steps.slice(0, 5), decoder: steps.slice(5), spec: {} };
   const files = buildGraphs(split, { opset: 13, inputDtype: 'float32', outputDtype: 'float32', normalization: { kind: 'scale255' }, denseOp: 'gemm', metadata: {} });
-  const entry = (g) => ({ path: `${g}.onnx`, sha256: createHash('sha256').update(files[g]).digest('hex'), bytes: files[g].length });
-  const manifest = {
-    format: 'aekit-bundle', formatVersion: 1, producer: 'bench', aekitVersion: '0.1.0', opset: 13, variant: 'ae',
-    inputDim: 784, latentDim: 32, inputDtype: 'float32', outputDtype: 'float32', weights: 'float32',
-    normalization: { kind: 'scale255' }, latentRange: { min: Array(32).fill(-1), max: Array(32).fill(1) },
-    files: { encoder: entry('encoder'), decoder: entry('decoder'), autoencoder: entry('autoencoder') },
-    source: { checkpointSha256: '0'.repeat(64), spec: {} }, createdAt: new Date().toISOString(),
-  };
-  const dir = mkdtempSync(join(tmpdir(), 'aekit-bench-'));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  for (const g of Object.keys(files)) writeFileSync(join(dir, `${g}.onnx`), files[g]);
+  const dir = writeBenchBundle(files);
   return { dir, temporary: true, weights: 'random (seeded), default architecture' };
 }
 

@@ -8,13 +8,13 @@
 // Model: AEKIT_BENCH_BUNDLE=DIR, else a 784-64-32 / 32-64-784 dense bundle with seeded random weights
 // built here (checkFinite off for every contender, so the bench measures conversion only).
 // Data: the Fashion-MNIST t10k images when present, else seeded random bytes. AEKIT_BENCH_QUICK=1: 3 rounds.
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { writeBenchBundle } from './lib/bench-bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -56,17 +56,7 @@ function randomBundle() {
     return g.toBytes({ opset: 13 });
   };
   const files = { encoder: build('encoder', 'x', 784, 0, 2, 'z', 32), decoder: build('decoder', 'z', 32, 2, 4, 'x_hat', 784), autoencoder: build('autoencoder', 'x', 784, 0, 4, 'x_hat', 784) };
-  const entry = (g) => ({ path: `${g}.onnx`, sha256: createHash('sha256').update(files[g]).digest('hex'), bytes: files[g].length });
-  const manifest = {
-    format: 'aekit-bundle', formatVersion: 1, producer: 'bench', aekitVersion: '0.1.0', opset: 13, variant: 'ae',
-    inputDim: 784, latentDim: 32, inputDtype: 'float32', outputDtype: 'float32', weights: 'float32',
-    normalization: { kind: 'scale255' }, latentRange: { min: Array(32).fill(-1), max: Array(32).fill(1) },
-    files: { encoder: entry('encoder'), decoder: entry('decoder'), autoencoder: entry('autoencoder') },
-    source: { checkpointSha256: '0'.repeat(64), spec: {} }, createdAt: new Date().toISOString(),
-  };
-  const dir = mkdtempSync(join(tmpdir(), 'aekit-bench-inputs-'));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  for (const g of Object.keys(files)) writeFileSync(join(dir, `${g}.onnx`), files[g]);
+  const dir = writeBenchBundle(files);
   return dir;
 }
 

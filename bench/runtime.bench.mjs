@@ -13,7 +13,6 @@
 // (AEKIT_BENCH_LEGACY_BUNDLE=DIR: the same model exported in the older format); AEKIT_BENCH_PYTHON.
 // Weights: PyTorch reads the ONNX initializers, so with AEKIT_BENCH_BUNDLE it runs the trained model.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
@@ -21,6 +20,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadIdxImages } from './lib/idx-images.mjs';
+import { writeBenchBundle } from './lib/bench-bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -77,23 +77,9 @@ async function randomBundles() {
   });
   const split = { inputDim: 784, latentDim: 32, encoder: steps.slice(0, 5), decoder: steps.slice(5), spec: {} };
   const current = buildGraphs(split, { opset: 13, inputDtype: 'float32', outputDtype: 'float32', normalization: { kind: 'scale255' }, denseOp: 'gemm', metadata: {} });
-  const write = (files) => {
-    const entry = (g) => ({ path: `${g}.onnx`, sha256: createHash('sha256').update(files[g]).digest('hex'), bytes: files[g].length });
-    const manifest = {
-      format: 'aekit-bundle', formatVersion: 1, producer: 'bench', aekitVersion: '0.1.0', opset: 13, variant: 'ae',
-      inputDim: 784, latentDim: 32, inputDtype: 'float32', outputDtype: 'float32', weights: 'float32',
-      normalization: { kind: 'scale255' }, latentRange: { min: Array(32).fill(-1), max: Array(32).fill(1) },
-      files: { encoder: entry('encoder'), decoder: entry('decoder'), autoencoder: entry('autoencoder') },
-      source: { checkpointSha256: '0'.repeat(64), spec: {} }, createdAt: new Date().toISOString(),
-    };
-    const dir = mkdtempSync(join(tmpdir(), 'aekit-bench-'));
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-    for (const g of Object.keys(files)) writeFileSync(join(dir, `${g}.onnx`), files[g]);
-    return dir;
-  };
   return {
-    bundle: { dir: write(current), temporary: true, weights: 'random (seeded), default architecture' },
-    legacy: { dir: write(legacy), temporary: true },
+    bundle: { dir: writeBenchBundle(current), temporary: true, weights: 'random (seeded), default architecture' },
+    legacy: { dir: writeBenchBundle(legacy), temporary: true },
   };
 }
 

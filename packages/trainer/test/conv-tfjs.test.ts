@@ -8,7 +8,6 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CHECKPOINT_FILES,
   DEFAULT_ADAM,
   LEAKY_RELU_DEFAULT_ALPHA,
   type ModelSpec,
@@ -26,6 +25,7 @@ import { TfjsAutodiffEngine } from '../src/engines/tfjs/autodiff.js';
 import { layerLinear } from '../src/engines/tfjs/layer-ops.js';
 import type { ParamSet } from '../src/engine.js';
 import { glorotUniformParams } from '../src/init.js';
+import { tfjsSavedFiles } from './tfjs-saved.js';
 
 beforeAll(async () => {
   tf.env().set('PROD', true);
@@ -146,22 +146,7 @@ async function tfjsSaved(spec: ModelSpec, params: ParamSet): Promise<{ modelJson
   const tensors = params.flatMap((p, i) => [tf.tensor(p.kernel, layers[i]!.kernelShape), tf.tensor1d(p.bias)]);
   model.setWeights(tensors);
   tf.dispose(tensors);
-  let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      saved = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  const a = saved!;
-  const modelJson: tf.io.ModelJSON = {
-    modelTopology: a.modelTopology as tf.io.ModelJSON['modelTopology'],
-    format: a.format,
-    generatedBy: a.generatedBy,
-    convertedBy: a.convertedBy,
-    weightsManifest: [{ paths: [CHECKPOINT_FILES.weights], weights: a.weightSpecs ?? [] }],
-  };
-  return { modelJson: JSON.stringify(modelJson), weights: new Uint8Array(tf.io.concatenateArrayBuffers(a.weightData!)), model };
+  return { ...(await tfjsSavedFiles(model)), model };
 }
 
 describe('conv checkpoints against tfjs', () => {

@@ -29,6 +29,7 @@ import { readCheckpoint, writeCheckpoint } from '../src/checkpoint/io.js';
 import type { ParamSet } from '../src/engine.js';
 import { glorotUniformParams } from '../src/init.js';
 import { tempDir } from './helpers.js';
+import { tfjsSavedFiles } from './tfjs-saved.js';
 
 const tmp = tempDir('aekit-layers-model-');
 afterAll(() => tmp.cleanup());
@@ -64,23 +65,7 @@ async function tfjsSaved(spec: ModelSpec, params: ParamSet): Promise<{ modelJson
     const tensors = params.flatMap((p) => [tf.tensor2d(p.kernel, [p.inputDim, p.units]), tf.tensor1d(p.bias)]);
     model.setWeights(tensors);
     tf.dispose(tensors);
-    let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (a) => {
-        saved = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const a = saved!;
-    // The fields, in order, of tfjs-core's getModelJSONForModelArtifacts (what file handlers write).
-    const modelJson: tf.io.ModelJSON = {
-      modelTopology: a.modelTopology as tf.io.ModelJSON['modelTopology'],
-      format: a.format,
-      generatedBy: a.generatedBy,
-      convertedBy: a.convertedBy,
-      weightsManifest: [{ paths: [CHECKPOINT_FILES.weights], weights: a.weightSpecs ?? [] }],
-    };
-    return { modelJson: JSON.stringify(modelJson), weights: new Uint8Array(tf.io.concatenateArrayBuffers(a.weightData!)) };
+    return await tfjsSavedFiles(model);
   } finally {
     model.dispose();
   }

@@ -227,10 +227,11 @@ export async function compress(codec: CompressCodec, rows: Float32Array | Uint8A
   return (await compressWithStats(codec, rows, options)).bytes;
 }
 
-function expectations(codec: CompressCodec): ReaderExpectations {
-  const m = codec.manifest;
+/** What a reader checks a container against: the bundle's decoder, dims and latent tables (compress and merge). */
+export function expectations(bundle: Pick<CompressCodec, 'manifest' | 'latentTables'>): ReaderExpectations {
+  const m = bundle.manifest;
   const sha256 = m.files.latentTables?.sha256;
-  const tables = codec.latentTables;
+  const tables = bundle.latentTables;
   return {
     decoderSha256: m.files.decoder.sha256,
     inputDim: m.inputDim,

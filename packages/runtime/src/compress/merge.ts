@@ -18,7 +18,7 @@ import {
   encodeHeader,
 } from './format.js';
 import { ContainerReader, type ReaderExpectations } from './reader.js';
-import type { CompressManifest } from './api.js';
+import { type CompressManifest, expectations } from './api.js';
 
 /** What merging needs from the bundle: its manifest and, for entropy latents, its parsed latent tables. */
 export interface MergeBundle {
@@ -44,18 +44,6 @@ export interface MergeStats {
   chunks: number;
   /** Rows of each part, in order. */
   partRows: number[];
-}
-
-function expectationsOf(bundle: MergeBundle): ReaderExpectations {
-  const m = bundle.manifest;
-  const sha256 = m.files.latentTables?.sha256;
-  const tables = bundle.latentTables;
-  return {
-    decoderSha256: m.files.decoder.sha256,
-    inputDim: m.inputDim,
-    latentDim: m.latentDim,
-    latentTables: tables !== undefined && sha256 !== undefined ? { tables, sha256 } : null,
-  };
 }
 
 function named(e: unknown, name: string): unknown {
@@ -104,7 +92,7 @@ export class ContainerMerger {
 
   constructor(bundle: MergeBundle, parts: ReadonlyArray<{ name: string; header: ContainerHeader }>) {
     if (parts.length === 0) throw new RangeError('merge needs at least one container');
-    this.expect = expectationsOf(bundle);
+    this.expect = expectations(bundle);
     this.names = parts.map((p) => p.name);
     this.headers = parts.map((p) => p.header);
     const first = parts[0]!.header;

@@ -1,0 +1,1 @@
+export declare function writeBenchBundle(files: Record<'encoder' | 'decoder' | 'autoencoder', Uint8Array>): string;
