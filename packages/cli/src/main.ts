@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AEKIT_VERSION, AekitError, BUNDLE_FILES, CHECKPOINT_FILES, InterruptedError } from '@aekit/core';
 import { abandonAtomicWritesSync, assertInputPath, heldLocks, removeScratchFilesSync, takeCompletedWrites } from '@aekit/data';
-import { COMMANDS } from './commands/index.js';
+import { commandsFor } from './commands/index.js';
 import { type CliIO, interrupts, processIO, removeStdioScratchSync } from './io.js';
 
 /** Exit status after SIGINT / SIGTERM: 128 + the signal number, as shells report it. */
@@ -46,14 +46,18 @@ function handleSignals(io: CliIO): () => void {
   };
 }
 
-export function buildProgram(io: CliIO = processIO): Command {
+/**
+ * The commander program; given the arguments, only the command they name is registered (its module
+ * alone is loaded), else every command.
+ */
+export async function buildProgram(io: CliIO = processIO, argv?: readonly string[]): Promise<Command> {
   const program = new Command('aekit')
     .description('Train dense autoencoders, export them to ONNX, and encode / compress data with onnxruntime.')
     .version(AEKIT_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  for (const register of COMMANDS) register(program, io);
+  for (const register of await commandsFor(argv)) register(program, io);
   // A FIFO, device or socket given as an input (or inside a bundle/checkpoint directory) would block
   // the reader forever or never end: refuse it by name before the command starts.
   program.hook('preAction', async (_program, command) => {
@@ -100,7 +104,7 @@ export function exitQuietlyOnEpipe(): void {
  * code. Errors become one line on stderr: `aekit: <message>`; AEKIT_DEBUG=1 prints the stack too.
  */
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
-  const program = buildProgram(io);
+  const program = await buildProgram(io, argv);
   interrupts.count = 0;
   delete interrupts.signal;
   takeCompletedWrites();

@@ -77,21 +77,48 @@ export function toAffine(n: Normalization, cols: number): AffineNormalization {
 
 /** Applies the normalisation to row-major data, returning a new Float32Array. */
 export function normalize(n: Normalization, data: ArrayLike<number>, cols: number): Float32Array {
-  const out = new Float32Array(data.length);
-  if (n.kind === 'none') {
-    for (let i = 0; i < data.length; i++) out[i] = data[i]!;
-    return out;
-  }
-  if (n.kind === 'scale255') {
-    for (let i = 0; i < data.length; i++) out[i] = data[i]! / 255;
-    return out;
+  return normalizeRows(n, data, cols);
+}
+
+/** x / 255 for every byte value: a table read is several times faster than the division per value, and equal to it. */
+let scale255Table: Float32Array | undefined;
+const byteTable = (kind: 'scale255' | 'none'): Float32Array => {
+  if (kind === 'none') return Float32Array.from({ length: 256 }, (_, v) => v);
+  return (scale255Table ??= Float32Array.from({ length: 256 }, (_, v) => v / 255));
+};
+
+/**
+ * Normalises the rows `order` of row-major `data` (all rows, in order, when omitted) into `out` from
+ * row `at` (a new array when omitted): a gather and normalisation in one pass, so a training split
+ * never holds a raw copy. Same arithmetic as {@link normalize}.
+ */
+export function normalizeRows(
+  n: Normalization,
+  data: ArrayLike<number>,
+  cols: number,
+  order?: ArrayLike<number>,
+  out?: Float32Array,
+  at = 0,
+): Float32Array {
+  const rows = order?.length ?? (cols > 0 ? data.length / cols : 0);
+  const dst = out ?? new Float32Array(rows * cols);
+  const src = (i: number): number => (order === undefined ? i : order[i]!) * cols;
+  if (data instanceof Uint8Array && n.kind !== 'minmax') {
+    const table = byteTable(n.kind);
+    for (let i = 0, o = at * cols; i < rows; i++) {
+      const s = src(i);
+      for (let c = 0; c < cols; c++, o++) dst[o] = table[data[s + c]!]!;
+    }
+    return dst;
   }
   const { offset, scale } = toAffine(n, cols);
-  for (let i = 0; i < data.length; i++) {
-    const c = i % cols;
-    out[i] = (data[i]! - offset[c]!) * scale[c]!;
+  for (let i = 0, o = at * cols; i < rows; i++) {
+    const s = src(i);
+    if (n.kind === 'none') for (let c = 0; c < cols; c++, o++) dst[o] = data[s + c]!;
+    else if (n.kind === 'scale255') for (let c = 0; c < cols; c++, o++) dst[o] = data[s + c]! / 255;
+    else for (let c = 0; c < cols; c++, o++) dst[o] = (data[s + c]! - offset[c]!) * scale[c]!;
   }
-  return out;
+  return dst;
 }
 
 /** Maps normalised values back to raw units. */

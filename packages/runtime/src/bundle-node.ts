@@ -1,7 +1,9 @@
-/** Reads a bundle directory from disk into memory (Node only). */
+/** Reads a bundle directory from disk, or from a `file:` / `http(s):` URL, into memory (Node only). */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { BundleBytes } from './codec.js';
+import { fileURLToPath } from 'node:url';
+import type { BundleBytes, LoadOptions } from './codec.js';
+import { fetchBundle } from './fetch-web.js';
 import { BundleError, IoError, MANIFEST_FILE, bundleGraphs, parseManifestText } from '@aekit/core';
 
 function errno(e: unknown): string | undefined {
@@ -60,4 +62,39 @@ async function readOrThrow(file: string, missing: string): Promise<Buffer> {
     if (errno(e) === 'ENOENT') throw new BundleError(`${missing}; re-export the bundle`, { file, cause: e });
     throw new IoError(`cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
   }
+}
+
+/**
+ * Strings that are URLs: `http:`, `https:`, `file:`, and any `scheme://` (refused below by name, e.g.
+ * `s3://`); any other string is a path (a Windows `C:\models\b` included: one-letter schemes are drives).
+ */
+const URL_STRING = /^(?:(?:https?|file):|[a-z][a-z0-9+.-]+:\/\/)/i;
+
+/**
+ * The bytes of a bundle given as `Codec.load` takes it in Node: a directory path (or its manifest.json),
+ * a `file:` URL (string or URL object) of either, an `http:`/`https:` URL of the bundle directory or its
+ * manifest (fetched as the web entry does: fetchBundle), or bytes (returned as they are).
+ */
+export async function readBundleSource(bundle: string | URL | BundleBytes, options: Pick<LoadOptions, 'fetch' | 'onProgress'> = {}): Promise<BundleBytes> {
+  if (typeof bundle === 'string' && !URL_STRING.test(bundle)) return readBundleDir(bundle);
+  if (typeof bundle !== 'string' && !(bundle instanceof URL)) return bundle;
+  let url: URL;
+  try {
+    url = new URL(bundle);
+  } catch (e) {
+    throw new TypeError(`bundle URL ${JSON.stringify(String(bundle))} is not a valid URL`, { cause: e });
+  }
+  if (url.protocol === 'file:') {
+    let path: string;
+    try {
+      path = fileURLToPath(url);
+    } catch (e) {
+      throw new TypeError(`bundle URL ${url.href} is not a local file URL: ${(e as Error).message}`, { cause: e });
+    }
+    return readBundleDir(path);
+  }
+  if (url.protocol === 'http:' || url.protocol === 'https:') {
+    return fetchBundle(url, options.fetch, options.onProgress === undefined ? {} : { onProgress: options.onProgress });
+  }
+  throw new TypeError(`bundle URL ${url.href}: unsupported scheme ${url.protocol} (use http:, https: or file:, a directory path, or bytes)`);
 }

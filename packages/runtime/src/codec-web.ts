@@ -1,6 +1,6 @@
 /**
  * The browser Codec: the engine-agnostic core (codec.ts) on onnxruntime-web, with bundles loaded from
- * URLs or bytes and devices `webgpu` | `wasm` | `auto`.
+ * URLs or bytes and devices `webgpu` | `wasm` | `auto` (the wasm-only entry: `wasm` | `auto`).
  *
  * On WebGPU, `reconstruct` runs the encoder then the decoder with the latents kept in a GPU buffer
  * between them (`preferredOutputLocation: 'gpu-buffer'`): only the rows go up and the
@@ -8,18 +8,39 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import { DisposedError, GRAPH_IO, type GraphName, type OrtModule } from '@aekit/core';
-import { type BundleBytes, Codec as CodecCore, type InputArray, type LoadOptions, type Rows, type RowsInput } from './codec.js';
+import {
+  type BundleBytes,
+  Codec as CodecCore,
+  type InputArray,
+  type LoadOptions,
+  type Rows,
+  type RowsInput,
+  type SessionOptions,
+  checkSessionOptions,
+  mergeSessionOptions,
+} from './codec.js';
 import { type WebDevice, webPlatform, webgpuUnavailableReason } from './device-web.js';
-import { type FetchLike, fetchBundle } from './fetch-web.js';
+import { fetchBundle } from './fetch-web.js';
 import { checkFinite } from './validate.js';
 import { asGraphInput } from './input.js';
-import { lazyPeer } from './peer.js';
 
-type OrtWeb = typeof Ort;
+export type OrtWeb = typeof Ort;
 
-// onnxruntime-web is an optional peer dependency, imported on the first load (BackendError naming
-// `npm i onnxruntime-web` when it is absent). Bundlers may split it into a chunk of its own.
-const loadOrt = lazyPeer('onnxruntime-web', (): Promise<OrtWeb> => import('onnxruntime-web'));
+/**
+ * An onnxruntime-web build and what it offers: the entry point `@aekit/runtime` (browser) uses the
+ * full build (WebGPU + wasm, `ort-wasm-simd-threaded.jsep.wasm`), `@aekit/runtime/wasm` the wasm-only
+ * one (`ort-wasm-simd-threaded.wasm`, half the size).
+ */
+export interface WebRuntime {
+  /** The entry point, for messages. */
+  readonly entry: string;
+  readonly loadOrt: () => Promise<OrtWeb>;
+  readonly webgpu: boolean;
+  /** The files onnxruntime-web fetches at run time, for messages. */
+  readonly wasmFiles: string;
+  /** Set once this build's wasm module started: its thread count and file location are fixed then. */
+  started?: { threads: number; wasmPaths: string };
+}
 
 export type WebLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
 const SEVERITY: Record<WebLogLevel, 0 | 1 | 2 | 3 | 4> = { verbose: 0, info: 1, warning: 2, error: 3, fatal: 4 };
@@ -35,12 +56,11 @@ export interface WebLoadOptions extends Omit<LoadOptions, 'device'> {
    */
   threads?: number;
   /**
-   * Where onnxruntime-web fetches `ort-wasm-simd-threaded.jsep.{mjs,wasm}`: a URL prefix (e.g. `/ort/`)
-   * or the two file URLs. Default: next to onnxruntime-web's script. Fixed once its first session starts.
+   * Where onnxruntime-web fetches `ort-wasm-simd-threaded.jsep.{mjs,wasm}` (the wasm-only entry:
+   * `ort-wasm-simd-threaded.{mjs,wasm}`): a URL prefix (e.g. `/ort/`) or the two file URLs. Default:
+   * next to onnxruntime-web's script. Fixed once its first session starts.
    */
   wasmPaths?: string | { mjs?: string; wasm?: string };
-  /** fetch() used for bundle URLs (default: globalThis.fetch). */
-  fetch?: FetchLike;
   /** onnxruntime's log level; `verbose` prints the execution provider of every node (to console.error). */
   logLevel?: WebLogLevel;
   /** Where load notes go (device fallback, thread count). Default: console.info. */
@@ -55,9 +75,6 @@ interface GpuChain {
   zIn: string;
   xHat: string;
 }
-
-/** Set once onnxruntime-web's wasm module started: its thread count and file location are fixed then. */
-let started: { threads: number; wasmPaths: string } | undefined;
 
 /**
  * onnxruntime-web resolves relative wasmPaths against its own script (a hashed chunk after bundling);
@@ -93,10 +110,11 @@ function defaultThreads(): number {
 }
 
 /** Sets onnxruntime-web's page-wide settings before its first session; returns the threads that will run. */
-function configureOrt(ort: OrtWeb, options: WebLoadOptions, log: (m: string) => void): number | undefined {
+function configureOrt(runtime: WebRuntime, ort: OrtWeb, options: WebLoadOptions, log: (m: string) => void): number | undefined {
   const asked = options.threads;
   if (asked !== undefined && (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1)) return asked; // the core throws
   const paths = describePaths(options.wasmPaths);
+  const started = runtime.started;
   if (started !== undefined) {
     if (asked !== undefined && asked !== started.threads) {
       log(`aekit: threads ${asked} ignored: onnxruntime-web already runs ${started.threads} on this page (reload to change)`);
@@ -120,7 +138,12 @@ function configureOrt(ort: OrtWeb, options: WebLoadOptions, log: (m: string) => 
   return threads;
 }
 
-export class Codec extends CodecCore {
+/**
+ * The browser codec, shared by the entries `@aekit/runtime` (browser; web.ts) and `@aekit/runtime/wasm`
+ * (wasm.ts), which subclass it with a `load` on their onnxruntime-web build. Neither build is imported
+ * here, so that a bundle of one entry holds no reference to the other build (and its .wasm).
+ */
+export class WebCodec extends CodecCore {
   private chain: GpuChain | undefined;
   private checkValues = true;
   private released = false;
@@ -129,24 +152,34 @@ export class Codec extends CodecCore {
   private ort!: OrtWeb;
 
   /**
-   * Loads a bundle from its URL (the directory holding manifest.json, or the manifest's URL) or from
-   * bytes, checks the manifest and every file's SHA-256, and starts sessions on the requested device.
+   * `Codec.load` of the browser entries, on their onnxruntime-web build. Called on the entry's class,
+   * whose instance it returns (`open` constructs `this`).
    */
-  static async load(bundle: string | URL | BundleBytes, options: WebLoadOptions = {}): Promise<Codec> {
+  protected static async loadOn(runtime: WebRuntime, bundle: string | URL | BundleBytes, options: WebLoadOptions): Promise<WebCodec> {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    if (!runtime.webgpu && options.device === 'webgpu') {
+      throw new RangeError(
+        `device "webgpu" is not available from ${runtime.entry}, which ships onnxruntime-web's wasm-only build; ` +
+          "use device 'wasm' (or 'auto'), or the full entry '@aekit/runtime' for WebGPU",
+      );
+    }
     if (options.logLevel !== undefined && !Object.hasOwn(SEVERITY, options.logLevel)) {
       throw new RangeError(`unknown logLevel ${JSON.stringify(options.logLevel)}; valid: ${Object.keys(SEVERITY).join(', ')}`);
     }
+    checkSessionOptions(options.sessionOptions); // before any download (Codec.open checks the rest)
     const log = options.log ?? ((m: string) => console.info(m));
-    const bytes = typeof bundle === 'string' || bundle instanceof URL ? await fetchBundle(bundle, options.fetch) : bundle;
+    const bytes =
+      typeof bundle === 'string' || bundle instanceof URL
+        ? await fetchBundle(bundle, options.fetch, options.onProgress === undefined ? {} : { onProgress: options.onProgress })
+        : bundle;
     const device = options.device ?? 'auto';
-    const gpuReason = device === 'webgpu' || device === 'auto' ? await webgpuUnavailableReason() : undefined;
-    const ort = await loadOrt();
-    const threads = configureOrt(ort, options, log);
+    const gpuReason = runtime.webgpu && (device === 'webgpu' || device === 'auto') ? await webgpuUnavailableReason() : undefined;
+    const ort = await runtime.loadOrt();
+    const threads = configureOrt(runtime, ort, options, log);
     const severity = SEVERITY[options.logLevel ?? 'warning'];
     // The first session creation starts onnxruntime-web's wasm module, which fixes threads and paths.
     const onStart = () => {
-      if (started === undefined && typeof threads === 'number') started = { threads, wasmPaths: describePaths(options.wasmPaths) };
+      if (runtime.started === undefined && typeof threads === 'number') runtime.started = { threads, wasmPaths: describePaths(options.wasmPaths) };
     };
     const watched: OrtModule = {
       Tensor: ort.Tensor,
@@ -157,21 +190,23 @@ export class Codec extends CodecCore {
         },
       },
     };
-    const platform = webPlatform(watched, {
+    const all = webPlatform(watched, {
       webgpuUnavailable: gpuReason,
-      wasmPaths: started?.wasmPaths ?? describePaths(options.wasmPaths),
+      wasmPaths: runtime.started?.wasmPaths ?? describePaths(options.wasmPaths),
+      wasmFiles: runtime.wasmFiles,
       defaultThreads: threads ?? 1,
       logSeverityLevel: severity,
     });
-    const { wasmPaths: _w, fetch: _f, logLevel: _l, log: _g, ...core } = options;
-    const codec = await Codec.open(platform, bytes, { ...core, device, threads });
+    const platform = runtime.webgpu ? all : { ...all, devices: { wasm: all.devices['wasm']! }, auto: ['wasm'] };
+    const { wasmPaths: _w, fetch: _f, onProgress: _p, logLevel: _l, log: _g, ...core } = options;
+    const codec = await this.open(platform, bytes, { ...core, device, threads });
     for (const note of codec.deviceNotes) log(`aekit: device ${note.device} passed over: ${note.reason}; running on ${codec.device}`);
     codec.checkValues = options.checkFinite ?? true;
     codec.ort = ort;
     // A `part` bundle has no encoder → decoder chain to keep on the GPU.
     if (codec.device === 'webgpu' && codec.manifest.part === undefined) {
       try {
-        codec.chain = await createGpuChain(ort, bytes.files as Record<GraphName, Uint8Array>, severity);
+        codec.chain = await createGpuChain(ort, bytes.files as Record<GraphName, Uint8Array>, severity, checkSessionOptions(options.sessionOptions));
       } catch (e) {
         await codec.dispose();
         throw e;
@@ -271,13 +306,14 @@ async function createGpuChain(
   ort: OrtWeb,
   files: Record<GraphName, Uint8Array>,
   severity: 0 | 1 | 2 | 3 | 4,
+  user: SessionOptions,
 ): Promise<GpuChain> {
-  const options: Ort.InferenceSession.SessionOptions = {
-    executionProviders: ['webgpu'],
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: severity,
-    extra: { session: { disable_cpu_ep_fallback: '1' } },
-  };
+  // The user's sessionOptions as for the codec's other sessions (SessionOptions says what wins).
+  const options = mergeSessionOptions(
+    { graphOptimizationLevel: 'all', logSeverityLevel: severity },
+    user,
+    { executionProviders: ['webgpu'], extra: { session: { disable_cpu_ep_fallback: '1' } } },
+  );
   const encoder = await ort.InferenceSession.create(files.encoder, { ...options, preferredOutputLocation: 'gpu-buffer' });
   let decoder: Ort.InferenceSession;
   try {

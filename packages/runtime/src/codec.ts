@@ -25,7 +25,7 @@ import {
   sha256Hex,
 } from '@aekit/core';
 import { type Attempt, type Platform, candidates, noDeviceError } from './devices.js';
-import { standardNormals } from './sample.js';
+import { priorLatents } from './sample.js';
 import { checkFinite } from './validate.js';
 import { type PreparedRows, type RowsInput, prepareRows } from './input.js';
 import {
@@ -41,6 +41,7 @@ import {
 } from './compress/api.js';
 import { compressCodecOf } from './compress/codec-methods.js';
 import { checkGraphsAgainstManifest } from './integrity.js';
+import type { FetchLike, ProgressCallback } from './fetch-web.js';
 
 /**
  * A bundle already in memory: the manifest (object, JSON text or bytes), the three ONNX files (a
@@ -70,7 +71,86 @@ export interface LoadOptions {
    * data known to be finite pays. Uint8 input is never scanned.
    */
   checkFinite?: boolean;
+  /**
+   * fetch() used when `bundle` is an `http:`/`https:` URL (default: globalThis.fetch, which Node ≥ 18
+   * and browsers have). For auth headers, caches, retries or a test double.
+   */
+  fetch?: FetchLike;
+  /**
+   * Called as an `http:`/`https:` bundle downloads: one step when each file's response starts
+   * (`loaded` 0) and one per chunk received, with that file's `loaded` / `total` and the whole
+   * bundle's `bundleLoaded` / `bundleTotal` (LoadProgress). The bodies are then read as streams. Not
+   * called for directories, `file:` URLs or bytes. An exception it throws aborts the load.
+   */
+  onProgress?: ProgressCallback;
+  /**
+   * onnxruntime session options for every session the codec creates (see SessionOptions for which keys
+   * are accepted and how they merge with aekit's). Checked when the codec loads: a TypeError or
+   * RangeError names the key.
+   */
+  sessionOptions?: SessionOptions;
 }
+
+/** onnxruntime session config entries (`SessionOptions.extra`): nested objects of string values. */
+export interface SessionConfigEntries {
+  readonly [key: string]: string | SessionConfigEntries;
+}
+
+/**
+ * The part of onnxruntime's `InferenceSession.SessionOptions` a codec passes through, in Node and in
+ * browsers. Merged with aekit's own choices as follows:
+ *
+ * - **Your value wins** over aekit's default for `graphOptimizationLevel` (aekit: `'all'`),
+ *   `executionMode` (`'sequential'`), `interOpNumThreads` (Node: 1), `logSeverityLevel` (browser: from
+ *   `logLevel`, default 2 = warning) and the config entries in `extra` (merged key by key into aekit's;
+ *   Node: `session.intra_op.allow_spinning: '0'`).
+ * - **aekit's value wins** where it decides what runs: the execution providers come from `device`, the
+ *   intra-op threads from `threads`, and on WebGPU `extra.session.disable_cpu_ep_fallback` is always
+ *   `'1'` (a codec that loads on WebGPU runs every node there). Passing `executionProviders`,
+ *   `intraOpNumThreads` or `preferredOutputLocation` here is a TypeError naming the option to use.
+ * - Not accepted (TypeError): options that cannot hold for three graphs fed rows of any count
+ *   (`optimizedModelFilePath`, `freeDimensionOverrides`, `enableGraphCapture`), and unknown keys.
+ */
+export interface SessionOptions {
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
+  executionMode?: 'sequential' | 'parallel';
+  /** Threads that run independent nodes in parallel (`executionMode: 'parallel'`; Node). */
+  interOpNumThreads?: number;
+  enableCpuMemArena?: boolean;
+  enableMemPattern?: boolean;
+  /** Writes an onnxruntime profile (`<profileFilePrefix>_<date>.json`) when each session is released (Node). */
+  enableProfiling?: boolean;
+  profileFilePrefix?: string;
+  logId?: string;
+  /** 0 verbose, 1 info, 2 warning, 3 error, 4 fatal. */
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  logVerbosityLevel?: number;
+  /** Session config entries, e.g. `{ session: { intra_op: { allow_spinning: '1' } } }`. */
+  extra?: SessionConfigEntries;
+}
+
+// The explicit-resource-management types for consumers whose TypeScript lib lacks them (no
+// esnext.disposable, no @types/node), so that these declarations and `await using` type-check there:
+// the same declarations as TypeScript's lib.esnext.disposable and @types/node's, with which they merge.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+    readonly asyncDispose: unique symbol;
+  }
+  interface Disposable {
+    [Symbol.dispose](): void;
+  }
+  interface AsyncDisposable {
+    [Symbol.asyncDispose](): PromiseLike<void>;
+  }
+}
+
+/**
+ * The key of `[Symbol.asyncDispose]`. Engines without the well-known symbol (Node before 20.4/18.18,
+ * older browsers) get the registered `Symbol.for('Symbol.asyncDispose')`, the key some polyfills use,
+ * rather than a method named "undefined".
+ */
+const ASYNC_DISPOSE: typeof Symbol.asyncDispose = (Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose')) as typeof Symbol.asyncDispose;
 
 /** Rows of a result: flat row-major values with their shape. */
 export interface Rows<T extends Float32Array | Uint8Array = Float32Array | Uint8Array> {
@@ -83,8 +163,7 @@ export type InputArray = Float32Array | Uint8Array;
 export type { RowsInput, TensorLike } from './input.js';
 
 const DEFAULT_BATCH = 1024;
-/** Most rows one `sample` call generates (its latents are drawn in one array). */
-export const MAX_SAMPLE_ROWS = 1_000_000;
+export { MAX_SAMPLE_ROWS } from './sample.js';
 
 /**
  * The NaN/Infinity check of float input, by batch size. Graphs exported with an `x_check` output
@@ -209,7 +288,7 @@ export class Codec {
         attempts.push({ device: name, reason: unavailable });
         continue;
       }
-      const sessionOptions = buildSessionOptions(platform, opts.threads, provider.executionProviders, provider.noCpuFallback);
+      const sessionOptions = buildSessionOptions(platform, opts.threads, opts.sessionOptions, provider.executionProviders, provider.noCpuFallback);
       try {
         const graphs = await createGraphs(platform, bundle.files, manifest, sessionOptions, provider.ep === 'cpu');
         return new this({
@@ -271,17 +350,7 @@ export class Codec {
    */
   async sample(n: number, seed = 0): Promise<Rows> {
     if (this.disposed) throw new DisposedError();
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_SAMPLE_ROWS) {
-      throw new RangeError(`sample: n must be an integer from 1 to ${MAX_SAMPLE_ROWS} (rows per call; call again for more), got ${String(n)}`);
-    }
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`sample: seed must be an integer in [0, 2^32), got ${seed}`);
-    if (this.manifest.variant !== 'vae') {
-      throw new BundleError(
-        `sample: this bundle is a plain autoencoder (manifest variant "${this.manifest.variant ?? 'ae'}"), whose latent space has no prior to sample; ` +
-          'train with --variant vae and export again',
-      );
-    }
-    return this.decode(standardNormals(n * this.manifest.latentDim, seed), n);
+    return this.decode(priorLatents(this.manifest, n, seed), n);
   }
 
   /** decode(encode(rows)) in one pass through the autoencoder graph; `input` as for `encode`. */
@@ -329,6 +398,15 @@ export class Codec {
     this.disposed = true;
     if (this.running > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
     await Promise.all(Object.values(this.graphs).map((g) => g.session.release()));
+  }
+
+  /**
+   * `await using codec = await Codec.load(…)` disposes the codec when the block exits: the same as
+   * `await codec.dispose()`. There is no `[Symbol.dispose]` (plain `using`): releasing the sessions is
+   * asynchronous, and a synchronous dispose could neither wait for it nor report its failure.
+   */
+  [ASYNC_DISPOSE](): Promise<void> {
+    return this.dispose();
   }
 
   /** The graph `method` runs; a BundleError when this is a `part` bundle without it. */
@@ -437,6 +515,97 @@ interface CheckedOptions {
   threads: number;
   batchSize: number;
   checkFinite: boolean;
+  sessionOptions: SessionOptions;
+}
+
+/** SessionOptions keys aekit decides itself, and the LoadOptions that sets each. */
+const OWNED_SESSION_KEYS: Readonly<Record<string, string>> = {
+  executionProviders: 'the execution provider comes from the device option',
+  intraOpNumThreads: 'intra-op threads come from the threads option',
+  preferredOutputLocation: 'the codec reads every output on the CPU',
+  optimizedModelFilePath: 'the codec creates up to three sessions, which would write one file',
+  freeDimensionOverrides: 'the codec runs batches of any number of rows',
+  enableGraphCapture: 'the codec feeds CPU tensors of varying shape',
+};
+
+const SESSION_CHOICES = {
+  graphOptimizationLevel: ['disabled', 'basic', 'extended', 'layout', 'all'],
+  executionMode: ['sequential', 'parallel'],
+} as const;
+const SESSION_BOOLEANS = ['enableCpuMemArena', 'enableMemPattern', 'enableProfiling'] as const;
+const SESSION_STRINGS = ['profileFilePrefix', 'logId'] as const;
+const SESSION_KEYS = [...Object.keys(SESSION_CHOICES), 'interOpNumThreads', ...SESSION_BOOLEANS, ...SESSION_STRINGS, 'logSeverityLevel', 'logVerbosityLevel', 'extra'];
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkConfigEntries(v: unknown, path: string): void {
+  if (!isPlainObject(v)) throw new TypeError(`sessionOptions.${path} must be an object of config entries (string values), got ${Array.isArray(v) ? 'an array' : typeof v}`);
+  for (const [k, e] of Object.entries(v)) {
+    if (typeof e === 'string') continue;
+    if (isPlainObject(e)) checkConfigEntries(e, `${path}.${k}`);
+    else throw new TypeError(`sessionOptions.${path}.${k} must be a string (onnxruntime config entries are strings, e.g. '1') or an object, got ${typeof e}`);
+  }
+}
+
+/** Checks `sessionOptions` key by key (TypeError / RangeError naming the key); returns a copy. */
+export function checkSessionOptions(o: unknown): SessionOptions {
+  if (o === undefined) return {};
+  if (!isPlainObject(o)) throw new TypeError(`sessionOptions must be an object, got ${o === null ? 'null' : Array.isArray(o) ? 'an array' : typeof o}`);
+  for (const [key, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    if (Object.hasOwn(OWNED_SESSION_KEYS, key)) {
+      throw new TypeError(`sessionOptions.${key} is not accepted: ${OWNED_SESSION_KEYS[key]}`);
+    }
+    if (Object.hasOwn(SESSION_CHOICES, key)) {
+      const valid: readonly string[] = SESSION_CHOICES[key as keyof typeof SESSION_CHOICES];
+      if (typeof v !== 'string' || !valid.includes(v)) {
+        throw new RangeError(`sessionOptions.${key} must be one of ${valid.map((c) => `'${c}'`).join(', ')}, got ${JSON.stringify(v) ?? String(v)}`);
+      }
+    } else if ((SESSION_BOOLEANS as readonly string[]).includes(key)) {
+      if (typeof v !== 'boolean') throw new TypeError(`sessionOptions.${key} must be a boolean, got ${typeof v}`);
+    } else if ((SESSION_STRINGS as readonly string[]).includes(key)) {
+      if (typeof v !== 'string') throw new TypeError(`sessionOptions.${key} must be a string, got ${typeof v}`);
+    } else if (key === 'interOpNumThreads') {
+      positiveInt('sessionOptions.interOpNumThreads', v, 1024);
+    } else if (key === 'logSeverityLevel') {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 4) {
+        throw new RangeError(`sessionOptions.logSeverityLevel must be an integer from 0 (verbose) to 4 (fatal), got ${String(v)}`);
+      }
+    } else if (key === 'logVerbosityLevel') {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+        throw new RangeError(`sessionOptions.logVerbosityLevel must be a non-negative integer, got ${String(v)}`);
+      }
+    } else if (key === 'extra') {
+      checkConfigEntries(v, 'extra');
+    } else {
+      throw new TypeError(`sessionOptions.${key} is not an option aekit passes to onnxruntime; accepted: ${SESSION_KEYS.join(', ')}`);
+    }
+  }
+  return structuredClone(o) as SessionOptions;
+}
+
+/** `over` merged into `base` key by key (nested objects merged, other values replaced). */
+function mergeEntries(base: Readonly<Record<string, unknown>> | undefined, over: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(base ?? {}) };
+  for (const [k, v] of Object.entries(over ?? {})) {
+    const b = out[k];
+    out[k] = isPlainObject(v) && isPlainObject(b) ? mergeEntries(b, v) : v;
+  }
+  return out;
+}
+
+/**
+ * The options a session is created with: aekit's defaults, then the user's `sessionOptions` over them,
+ * then what aekit decides (execution providers, intra-op threads, CPU fallback off) over both. The
+ * precedence is documented on SessionOptions.
+ */
+export function mergeSessionOptions(defaults: OrtSessionOptions, user: SessionOptions, forced: OrtSessionOptions): OrtSessionOptions {
+  const { extra: userExtra, ...userRest } = user;
+  const { extra: forcedExtra, ...forcedRest } = forced;
+  const extra = mergeEntries(mergeEntries(defaults.extra, userExtra), forcedExtra);
+  return { ...defaults, ...userRest, ...forcedRest, extra };
 }
 
 function positiveInt(name: string, v: unknown, max: number): number {
@@ -457,19 +626,22 @@ function checkOptions(o: LoadOptions, platform: Platform): CheckedOptions {
     threads: o.threads === undefined ? platform.defaultThreads : positiveInt('threads', o.threads, 1024),
     batchSize: o.batchSize === undefined ? DEFAULT_BATCH : positiveInt('batchSize', o.batchSize, 1 << 24),
     checkFinite: o.checkFinite ?? true,
+    sessionOptions: checkSessionOptions(o.sessionOptions),
   };
 }
 
 function buildSessionOptions(
   platform: Platform,
   threads: number,
+  user: SessionOptions,
   executionProviders: OrtSessionOptions['executionProviders'],
   noCpuFallback: boolean,
 ): OrtSessionOptions {
-  const base = platform.threadOptions(threads);
-  const extra = { ...(base.extra ?? {}) } as Record<string, Record<string, unknown>>;
-  if (noCpuFallback) extra['session'] = { ...(extra['session'] ?? {}), disable_cpu_ep_fallback: '1' };
-  return { graphOptimizationLevel: 'all', executionMode: 'sequential', ...base, executionProviders, extra };
+  const { intraOpNumThreads, ...base } = platform.threadOptions(threads);
+  const forced: OrtSessionOptions = { executionProviders };
+  if (intraOpNumThreads !== undefined) forced.intraOpNumThreads = intraOpNumThreads;
+  if (noCpuFallback) forced.extra = { session: { disable_cpu_ep_fallback: '1' } };
+  return mergeSessionOptions({ graphOptimizationLevel: 'all', executionMode: 'sequential', ...base }, user, forced);
 }
 
 /** Parses the manifest and checks every file against its SHA-256 (and size) before anything runs. */

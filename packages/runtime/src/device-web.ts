@@ -68,6 +68,8 @@ export interface WebPlatformOptions {
   webgpuUnavailable: string | undefined;
   /** Where onnxruntime-web loads its files from, for messages. */
   wasmPaths: string;
+  /** The files it loads there (default: the full build's `.jsep` pair), for messages. */
+  wasmFiles?: string;
   defaultThreads: number;
   /** onnxruntime's session log severity (0 = verbose: prints which EP each node is placed on). */
   logSeverityLevel: 0 | 1 | 2 | 3 | 4;
@@ -79,7 +81,7 @@ export function webPlatform(ort: OrtModule, o: WebPlatformOptions): Platform {
     if (!isWasmLoadFailure(m)) return undefined;
     return (
       `onnxruntime-web could not load its WebAssembly files from ${o.wasmPaths} (${m}); serve ` +
-      'ort-wasm-simd-threaded.jsep.mjs and .jsep.wasm from onnxruntime-web/dist there (.wasm as application/wasm) ' +
+      `${o.wasmFiles ?? 'ort-wasm-simd-threaded.jsep.mjs and .jsep.wasm'} from onnxruntime-web/dist there (.wasm as application/wasm) ` +
       'or pass the wasmPaths option'
     );
   };

@@ -1,3 +1,26 @@
+import { BundleError, type BundleManifest } from '@aekit/core';
+
+/** Most rows one `sample` call generates. */
+export const MAX_SAMPLE_ROWS = 1_000_000;
+
+/**
+ * The latents `sample(n, seed)` decodes, after checking the request: `n` rows drawn from a VAE's prior
+ * N(0, I). A plain autoencoder has no prior to draw from: BundleError.
+ */
+export function priorLatents(manifest: Pick<BundleManifest, 'variant' | 'latentDim'>, n: number, seed: number): Float32Array {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_SAMPLE_ROWS) {
+    throw new RangeError(`sample: n must be an integer from 1 to ${MAX_SAMPLE_ROWS} (rows per call; call again for more), got ${String(n)}`);
+  }
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`sample: seed must be an integer in [0, 2^32), got ${seed}`);
+  if (manifest.variant !== 'vae') {
+    throw new BundleError(
+      `sample: this bundle is a plain autoencoder (manifest variant "${manifest.variant ?? 'ae'}"), whose latent space has no prior to sample; ` +
+        'train with --variant vae and export again',
+    );
+  }
+  return standardNormals(n * manifest.latentDim, seed);
+}
+
 /**
  * Seeded standard-normal draws for `Codec.sample`: the same seed gives the same latents on every
  * platform (pure integer arithmetic for the uniform stream, then Box–Muller in float64).

@@ -1,7 +1,7 @@
 /**
  * The runtime ships to devices: it may depend on @aekit/core (the shared bundle contract, errors,
  * hashing; itself dependency-free and browser-safe) and onnxruntime, and nothing else. Its
- * engine-agnostic part (every file but node.ts / *-node.ts, web.ts / *-web.ts) may not touch Node APIs
+ * engine-agnostic part (every file but node.ts / *-node.ts, web.ts / wasm.ts / *-web.ts) may not touch Node APIs
  * or pick an onnxruntime package itself.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -48,7 +48,7 @@ describe('@aekit/runtime dependencies', () => {
   });
 
   it('the import graph of every entry reaches @aekit/core and onnxruntime only: no tfjs, exporter or trainer', () => {
-    const entries = ['node.ts', 'web.ts'].map((f) => join(src, f));
+    const entries = ['node.ts', 'web.ts', 'wasm.ts'].map((f) => join(src, f));
     const reached = walk(entries);
     for (const [spec, from] of reached) {
       expect(FORBIDDEN.test(spec), `${from} imports ${spec}`).toBe(false);
@@ -61,7 +61,7 @@ describe('@aekit/runtime dependencies', () => {
   });
 
   it('the engine-agnostic part uses no Node API and no onnxruntime package', () => {
-    const platformFile = /(^|\/)(node|web)\.ts$|-(node|web)\.ts$/;
+    const platformFile = /(^|\/)(node|web|wasm)\.ts$|-(node|web)\.ts$/;
     const agnostic = sourceFiles(src).filter((f) => !platformFile.test(relative(src, f)));
     expect(agnostic.map((f) => relative(src, f))).toContain('codec.ts');
     for (const f of agnostic) {

@@ -44,7 +44,16 @@ export interface EngineConfig {
    * every ParamSet and AdamState) and add λ · bits per value to the loss. Absent: plain training.
    */
   rate?: RateConfig;
+  /**
+   * Asks for rows as bytes: uint8 data whose normalisation is scale255, passed as Uint8Array and divided
+   * by 255 inside the engine (same float32 values). An engine that cannot ignores it and says so in
+   * `TrainingEngine.byteInput`.
+   */
+  byteInput?: boolean;
 }
+
+/** Rows as an engine takes them: normalised float32, or bytes when the engine's `byteInput` is set. */
+export type EngineRows = Float32Array | Uint8Array;
 
 /**
  * An engine's name as `--engine` takes it. Open: a factory registered under a new name
@@ -84,11 +93,11 @@ export interface TrainingEngine {
    * (reconstruction + penalties), in order. `targets` (same shape as `data`), when given, is what the
    * output is scored against instead of `data` (denoising: data is the corrupted input, targets clean).
    */
-  trainSteps(data: Float32Array, rows: number, targets?: Float32Array): Promise<Float32Array>;
+  trainSteps(data: EngineRows, rows: number, targets?: Float32Array): Promise<Float32Array>;
   /** Mean reconstruction loss (no penalties) over the rows, computed in batches. */
-  evaluate(data: Float32Array, rows: number): Promise<number>;
+  evaluate(data: EngineRows, rows: number): Promise<number>;
   /** Latent codes of the rows ([rows, latentDim] row-major), computed in batches. */
-  encode(data: Float32Array, rows: number): Promise<Float32Array>;
+  encode(data: EngineRows, rows: number): Promise<Float32Array>;
   /** Copies of the current parameters and optimizer state. */
   getState(): Promise<{ params: ParamSet; optimizer: AdamState }>;
   /** Frees every tensor / session the engine holds. */
@@ -98,4 +107,6 @@ export interface TrainingEngine {
    * checkpoint's latent range is then this range for every dimension instead of the measured one.
    */
   readonly latentLattice?: { min: number; max: number };
+  /** Set when the engine was asked for byte input (EngineConfig.byteInput) and takes it: its methods then take Uint8Array rows. */
+  readonly byteInput?: boolean;
 }

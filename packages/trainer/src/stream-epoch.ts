@@ -9,7 +9,7 @@
  * ((bufferRows + batchSize) × cols × 4 bytes) + one block being read + a validation bitmap (rows / 8
  * bytes), independent of the file's size.
  */
-import { type Normalization, type NormalizationKind, type Rng, UsageError, columnRange, toAffine } from '@aekit/core';
+import { type Normalization, type NormalizationKind, type Rng, UsageError, columnRange, normalizeRows } from '@aekit/core';
 import type { RowSource } from '@aekit/data';
 import type { TrainingEngine } from './engine.js';
 
@@ -97,18 +97,6 @@ function rawBuffer(p: StreamPlan, rows: number): Float32Array | Uint8Array {
   return p.source.dtype === 'uint8' ? new Uint8Array(n) : new Float32Array(n);
 }
 
-/** Normalises rows of `raw` into `out` at row `at`, in the order `order` (row indices into raw); same arithmetic as core's normalize. */
-function normalizeInto(n: Normalization, raw: ArrayLike<number>, cols: number, order: ArrayLike<number>, out: Float32Array, at: number): void {
-  const affine = n.kind === 'minmax' ? toAffine(n, cols) : undefined;
-  for (let i = 0; i < order.length; i++) {
-    const src = order[i]! * cols;
-    const dst = (at + i) * cols;
-    if (n.kind === 'none') for (let c = 0; c < cols; c++) out[dst + c] = raw[src + c]!;
-    else if (n.kind === 'scale255') for (let c = 0; c < cols; c++) out[dst + c] = raw[src + c]! / 255;
-    else for (let c = 0; c < cols; c++) out[dst + c] = (raw[src + c]! - affine!.offset[c]!) * affine!.scale[c]!;
-  }
-}
-
 /** Calls `each(raw, rows)` for the training rows (or the validation rows), in file order, a buffer at a time. */
 async function forEachBuffer(p: StreamPlan, val: boolean, each: (raw: Float32Array | Uint8Array, rows: number) => Promise<void> | void): Promise<void> {
   const raw = rawBuffer(p, p.bufferRows);
@@ -149,7 +137,7 @@ export async function* streamEpoch(p: StreamPlan, rng: Rng, n: Normalization, ba
   for (let g = 0; g < blockOrder.length; g += perGroup) {
     let rows = 0;
     for (let k = g; k < Math.min(g + perGroup, blockOrder.length); k++) rows += await readBlockRows(p, blockOrder[k]!, false, raw, rows);
-    normalizeInto(n, raw, cols, rng.permutation(rows), out, carried);
+    normalizeRows(n, raw, cols, rng.permutation(rows), out, carried);
     const total = carried + rows;
     const last = g + perGroup >= blockOrder.length;
     const use = last ? total : total - (total % batchSize);
@@ -166,7 +154,7 @@ export async function evaluateStreamed(p: StreamPlan, n: Normalization, engine: 
   const out = new Float32Array(p.bufferRows * cols);
   let sum = 0;
   await forEachBuffer(p, true, async (raw, rows) => {
-    normalizeInto(n, raw, cols, identity(rows), out, 0);
+    normalizeRows(n, raw, cols, identity(rows), out, 0);
     sum += (await engine.evaluate(out.subarray(0, rows * cols), rows)) * rows;
   });
   return sum / p.nVal;
@@ -184,7 +172,7 @@ export async function forEachLatentsStreamed(p: StreamPlan, n: Normalization, en
   const cols = p.source.cols;
   const out = new Float32Array(p.bufferRows * cols);
   await forEachBuffer(p, false, async (raw, rows) => {
-    normalizeInto(n, raw, cols, identity(rows), out, 0);
+    normalizeRows(n, raw, cols, identity(rows), out, 0);
     each(await engine.encode(out.subarray(0, rows * cols), rows));
   });
 }

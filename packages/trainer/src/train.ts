@@ -11,7 +11,7 @@ import { Rng } from '@aekit/core';
 import { type RowSource, openRowSource } from '@aekit/data';
 import type { TrainingEngine } from './engine.js';
 import { glorotUniformParams } from './init.js';
-import { type TrainingData, loadData, shuffleRngOf, streamToOpen } from './train/data.js';
+import { type TrainingData, loadData, rowsForEngine, shuffleRngOf, streamToOpen } from './train/data.js';
 import { runEpochs } from './train/epochs.js';
 import { finishRun } from './train/finish.js';
 import { type Run, initialBest } from './train/run.js';
@@ -27,10 +27,11 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   const stream = streamToOpen(options, settings);
   const opened = typeof stream?.source === 'string' ? await openRowSource(stream.source, stream.format === undefined ? {} : { format: stream.format }) : undefined;
   try {
-    const data = await loadData(options, settings, opened ?? (stream?.source as RowSource | undefined), stream?.bufferMB);
+    const loaded = await loadData(options, settings, opened ?? (stream?.source as RowSource | undefined), stream?.bufferMB);
     const shuffleRng = shuffleRngOf(settings);
-    const engine = await createRunEngine(options, settings, data);
+    const engine = await createRunEngine(options, settings, loaded);
     try {
+      const data = rowsForEngine(loaded, engine);
       const run = await startEngine(options, settings, data, engine, shuffleRng);
       return await finishRun(run, await runEpochs(run));
     } finally {
@@ -51,6 +52,7 @@ function createRunEngine(options: TrainOptions, settings: Settings, data: Traini
     l1,
     l2,
     batchSize,
+    ...(data.trainX instanceof Uint8Array ? { byteInput: true } : {}),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.spinning === undefined ? {} : { spinning: options.spinning }),
   };

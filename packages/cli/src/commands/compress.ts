@@ -12,7 +12,8 @@ import { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { AekitError, ContainerError, DataError, IoError, UsageError } from '@aekit/core';
 import { type CsvOptions, type DataFormat, openRowStream, parseDataFormat, writeStreamAtomic as writeStreamAtomicFile } from '@aekit/data';
-import { Codec, LATENT_TYPES, type LatentType, type Normalization } from '@aekit/runtime';
+import { LATENT_TYPES, type LatentType, type Normalization } from '@aekit/runtime';
+import { type RuntimeCodec, WORKERS_HELP, loadCodec, workersOption } from './encode.js';
 import { type CliIO, type OutputOptions, ProgressBar, STDIO, addOutputOptions, csvOptions, printResult, withInput, withOutput } from '../io.js';
 import { SHARD_HELP, shardOption, shardRows, sliceRows } from '../shard.js';
 
@@ -105,7 +106,7 @@ export interface RoundTripError {
 
 /** Decompresses `aezPath` and compares it with the rows of `input` (rows [start, end) of it for a shard), streaming both. */
 export async function roundTripError(
-  codec: Codec,
+  codec: RuntimeCodec,
   input: string,
   aezPath: string,
   format?: DataFormat,
@@ -161,6 +162,7 @@ interface CompressCliOptions extends OutputOptions {
   rowsPerChunk?: string;
   device?: string;
   threads?: string;
+  workers?: string;
   shard?: string;
 }
 
@@ -184,7 +186,8 @@ export function register(program: Command, io: CliIO): void {
     .option('--rows-per-chunk <n>', 'rows per checksummed chunk (default 1024)')
     .option('--shard <I/N>', SHARD_HELP)
     .option('--device <device>', 'cpu, cuda, webgpu or auto')
-    .option('--threads <n>', 'onnxruntime intra-op threads');
+    .option('--threads <n>', 'onnxruntime intra-op threads (in all: divided among the workers)')
+    .option('--workers <n>', WORKERS_HELP);
   addOutputOptions(cmd).action(async (bundle: string, inputArg: string, o: CompressCliOptions) => {
     const format = o.format === undefined ? undefined : parseDataFormat(o.format);
     let rowsPerChunk: number | undefined;
@@ -196,11 +199,14 @@ export function register(program: Command, io: CliIO): void {
     }
     if (o.check === true && o.out === STDIO) throw new UsageError('--check reads the written file back: give --out a file, not -');
     const shard = shardOption(o.shard);
+    workersOption(o.workers, o.device); // a bad --workers is a usage error before any file is read
     const csv = csvOptions(o.header, io);
     await withInput(inputArg, io, async (input) => {
       const src = await openRowStream(input, { ...(format === undefined ? {} : { format }), ...csv, hint: INPUT_HINT });
       // A streamed input holds its file open: close it when the bundle fails to load.
-      const codec = await Codec.load(bundle, { ...parseDevice(o), checkFinite: src.dtype !== 'uint8' }).catch(async (e: unknown) => {
+      const picked = shardRows(src.rows, shard);
+      const workers = workersOption(o.workers, o.device, picked.end - picked.start);
+      const codec = await loadCodec(bundle, { ...parseDevice(o), checkFinite: src.dtype !== 'uint8' }, workers).catch(async (e: unknown) => {
         await src.stream.cancel();
         throw e;
       });
@@ -258,6 +264,7 @@ export function register(program: Command, io: CliIO): void {
           rowsPerSecond: Math.round(s.rows / seconds),
           streamed: src.streamed,
           device: codec.device,
+          workers,
           clamped: s.clamped,
           out,
           ...(shard === undefined ? {} : { shard: `${shard.index}/${shard.count}`, firstRow: slice.start, totalRows: src.rows }),
@@ -266,7 +273,7 @@ export function register(program: Command, io: CliIO): void {
           `compressed ${s.rows} rows${shard === undefined ? '' : ` (shard ${shard.index}/${shard.count}: rows [${slice.start}, ${slice.end}) of ${src.rows})`} (${src.cols} ${src.dtype} values each) with ${latent} latents (${m.latentDim} per row)${why}\n` +
           `  bytes in ${rawBytes} (${formatBytes(rawBytes)}), bytes out ${written} (${formatBytes(written)}), ratio ${(rawBytes / Math.max(1, written)).toFixed(2)}×\n` +
           `  ${seconds.toFixed(2)} s, ${Math.round(s.rows / seconds)} rows/s, ${(rawBytes / 1e6 / seconds).toFixed(1)} MB/s in` +
-          `${src.streamed ? ' (streamed)' : ''}, device ${codec.device}\n` +
+          `${src.streamed ? ' (streamed)' : ''}, device ${codec.device}${workers > 1 ? ` × ${workers} workers` : ''}\n` +
           `  latent values clamped to the manifest range: ${s.clamped}${s.clamped > 0 ? ` (${((100 * s.clamped) / Math.max(1, s.rows * m.latentDim)).toFixed(3)} %)` : ''}\n` +
           `wrote ${out}\n`;
         if (o.check) {

@@ -5,9 +5,8 @@
 import type { Command } from 'commander';
 import { DataError } from '@aekit/core';
 import { loadDataset, writeNpy } from '@aekit/data';
-import { Codec } from '@aekit/runtime';
 import { type CliIO, type OutputOptions, STDIO, addOutputOptions, printResult, withInput, withOutput } from '../io.js';
-import { type RuntimeCliOptions, addRuntimeOptions, loadOptions, rate } from './encode.js';
+import { type RuntimeCliOptions, addRuntimeOptions, addWorkersOption, loadCodec, loadOptions, rate, workersOption } from './encode.js';
 
 interface DecodeOptions extends RuntimeCliOptions, OutputOptions {
   out: string;
@@ -24,10 +23,12 @@ export function register(program: Command, io: CliIO): void {
     .argument('<latents>', 'latents .npy file, e.g. from aekit encode; - reads stdin')
     .requiredOption('--out <file>', 'reconstructed rows .npy file to write (atomically, folders created); - writes stdout');
   addOutputOptions(cmd);
-  addRuntimeOptions(cmd).action(async (bundle: string, latentsPath: string, o: DecodeOptions) => {
-    const codec = await Codec.load(bundle, loadOptions(o));
+  addWorkersOption(addRuntimeOptions(cmd)).action(async (bundle: string, latentsPath: string, o: DecodeOptions) => {
+    workersOption(o.workers, o.device); // a bad --workers is a usage error before any file is read
+    // The latents first: their row count picks the default --workers.
+    const latents = await withInput(latentsPath, io, (p) => loadDataset(p, { format: 'npy', hint: LATENTS_HINT }));
+    const codec = await loadCodec(bundle, loadOptions(o), workersOption(o.workers, o.device, latents.rows));
     try {
-      const latents = await withInput(latentsPath, io, (p) => loadDataset(p, { format: 'npy', hint: LATENTS_HINT }));
       if (latents.cols !== codec.latentDim) {
         throw new DataError(
           `${latentsPath}: latents are ${latents.cols} wide but this bundle's decoder takes ${codec.latentDim}; ` +

@@ -7,14 +7,15 @@
  * otherwise; `-` reads the container from stdin or writes .npy to stdout.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { ContainerError, DataError, UsageError } from '@aekit/core';
-import { Codec } from '@aekit/runtime';
 import { type CliIO, type OutputOptions, ProgressBar, STDIO, addOutputOptions, printResult, withInput, withOutput } from '../io.js';
 import { formatBytes, parseDevice, writeStreamAtomic } from './compress.js';
+import { readContainerHeader } from '@aekit/runtime';
+import { WORKERS_HELP, loadCodec, workersOption } from './encode.js';
 
 export type OutputFormat = 'npy' | 'idx';
 type OutDtype = 'uint8' | 'float32';
@@ -77,6 +78,7 @@ interface DecompressCliOptions extends OutputOptions {
   outputDtype?: OutDtype;
   device?: string;
   threads?: string;
+  workers?: string;
 }
 
 export function register(program: Command, io: CliIO): void {
@@ -93,7 +95,8 @@ export function register(program: Command, io: CliIO): void {
       ).choices(['uint8', 'float32']),
     )
     .option('--device <device>', 'cpu, cuda, webgpu or auto')
-    .option('--threads <n>', 'onnxruntime intra-op threads');
+    .option('--threads <n>', 'onnxruntime intra-op threads (in all: divided among the workers)')
+    .option('--workers <n>', WORKERS_HELP);
   addOutputOptions(cmd).action(async (bundle: string, fileArg: string, o: DecompressCliOptions) => {
     const format = outputFormat(o.out);
     await withInput(fileArg, io, async (file) => {
@@ -106,7 +109,8 @@ export function register(program: Command, io: CliIO): void {
           cause: e,
         });
       }
-      const codec = await Codec.load(bundle, parseDevice(o));
+      const workers = workersOption(o.workers, o.device, await containerRows(file));
+      const codec = await loadCodec(bundle, parseDevice(o), workers);
       try {
         const cols = codec.manifest.inputDim;
         const headerBytes = format === 'npy' ? NPY_HEADER_BYTES : IDX_HEADER_BYTES;
@@ -159,6 +163,7 @@ export function register(program: Command, io: CliIO): void {
           seconds,
           rowsPerSecond: Math.round(rows / seconds),
           device: codec.device,
+          workers,
           out,
         };
         printResult(
@@ -167,7 +172,7 @@ export function register(program: Command, io: CliIO): void {
           result,
           `decompressed ${rows} rows (${cols} ${dtypeNow()} values each) from ${latent} latents\n` +
             `  bytes in ${bytesIn} (${formatBytes(bytesIn)}), bytes out ${written} (${formatBytes(written)}), ratio ${(written / Math.max(1, bytesIn)).toFixed(2)}×\n` +
-            `  ${seconds.toFixed(2)} s, ${Math.round(rows / seconds)} rows/s, ${(written / 1e6 / seconds).toFixed(1)} MB/s out, device ${codec.device}\n` +
+            `  ${seconds.toFixed(2)} s, ${Math.round(rows / seconds)} rows/s, ${(written / 1e6 / seconds).toFixed(1)} MB/s out, device ${codec.device}${workers > 1 ? ` × ${workers} workers` : ''}\n` +
             `wrote ${out}\n`,
         );
       } finally {
@@ -175,4 +180,20 @@ export function register(program: Command, io: CliIO): void {
       }
     });
   });
+}
+
+/** The row count a container's header declares (null when unknown or unreadable: the reader reports that later). */
+async function containerRows(file: string): Promise<number | null> {
+  try {
+    const fh = await open(file, 'r');
+    try {
+      const head = new Uint8Array(1 << 20);
+      const { bytesRead } = await fh.read(head, 0, head.length, 0);
+      return readContainerHeader(head.subarray(0, bytesRead)).rowCount;
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return null;
+  }
 }

@@ -7,7 +7,8 @@
 import { type Command, Option } from 'commander';
 import { DataError, UsageError } from '@aekit/core';
 import { type CsvOptions, type Dataset, type DataFormat, DATA_FORMATS, loadDataset, writeNpy } from '@aekit/data';
-import { Codec, type BundleManifest, type LoadOptions, deviceNames, readBundleDir, verifyBundle } from '@aekit/runtime';
+import { availableParallelism } from 'node:os';
+import { Codec, CodecPool, type BundleBytes, type BundleManifest, type LoadOptions, deviceNames, readBundleDir, verifyBundle } from '@aekit/runtime';
 import { type CliIO, type OutputOptions, STDIO, addOutputOptions, csvOptions, printResult, withInput, withOutput } from '../io.js';
 import { SHARD_HELP, shardOption, shardRows } from '../shard.js';
 
@@ -15,6 +16,39 @@ export interface RuntimeCliOptions {
   device: string;
   threads?: string;
   batchSize?: string;
+  workers?: string;
+}
+
+/** A Codec in this thread (--workers 1) or a pool of worker threads: the commands use what both have. */
+export type RuntimeCodec = Codec | CodecPool;
+
+export const WORKERS_HELP =
+  'worker threads, each with its own sessions, --threads divided among them (default: the cores for 65536 rows or more, else 1; 1: run in this thread)';
+
+/**
+ * Inputs with fewer rows run in this thread by default: starting a pool (a worker per core, each
+ * loading onnxruntime and the bundle) costs ~0.23–0.27 s more than Codec.load on this repo's 2-core
+ * machine (CodecPool.load vs Codec.load of the Fashion-MNIST bundle), about what one thread takes to
+ * compress 60 000 rows; docs/scale.md.
+ */
+export const MIN_POOL_ROWS = 65536;
+
+/**
+ * --workers: the number given, else the cores (os.availableParallelism()) when the input has at least
+ * MIN_POOL_ROWS rows (or an unknown count), else 1; 1 when --device names a GPU (sessions sharing one
+ * device gain nothing).
+ */
+export function workersOption(workers: string | undefined, device: string | undefined, rows?: number | null): number {
+  const n = intOption('--workers', workers);
+  if (n !== undefined) return n;
+  if (device === 'cuda' || device === 'webgpu') return 1;
+  if (rows !== undefined && rows !== null && rows < MIN_POOL_ROWS) return 1;
+  return availableParallelism();
+}
+
+/** Loads the bundle in this thread (one worker) or in a CodecPool of `workers` threads. */
+export async function loadCodec(bundle: string | BundleBytes, options: LoadOptions, workers: number): Promise<RuntimeCodec> {
+  return workers === 1 ? Codec.load(bundle, options) : CodecPool.load(bundle, { ...options, workers });
 }
 
 /** Adds --device, --threads and --batch-size to a command. */
@@ -27,6 +61,11 @@ export function addRuntimeOptions(cmd: Command): Command {
     )
     .option('--threads <n>', 'intra-op threads (default: 2 on machines with 2+ cores)')
     .option('--batch-size <n>', 'rows per onnxruntime call (default 1024)');
+}
+
+/** Adds --workers (encode, decode, eval, compress, decompress). */
+export function addWorkersOption(cmd: Command): Command {
+  return cmd.option('--workers <n>', WORKERS_HELP);
 }
 
 function intOption(name: string, v: string | undefined): number | undefined {
@@ -104,12 +143,15 @@ export async function openWithData(
   dataPath: string,
   o: RuntimeCliOptions & { format?: DataFormat; header?: boolean },
   io?: CliIO,
-): Promise<{ codec: Codec; dataset: Dataset; rows: Float32Array | Uint8Array }> {
+  withWorkers = false,
+): Promise<{ codec: RuntimeCodec; dataset: Dataset; rows: Float32Array | Uint8Array }> {
   const bytes = await readBundleDir(bundle);
   const manifest = await verifyBundle(bytes);
   const csv = io === undefined ? (o.header === undefined ? {} : { header: o.header }) : csvOptions(o.header, io);
   const { dataset, rows } = await loadRowsFor(manifest, dataPath, o.format, csv);
-  const codec = await Codec.load(bytes, { ...loadOptions(o), checkFinite: dataset.dtype !== 'uint8' });
+  // --workers only where the command has it (encode, eval): others run in this thread.
+  const workers = o.workers === undefined && !withWorkers ? 1 : workersOption(o.workers, o.device, dataset.rows);
+  const codec = await loadCodec(bytes, { ...loadOptions(o), checkFinite: dataset.dtype !== 'uint8' }, workers);
   return { codec, dataset, rows };
 }
 
@@ -137,9 +179,9 @@ export function register(program: Command, io: CliIO): void {
     .addOption(formatOption());
   addHeaderOptions(cmd);
   addOutputOptions(cmd);
-  addRuntimeOptions(cmd).action(async (bundle: string, o: EncodeOptions) => {
+  addWorkersOption(addRuntimeOptions(cmd)).action(async (bundle: string, o: EncodeOptions) => {
     const shard = shardOption(o.shard);
-    const { codec, dataset, rows: all } = await withInput(o.data, io, (data) => openWithData(bundle, data, o, io));
+    const { codec, dataset, rows: all } = await withInput(o.data, io, (data) => openWithData(bundle, data, o, io, true));
     try {
       const { start, end } = shardRows(dataset.rows, shard);
       const rows = all.subarray(start * dataset.cols, end * dataset.cols);

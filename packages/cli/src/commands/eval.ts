@@ -14,10 +14,10 @@
 import type { Command } from 'commander';
 import { UsageError, normalize, toAffine } from '@aekit/core';
 import type { DataFormat } from '@aekit/data';
-import { Codec, type BundleManifest, readContainerHeader } from '@aekit/runtime';
+import { type BundleManifest, readContainerHeader } from '@aekit/runtime';
 import { fitPca, meanSquaredError, pcaBaseline } from '@aekit/trainer/baselines';
 import { type CliIO, addOutputOptions, withInput } from '../io.js';
-import { type RuntimeCliOptions, addHeaderOptions, addRuntimeOptions, formatOption, loadOptions, openWithData } from './encode.js';
+import { type RuntimeCliOptions, type RuntimeCodec, addHeaderOptions, addRuntimeOptions, addWorkersOption, formatOption, loadCodec, loadOptions, openWithData, workersOption } from './encode.js';
 
 export interface EvalReport {
   rows: number;
@@ -55,7 +55,7 @@ export function psnr(mse: number): number {
 }
 
 /** Encodes then decodes `rows` and measures the result. */
-export async function evaluateCodec(codec: Codec, rows: Float32Array | Uint8Array, rawBytesPerValue: number): Promise<EvalReport & { reconstruction: Float32Array | Uint8Array }> {
+export async function evaluateCodec(codec: RuntimeCodec, rows: Float32Array | Uint8Array, rawBytesPerValue: number): Promise<EvalReport & { reconstruction: Float32Array | Uint8Array }> {
   // one small warm-up pass, so first-run allocation does not count against the rows/s figure
   const warm = rows.subarray(0, Math.min(rows.length, 64 * codec.inputDim));
   await codec.decode((await codec.encode(warm)).data);
@@ -136,7 +136,7 @@ export function evaluateBaselines(manifest: BundleManifest, rows: Float32Array |
 }
 
 /** `codec.compress` (its default latent coding) then `codec.decompress`: bytes per row and PSNR. */
-export async function evaluateCompressed(codec: Codec, rows: Float32Array | Uint8Array): Promise<EvalCompressed | { skipped: string }> {
+export async function evaluateCompressed(codec: RuntimeCodec, rows: Float32Array | Uint8Array): Promise<EvalCompressed | { skipped: string }> {
   let bytes: Uint8Array;
   try {
     bytes = await codec.compress(rows);
@@ -249,8 +249,8 @@ export function register(program: Command, io: CliIO): void {
     .option('--no-baselines', 'skip the references (mean image, PCA at the same width / bytes, fitted on the rows) and the compress round trip');
   addHeaderOptions(cmd);
   addOutputOptions(cmd);
-  addRuntimeOptions(cmd).action(async (bundle: string, o: EvalOptions & { header?: boolean }) => {
-    const { codec, dataset, rows } = await withInput(o.data, io, (data) => openWithData(bundle, data, o, io));
+  addWorkersOption(addRuntimeOptions(cmd)).action(async (bundle: string, o: EvalOptions & { header?: boolean }) => {
+    const { codec, dataset, rows } = await withInput(o.data, io, (data) => openWithData(bundle, data, o, io, true));
     const bytesPerValue = dataset.dtype === 'uint8' ? 1 : 4;
     let report: EvalReport;
     let compressed: EvalCompressed | { skipped: string } | undefined;
@@ -264,7 +264,7 @@ export function register(program: Command, io: CliIO): void {
     const baselines = o.baselines ? evaluateBaselines(codec.manifest, rows) : undefined;
     let comparison: EvalComparison | undefined;
     if (o.compare !== undefined) {
-      const other = await Codec.load(o.compare, { ...loadOptions(o), checkFinite: dataset.dtype !== 'uint8' });
+      const other = await loadCodec(o.compare, { ...loadOptions(o), checkFinite: dataset.dtype !== 'uint8' }, workersOption(o.workers, o.device, dataset.rows));
       try {
         if (other.inputDim !== codec.inputDim || other.manifest.inputDtype !== codec.manifest.inputDtype) {
           throw new UsageError(

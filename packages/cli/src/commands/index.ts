@@ -4,21 +4,34 @@
  */
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
-import { register as compressCommand } from './compress.js';
-import { register as decompressCommand } from './decompress.js';
-import { register as exportCommand } from './export.js';
-import { register as importCommand } from './import.js';
-import { register as encodeCommand } from './encode.js';
-import { register as decodeCommand } from './decode.js';
-import { register as evalCommand } from './eval.js';
-import { register as infoCommand } from './info.js';
-import { register as demoCommand } from './demo.js';
-import { register as trainCommand } from './train.js';
-import { register as studyCommand } from './study.js';
-import { register as sampleCommand } from './sample.js';
-import { register as interpolateCommand } from './interpolate.js';
-import { register as mergeCommand } from './merge.js';
 
 export type RegisterCommand = (program: Command, io: CliIO) => void;
 
-export const COMMANDS: RegisterCommand[] = [trainCommand, exportCommand, importCommand, encodeCommand, decodeCommand, evalCommand, infoCommand, demoCommand, compressCommand, decompressCommand, mergeCommand, studyCommand, sampleCommand, interpolateCommand];
+/**
+ * Each command's module, imported when that command runs (all of them for the overall help or an
+ * unknown name): `aekit train` does not load the exporter, the runtime or pngjs, a few hundred
+ * milliseconds of module loading per command.
+ */
+export const COMMAND_MODULES: ReadonlyArray<readonly [name: string, load: () => Promise<{ register: RegisterCommand }>]> = [
+  ['train', () => import('./train.js')],
+  ['export', () => import('./export.js')],
+  ['import', () => import('./import.js')],
+  ['encode', () => import('./encode.js')],
+  ['decode', () => import('./decode.js')],
+  ['eval', () => import('./eval.js')],
+  ['info', () => import('./info.js')],
+  ['demo', () => import('./demo.js')],
+  ['compress', () => import('./compress.js')],
+  ['decompress', () => import('./decompress.js')],
+  ['merge', () => import('./merge.js')],
+  ['study', () => import('./study.js')],
+  ['sample', () => import('./sample.js')],
+  ['interpolate', () => import('./interpolate.js')],
+];
+
+/** The register functions of the commands `argv` needs: its command's alone when argv names one, else all. */
+export async function commandsFor(argv: readonly string[] | undefined): Promise<RegisterCommand[]> {
+  const named = argv === undefined ? undefined : COMMAND_MODULES.find(([name]) => name === argv[0]);
+  const modules = named !== undefined ? [named] : COMMAND_MODULES;
+  return (await Promise.all(modules.map(([, load]) => load()))).map((m) => m.register);
+}

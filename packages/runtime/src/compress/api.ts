@@ -128,7 +128,8 @@ function entropyTables(codec: CompressCodec): { tables: LatentTables; sha256: st
   return { tables, sha256: sha256.toLowerCase() };
 }
 
-function makeHeader(codec: CompressCodec, options: CompressOptions, rowCount: number | null, inputDtype: InputDtype): ContainerHeader {
+/** The header a compression of these rows writes (also used by the worker pool, pool/remote.ts). */
+export function makeHeader(codec: CompressCodec, options: CompressOptions, rowCount: number | null, inputDtype: InputDtype): ContainerHeader {
   const m = codec.manifest;
   const latentType = parseLatentType(options.latent ?? defaultLatentType(codec));
   const perChunk = options.rowsPerChunk ?? Math.min(DEFAULT_ROWS_PER_CHUNK, maxRowsPerChunk({ latentDim: m.latentDim, latentType }));
@@ -179,7 +180,8 @@ async function encodeChunk(codec: CompressCodec, writer: ContainerWriter, rows: 
   return writer.chunk(z);
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+/** The byte arrays joined, in order. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
@@ -208,7 +210,7 @@ export async function compressWithStats(
   const per = writer.header.rowsPerChunk * inputDim;
   for (let at = 0; at < rows.length; at += per) parts.push(await encodeChunk(codec, writer, rows.subarray(at, at + per)));
   parts.push(writer.end());
-  const bytes = concat(parts);
+  const bytes = concatBytes(parts);
   return {
     bytes,
     stats: {

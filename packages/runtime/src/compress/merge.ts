@@ -18,7 +18,7 @@ import {
   encodeHeader,
 } from './format.js';
 import { ContainerReader, type ReaderExpectations } from './reader.js';
-import { type CompressManifest, expectations } from './api.js';
+import { type CompressManifest, concatBytes, expectations } from './api.js';
 
 /** What merging needs from the bundle: its manifest and, for entropy latents, its parsed latent tables. */
 export interface MergeBundle {
@@ -203,15 +203,7 @@ export function mergeContainers(bundle: MergeBundle, parts: readonly MergePart[]
     merger.endPart();
   }
   out.push(merger.end());
-  let n = 0;
-  for (const b of out) n += b.length;
-  const bytes = new Uint8Array(n);
-  let o = 0;
-  for (const b of out) {
-    bytes.set(b, o);
-    o += b.length;
-  }
-  return { bytes, stats: merger.stats };
+  return { bytes: concatBytes(out), stats: merger.stats };
 }
 
 function headerOf(name: string, bytes: Uint8Array): ContainerHeader {

@@ -22,9 +22,17 @@ export class ContainerWriter {
   private clampedValues = 0;
   private symbols = new Uint8Array(0);
 
-  /** `tables` (required for `entropy` latents): the tables whose file hash the header records. */
-  constructor(header: ContainerHeader, tables?: LatentTables) {
+  /**
+   * `tables` (required for `entropy` latents): the tables whose file hash the header records. `start`:
+   * where the first chunk written goes in the whole container (its index and the rows before it, which
+   * its CRC binds), for a worker writing a slice of a container's chunks (pool/serve.ts).
+   */
+  constructor(header: ContainerHeader, tables?: LatentTables, start?: { chunks: number; rows: number }) {
     this.header = header;
+    if (start !== undefined) {
+      this.chunks = start.chunks;
+      this.rows = start.rows;
+    }
     encodeHeader(header); // validates
     if (header.latentType === 'entropy') {
       if (tables === undefined) throw new RangeError('entropy latents need the latent tables to code with');

@@ -3,15 +3,16 @@
  * and the VAE onnxruntime engines. Uses no Node API (the browser engine runs it too).
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
+import type { EngineRows } from '../engine.js';
 
 /** Rows per run() for forward-only passes (the training batch size does not matter there). */
 export const EVAL_BATCH = 1024;
 
 /** The feeds of one forward run: input rows `x` ([rows, cols]) and the parameters. */
-export type ForwardFeeds = (x: Float32Array, rows: number) => Record<string, Tensor>;
+export type ForwardFeeds = (x: EngineRows, rows: number) => Record<string, Tensor>;
 
 /** The mean of the session's scalar `loss` output over the rows (each batch's mean weighted by its rows). */
-export async function forwardMeanLoss(session: InferenceSession, feeds: ForwardFeeds, data: Float32Array, rows: number, cols: number): Promise<number> {
+export async function forwardMeanLoss(session: InferenceSession, feeds: ForwardFeeds, data: EngineRows, rows: number, cols: number): Promise<number> {
   let total = 0;
   for (let start = 0; start < rows; start += EVAL_BATCH) {
     const n = Math.min(EVAL_BATCH, rows - start);
@@ -27,7 +28,7 @@ export async function forwardRows(
   output: string,
   width: number,
   feeds: ForwardFeeds,
-  data: Float32Array,
+  data: EngineRows,
   rows: number,
   cols: number,
 ): Promise<Float32Array> {

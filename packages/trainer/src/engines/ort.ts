@@ -26,6 +26,7 @@ import {
   buildForwardGraph,
   buildRateEvaluateGraph,
   buildReadoutGraph,
+  BYTES_INPUT,
   buildTrainingGraph,
   parameterSlots,
   updatedName,
@@ -35,7 +36,7 @@ import {
   type TrainingGraph,
 } from '../graphs/index.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
-import type { AdamState, EngineConfig, ParamSet, TrainingEngine } from '../engine.js';
+import type { AdamState, EngineConfig, EngineRows, ParamSet, TrainingEngine } from '../engine.js';
 import { checkEngineConfig } from '../engine-config.js';
 import { EVAL_BATCH, forwardMeanLoss, forwardRows } from './ort-forward.js';
 import { RATE_DENSITY_LAYER, RATE_LATENT_MAX, RATE_LATENT_MIN, drawUniformNoise, initDensity, roundLatents } from '../variants/rate-math.js';
@@ -105,7 +106,10 @@ export interface OrtEngineOptions {
   convLowering?: ConvLowering;
 }
 
-function checkRows(data: Float32Array, rows: number, cols: number, what: string): void {
+function checkRows(data: EngineRows, rows: number, cols: number, what: string, bytes = false): void {
+  if (data instanceof Uint8Array !== bytes) {
+    throw new DataError(`${what}: this engine takes ${bytes ? 'bytes (Uint8Array: it was created with byteInput)' : 'normalised float32 rows (Float32Array)'}, got a ${data.constructor.name}`);
+  }
   if (!Number.isInteger(rows) || rows < 1) throw new DataError(`${what}: rows must be an integer >= 1, got ${rows}`);
   if (data.length < rows * cols) {
     throw new DataError(
@@ -124,6 +128,8 @@ export class OrtEngine implements TrainingEngine {
   readonly versions: Readonly<Record<string, string>>;
   /** Set with `config.rate`: the latents are coded on the integer lattice. */
   readonly latentLattice?: { min: number; max: number };
+  /** Rows arrive as bytes (config.byteInput; not on WebGPU, which has no 8-bit tensors). */
+  readonly byteInput: boolean;
   private readonly slots: ParamSlot[];
   private state: Map<string, Tensor> | null = null;
   private step = 0;
@@ -148,6 +154,7 @@ export class OrtEngine implements TrainingEngine {
   ) {
     this.backend = device;
     this.stepsPerRun = stepsPerRun;
+    this.byteInput = graph.inputs.x === BYTES_INPUT;
     this.slots = parameterSlots(config.spec);
     if (config.rate !== undefined) this.latentLattice = { min: RATE_LATENT_MIN, max: RATE_LATENT_MAX };
     const versions: Record<string, string> = {};
@@ -171,7 +178,9 @@ export class OrtEngine implements TrainingEngine {
     // WebGPU binds every input of a node as a storage buffer (12 at most on SwiftShader, 8 on many
     // GPUs): the flat layout's 12-way Split / Concat exceeds that, so WebGPU gets one input per tensor.
     const layout = options.layout ?? (device === 'webgpu' ? 'tensors' : 'flat');
+    const input = config.byteInput === true && device !== 'webgpu' ? ('bytes' as const) : ('float32' as const);
     const graphOptions = {
+      input,
       loss: config.loss,
       adam: config.adam,
       l1: config.l1,
@@ -181,7 +190,7 @@ export class OrtEngine implements TrainingEngine {
       ...(config.rate !== undefined ? { rate: { weight: config.rate.weight } } : {}),
       ...(options.convLowering ? { conv: options.convLowering } : {}),
     };
-    const conv = options.convLowering ? { conv: options.convLowering } : {};
+    const conv = { input, ...(options.convLowering ? { conv: options.convLowering } : {}) };
     const graph = buildTrainingGraph(spec, graphOptions);
     const spin = options.spinning === true ? '1' : '0';
     const sessionOptions: InferenceSession.SessionOptions = {
@@ -235,8 +244,8 @@ export class OrtEngine implements TrainingEngine {
     return new OrtEngine(options.ort, { ...config, spec }, device, layout, graph, steps, { train, evaluate, encode, readout }, openWithTargets);
   }
 
-  private tensor(data: Float32Array, dims: readonly number[]): Tensor {
-    return new this.ort.Tensor('float32', data, dims);
+  private tensor(data: EngineRows, dims: readonly number[]): Tensor {
+    return data instanceof Uint8Array ? new this.ort.Tensor('uint8', data, dims) : new this.ort.Tensor('float32', data, dims);
   }
 
   async setState(params: ParamSet, optimizer?: AdamState): Promise<void> {
@@ -304,10 +313,10 @@ export class OrtEngine implements TrainingEngine {
    * against the tfjs engine (test/ort.test.ts, test/ort-train.test.ts with `noise`); this replaced an
    * earlier "use --engine tfjs" refusal, which packages/trainer/test/noise.test.ts still expects.
    */
-  async trainSteps(data: Float32Array, rows: number, targets?: Float32Array): Promise<Float32Array> {
+  async trainSteps(data: EngineRows, rows: number, targets?: Float32Array): Promise<Float32Array> {
     const state = this.ready();
     const cols = this.config.spec.inputDim;
-    checkRows(data, rows, cols, 'trainSteps');
+    checkRows(data, rows, cols, 'trainSteps', this.byteInput);
     if (targets !== undefined) checkRows(targets, rows, cols, 'trainSteps targets');
     const session = targets === undefined ? this.sessions.train : (this.sessions.trainWithTargets ??= await this.openWithTargets());
     const bs = this.config.batchSize;
@@ -327,7 +336,7 @@ export class OrtEngine implements TrainingEngine {
       const x = data.subarray(c.start * cols, (c.start + c.steps * c.rows) * cols);
       const dims = loop ? [c.steps, c.rows, cols] : [c.rows, cols];
       const feeds: Record<string, Tensor> = {
-        x: this.tensor(x, dims),
+        [this.graph.inputs.x]: this.tensor(x, dims),
         t: this.tensor(Float32Array.of(this.step), []),
         lr,
       };
@@ -359,10 +368,10 @@ export class OrtEngine implements TrainingEngine {
    * Mean reconstruction loss; for a rate model, the reconstruction from the rounded latents + λ · bits
    * per value there (variants/rate-math.ts).
    */
-  async evaluate(data: Float32Array, rows: number): Promise<number> {
+  async evaluate(data: EngineRows, rows: number): Promise<number> {
     const state = this.ready();
     const cols = this.config.spec.inputDim;
-    checkRows(data, rows, cols, 'evaluate');
+    checkRows(data, rows, cols, 'evaluate', this.byteInput);
     const rate = this.graph.rate;
     if (rate !== undefined) {
       const L = this.config.spec.latent.units;
@@ -379,16 +388,16 @@ export class OrtEngine implements TrainingEngine {
     return forwardMeanLoss(this.sessions.evaluate, (x, n) => this.forwardFeeds(state, x, n), data, rows, cols);
   }
 
-  async encode(data: Float32Array, rows: number): Promise<Float32Array> {
+  async encode(data: EngineRows, rows: number): Promise<Float32Array> {
     const state = this.ready();
     const cols = this.config.spec.inputDim;
-    checkRows(data, rows, cols, 'encode');
+    checkRows(data, rows, cols, 'encode', this.byteInput);
     // latent.units: h·w·c for a spatial latent (the latent layer's `units` are its channels).
     return forwardRows(this.sessions.encode, 'z', this.config.spec.latent.units, (x, n) => this.forwardFeeds(state, x, n), data, rows, cols);
   }
 
-  private forwardFeeds(state: Map<string, Tensor>, x: Float32Array, rows: number): Record<string, Tensor> {
-    const feeds: Record<string, Tensor> = { x: this.tensor(x, [rows, this.config.spec.inputDim]) };
+  private forwardFeeds(state: Map<string, Tensor>, x: EngineRows, rows: number): Record<string, Tensor> {
+    const feeds: Record<string, Tensor> = { [this.graph.inputs.x]: this.tensor(x, [rows, this.config.spec.inputDim]) };
     for (const n of this.graph.inputs.params) feeds[n] = state.get(n)!;
     return feeds;
   }

@@ -17,7 +17,7 @@ import {
   type LossName,
   type ModelSpec,
 } from '@aekit/core';
-import { attr, GraphBuilder } from '@aekit/onnx';
+import { attr, type Dim, GraphBuilder } from '@aekit/onnx';
 import { encoderDepth } from '@aekit/core';
 import { checkRateWeight } from '../variants/rate-math.js';
 import { CONV_LOWERINGS, type ConvLowering, DEFAULT_CONV_LOWERING } from './conv.js';
@@ -32,6 +32,25 @@ export const RATE_INPUTS = { noise: 'u', density: 'density', m: 'm.density', v: 
 
 /** Opset of the generated graphs (IR 8; onnxruntime ≥ 1.12 and the Debian onnx checker accept it). */
 export const TRAINING_OPSET = 17;
+
+/**
+ * How rows reach a graph: `float32`, normalised (input `x`), or `bytes`: uint8 rows (input `x_bytes`,
+ * same dims) that the graph scales itself, x = bytes / 255, the scale255 normalisation to the same
+ * float32 values JavaScript computes. Bytes move a quarter of the memory per epoch (gather, copy in).
+ */
+export type GraphInput = 'float32' | 'bytes';
+export const BYTES_INPUT = 'x_bytes';
+
+/** Declares the rows input; the rest of the graph reads float32 rows `x` either way. */
+function rowsInput(g: GraphBuilder, dims: readonly Dim[], input: GraphInput = 'float32'): void {
+  if (input === 'float32') {
+    g.input('x', 'float32', dims);
+    return;
+  }
+  g.input(BYTES_INPUT, 'uint8', dims);
+  // Cast to 1 = FLOAT; Div (correctly rounded) gives fround(v / 255) for every byte v, as JS does.
+  g.node('Div', [g.op('Cast', [BYTES_INPUT], { to: attr.int(1) }, 'x.float'), g.constFloat(255, [], 'x.scale')], ['x']);
+}
 
 export interface TrainingGraphOptions {
   loss?: LossName;
@@ -52,6 +71,8 @@ export interface TrainingGraphOptions {
   rate?: { weight: number };
   /** How convolutions are written (graphs/conv.ts); default `ops`. */
   conv?: ConvLowering;
+  /** How `x` arrives (default float32); `y` is float32 either way. */
+  input?: GraphInput;
 }
 
 export interface TrainingGraph {
@@ -59,7 +80,7 @@ export interface TrainingGraph {
   layout: ParamLayout;
   loop: boolean;
   slots: ParamSlot[];
-  /** Input names: `x`, `y` (targets option), `t` (float32 scalar, steps taken so far), `lr` (float32 scalar), the state. */
+  /** Input names: `x` (`x_bytes` with bytes input), `y` (targets option), `t` (float32 scalar, steps taken so far), `lr` (float32 scalar), the state. */
   inputs: { x: string; y?: string; t: string; lr: string; params: string[]; m: string[]; v: string[] };
   /** `loss` is a scalar, or one value per step ([steps]) for a loop graph; state outputs are `new.<input>`. */
   outputs: { loss: string; params: string[]; m: string[]; v: string[] };
@@ -129,7 +150,7 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
   const g = new GraphBuilder(loop ? 'aekit_train_loop' : 'aekit_train_step');
   const D = r.spec.inputDim;
   const xDims = loop ? ['steps', 'batch', D] : ['batch', D];
-  g.input('x', 'float32', xDims);
+  rowsInput(g, xDims, options.input);
   if (options.targets) g.input('y', 'float32', xDims);
   if (rate) g.input(RATE_INPUTS.noise, 'float32', loop ? ['steps', 'batch', L] : ['batch', L]);
   state.forEach((n, i) => g.input(n, 'float32', stateDimsAll[i]!));
@@ -185,7 +206,7 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
     layout: r.layout,
     loop,
     slots,
-    inputs: { x: 'x', ...(options.targets ? { y: 'y' } : {}), t: 't', lr: 'lr', ...names },
+    inputs: { x: options.input === 'bytes' ? BYTES_INPUT : 'x', ...(options.targets ? { y: 'y' } : {}), t: 't', lr: 'lr', ...names },
     outputs: { loss: 'loss', ...outNames },
     ...(rate ? { rate: RATE_INPUTS } : {}),
   };
@@ -196,14 +217,14 @@ export function buildTrainingGraph(specInput: ModelSpec, options: TrainingGraphO
  * (already rounded) latents `z` + λ · bits per value at `z` under the density (input `density`
  * [2, latentDim]). Output `loss`, a scalar; inputs x, z, the parameters (as the forward graph's) and density.
  */
-export function buildRateEvaluateGraph(specInput: ModelSpec, options: { loss?: LossName; layout?: ParamLayout; weight: number; conv?: ConvLowering }): Uint8Array {
+export function buildRateEvaluateGraph(specInput: ModelSpec, options: { loss?: LossName; layout?: ParamLayout; weight: number; conv?: ConvLowering; input?: GraphInput }): Uint8Array {
   const r = resolve(specInput, { loss: options.loss ?? 'mse', layout: options.layout ?? 'flat', ...(options.conv ? { conv: options.conv } : {}) });
   const slots = parameterSlots(r.spec);
   const names = stateInputNames(r.spec, r.layout);
   const dims = stateDims(slots, r.layout);
   const L = r.spec.latent.units;
   const g = new GraphBuilder('aekit_rate_evaluate');
-  g.input('x', 'float32', ['batch', r.spec.inputDim]);
+  rowsInput(g, ['batch', r.spec.inputDim], options.input);
   g.input('z', 'float32', ['batch', L]);
   names.params.forEach((n, i) => g.input(n, 'float32', dims[i]!));
   g.input(RATE_INPUTS.density, 'float32', [2, L]);
@@ -222,6 +243,7 @@ export interface ForwardGraphOptions {
   output: 'latent' | 'loss';
   loss?: LossName;
   conv?: ConvLowering;
+  input?: GraphInput;
 }
 
 export interface ForwardGraph {
@@ -237,7 +259,7 @@ export function buildForwardGraph(specInput: ModelSpec, options: ForwardGraphOpt
   const names = stateInputNames(r.spec, r.layout);
   const dims = stateDims(slots, r.layout);
   const g = new GraphBuilder(options.output === 'latent' ? 'aekit_encode' : 'aekit_evaluate');
-  g.input('x', 'float32', ['batch', r.spec.inputDim]);
+  rowsInput(g, ['batch', r.spec.inputDim], options.input);
   names.params.forEach((n, i) => g.input(n, 'float32', dims[i]!));
   const tensors = unpackParams(g, slots, r.layout, names.params);
   let output: string;
@@ -251,7 +273,7 @@ export function buildForwardGraph(specInput: ModelSpec, options: ForwardGraphOpt
     g.output(output, 'float32', []);
   }
   const bytes = g.toBytes({ opset: TRAINING_OPSET, producerName: 'aekit', producerVersion: AEKIT_VERSION });
-  return { bytes, inputs: { x: 'x', params: names.params }, output };
+  return { bytes, inputs: { x: options.input === 'bytes' ? BYTES_INPUT : 'x', params: names.params }, output };
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   encoderOutputLayerName,
 } from '@aekit/core';
 import { writeCheckpoint } from '../checkpoint/io.js';
-import { latentRange } from './data.js';
+import { unfinishedLatentRange } from './data.js';
 import type { Run } from './run.js';
 import type { EngineState } from './types.js';
 
@@ -44,7 +44,8 @@ function trainingConfig(run: Run): TrainingConfig {
 /**
  * Writes the engine's current state to `settings.out` as the checkpoint of `epochsDone` epochs;
  * `unfinished` adds the early-stopping state (and best.bin when the best epoch is an earlier one);
- * `latent` passes a finished run's latent range and entropy tables (measured once for result and file).
+ * `latent` passes a finished run's latent range and entropy tables (measured once for result and file);
+ * without it, the range is the validation rows' (unfinishedLatentRange).
  */
 export async function saveCheckpoint(
   run: Run,
@@ -56,7 +57,7 @@ export async function saveCheckpoint(
   const { settings, engine, data } = run;
   const { variant, patience } = settings;
   const state = await engine.getState();
-  const range = latent?.range ?? (await latentRange(data, engine));
+  const range = latent?.range ?? (await unfinishedLatentRange(data, engine));
   const earlyStopping: EarlyStoppingState | undefined = unfinished && patience !== undefined ? { wait: unfinished.wait, bestValue: unfinished.bestValue } : undefined;
   return writeCheckpoint(settings.out!, {
     meta: {

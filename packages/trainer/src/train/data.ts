@@ -2,9 +2,9 @@
  * Phase 2 of `train()`: the data. Loaded (or streamed), split into training and validation rows by a
  * seeded shuffle, and normalised with a normalisation fitted on the training rows.
  */
-import { DataError, columnRange, type ModelSpec, type Normalization, Rng, fitNormalization, makeSpec, normalize } from '@aekit/core';
+import { DataError, columnRange, type ModelSpec, type Normalization, Rng, fitNormalization, makeSpec, normalizeRows } from '@aekit/core';
 import { BUNDLED_DIGITS_SOURCE, type Dataset, type RowSource, loadBundledDigits, loadDataset } from '@aekit/data';
-import type { TrainingEngine } from '../engine.js';
+import type { EngineRows, TrainingEngine } from '../engine.js';
 import {
   DEFAULT_STREAM_BUFFER_MB,
   type StreamPlan,
@@ -16,6 +16,9 @@ import {
 } from '../stream-epoch.js';
 import type { Settings } from './settings.js';
 import type { StreamOptions, TrainOptions } from './types.js';
+
+/** Training rows encoded per engine call in a pass over them (bounds the buffers). */
+export const LATENT_PASS_ROWS = 8192;
 
 /** Seeds derived from the user's seed for the random streams of the data. */
 const SPLIT_SEED_OFFSET = 1;
@@ -31,9 +34,12 @@ export interface TrainingData {
   normalization: Normalization;
   nTrain: number;
   nVal: number;
-  /** Normalised training / validation rows (empty when streamed). */
-  trainX: Float32Array;
-  valX: Float32Array;
+  /**
+   * Training / validation rows, normalised (float32), or the raw bytes of uint8 data normalised by
+   * scale255 when the engine divides by 255 itself (its byteInput; see rowsForEngine). Empty when streamed.
+   */
+  trainX: EngineRows;
+  valX: EngineRows;
   stream: StreamPlan | undefined;
 }
 
@@ -107,10 +113,30 @@ export async function loadData(options: TrainOptions, settings: Settings, rowSou
     return { ...base, normalization, trainX: new Float32Array(0), valX: new Float32Array(0), stream };
   }
   const inMemory = data as Dataset;
-  const rawTrain = gatherRows(inMemory.data, cols, split.train);
-  const rawVal = gatherRows(inMemory.data, cols, split.val);
-  const normalization = prev?.normalization ?? fitNormalization(normKind, rawTrain, cols);
-  return { ...base, normalization, trainX: normalize(normalization, rawTrain, cols), valX: normalize(normalization, rawVal, cols), stream: undefined };
+  // Only minmax is fitted on the data; each split is gathered and normalised in one pass, or kept as
+  // bytes for an engine that scales them itself (a quarter of the memory moved every epoch).
+  const normalization = prev?.normalization ?? (normKind === 'minmax' ? fitNormalization(normKind, gatherRows(inMemory.data, cols, split.train), cols) : { kind: normKind });
+  if (inMemory.data instanceof Uint8Array && normalization.kind === 'scale255' && settings.variant.byteInput) {
+    return { ...base, normalization, trainX: gatherRows(inMemory.data, cols, split.train), valX: gatherRows(inMemory.data, cols, split.val), stream: undefined };
+  }
+  const trainX = normalizeRows(normalization, inMemory.data, cols, split.train);
+  const valX = normalizeRows(normalization, inMemory.data, cols, split.val);
+  return { ...base, normalization, trainX, valX, stream: undefined };
+}
+
+/** Calls `each(z, rows)` with the latents of the in-memory training rows, in split order, `chunkRows` at a time. */
+export async function forEachTrainingLatents(data: TrainingData, engine: TrainingEngine, chunkRows: number, each: (z: Float32Array, from: number, rows: number) => void): Promise<void> {
+  const cols = data.cols;
+  for (let r = 0; r < data.nTrain; r += chunkRows) {
+    const rows = Math.min(chunkRows, data.nTrain - r);
+    each(await engine.encode(data.trainX.subarray(r * cols, (r + rows) * cols), rows), r, rows);
+  }
+}
+
+/** The data as `engine` takes it: bytes kept when it divides by 255 itself, else normalised to float32 here. */
+export function rowsForEngine(data: TrainingData, engine: TrainingEngine): TrainingData {
+  if (engine.byteInput === true || !(data.trainX instanceof Uint8Array)) return data;
+  return { ...data, trainX: normalizeRows(data.normalization, data.trainX, data.cols), valX: normalizeRows(data.normalization, data.valX, data.cols) };
 }
 
 /** The engine's mean reconstruction loss on the validation rows. */
@@ -127,7 +153,21 @@ export async function latentRange(data: TrainingData, engine: TrainingEngine): P
   const dim = data.spec.latent.units;
   const lattice = engine.latentLattice;
   if (lattice !== undefined) return { min: new Array<number>(dim).fill(lattice.min), max: new Array<number>(dim).fill(lattice.max) };
-  return data.stream ? latentRangeStreamed(data.stream, data.normalization, engine, dim) : columnRange(await engine.encode(data.trainX, data.nTrain), dim);
+  if (data.stream) return latentRangeStreamed(data.stream, data.normalization, engine, dim);
+  const range = columnRange([], dim);
+  await forEachTrainingLatents(data, engine, LATENT_PASS_ROWS, (z) => void columnRange(z, dim, range));
+  return range;
+}
+
+/**
+ * The latent range an unfinished run's checkpoint records: that of the validation rows, a sample of
+ * the same data at a ninth of the cost of a pass over the training rows (default split), so a
+ * checkpoint per epoch does not add an encoder pass per epoch. The finished run's checkpoint records
+ * the training rows' range (finish.ts).
+ */
+export async function unfinishedLatentRange(data: TrainingData, engine: TrainingEngine): Promise<{ min: number[]; max: number[] }> {
+  if (data.stream !== undefined || data.nVal === 0 || engine.latentLattice !== undefined) return latentRange(data, engine);
+  return columnRange(await engine.encode(data.valX, data.nVal), data.spec.latent.units);
 }
 
 /** Rows `idx` of `src` (row-major, `cols` wide), in that order, into `into` or a new array. */

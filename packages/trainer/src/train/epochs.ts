@@ -3,6 +3,7 @@
  * validates, updates early stopping and writes the checkpoint when due.
  */
 import { type EpochRecord, UsageError } from '@aekit/core';
+import type { EngineRows } from '../engine.js';
 import { streamEpoch } from '../stream-epoch.js';
 import { type Progress, saveCheckpoint } from './checkpoint.js';
 import { gatherRows, validationLoss } from './data.js';
@@ -31,12 +32,13 @@ export async function runEpochs(run: Run): Promise<EpochsOutcome> {
   const { epochs } = settings;
   const batches = Math.ceil(data.nTrain / settings.batchSize);
   const chunkBatches = batchesPerChunk(run, batches);
-  const epochX = new Float32Array(data.trainX.length);
+  const chunkLength = Math.min(chunkBatches * settings.batchSize, data.nTrain) * data.cols;
+  const chunkX = data.trainX instanceof Uint8Array ? new Uint8Array(chunkLength) : new Float32Array(chunkLength);
   const outcome: EpochsOutcome = { epoch: settings.done, interrupted: false, stoppedEarly: false, unsaved: undefined };
   while (outcome.epoch < epochs && !aborted(run)) {
     const epoch = ++outcome.epoch;
     const t0 = performance.now();
-    const lossSum = data.stream ? await trainStreamedEpoch(run, epoch, batches) : await trainInMemoryEpoch(run, epoch, epochX, batches, chunkBatches);
+    const lossSum = data.stream ? await trainStreamedEpoch(run, epoch, batches) : await trainInMemoryEpoch(run, epoch, chunkX, batches, chunkBatches);
     if (aborted(run)) {
       // The epoch is abandoned: its partial updates are never saved.
       outcome.interrupted = true;
@@ -56,15 +58,20 @@ export async function runEpochs(run: Run): Promise<EpochsOutcome> {
   return outcome;
 }
 
+/** An engine's multi-step runs (ort: up to 64 steps per run) stay whole in chunks of a multiple of this. */
+const STEPS_PER_RUN = 64;
+/** Rows per chunk at least, when nothing asks for smaller ones: each chunk is gathered into one buffer this size. */
+const CHUNK_ROWS = 16384;
+
 /**
  * Batches per trainSteps call: with a batch callback, ~50 chunks an epoch so progress can be reported;
- * with only an abort signal, at least 256 batches (seconds at most), long enough to keep an engine's
- * multi-step runs (ort: up to 64 steps per run) whole; else the whole epoch.
+ * with only an abort signal, at least 256 batches (seconds at most); else multiples of STEPS_PER_RUN
+ * batches of at least CHUNK_ROWS rows.
  */
 function batchesPerChunk(run: Run, batches: number): number {
   if (run.options.onBatchEnd) return Math.max(1, Math.ceil(batches / 50));
   if (run.options.signal) return Math.max(256, Math.ceil(batches / 50));
-  return batches;
+  return Math.min(batches, STEPS_PER_RUN * Math.ceil(CHUNK_ROWS / (STEPS_PER_RUN * run.settings.batchSize)));
 }
 
 /**
@@ -79,16 +86,17 @@ function addWeightedLosses(sum: number, losses: Float32Array, rows: number, batc
 }
 
 /** One epoch over the in-memory rows, reshuffled; returns Σ loss × rows (stops early on abort). */
-async function trainInMemoryEpoch(run: Run, epoch: number, epochX: Float32Array, batches: number, chunkBatches: number): Promise<number> {
+async function trainInMemoryEpoch(run: Run, epoch: number, chunkX: EngineRows, batches: number, chunkBatches: number): Promise<number> {
   const { data, settings, engine, options } = run;
   const { cols, nTrain } = data;
   const bs = settings.batchSize;
-  gatherRows(data.trainX, cols, run.shuffleRng.permutation(nTrain), epochX);
+  const order = run.shuffleRng.permutation(nTrain);
   let lossSum = 0;
   for (let b = 0; b < batches && !aborted(run); b += chunkBatches) {
     const startRow = b * bs;
     const rows = Math.min(chunkBatches * bs, nTrain - startRow);
-    const losses = await settings.variant.trainSteps(engine, epoch, epochX.subarray(startRow * cols, (startRow + rows) * cols), rows);
+    const x = gatherRows(data.trainX, cols, order.subarray(startRow, startRow + rows), chunkX.subarray(0, rows * cols));
+    const losses = await settings.variant.trainSteps(engine, epoch, x, rows);
     lossSum = addWeightedLosses(lossSum, losses, rows, bs);
     options.onBatchEnd?.({ epoch, batch: Math.min(b + chunkBatches, batches), batches, loss: lossSum / (startRow + rows) });
   }

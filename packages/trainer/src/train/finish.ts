@@ -5,8 +5,8 @@
  */
 import { InterruptedError } from '@aekit/core';
 import { saveCheckpoint } from './checkpoint.js';
-import { latentRange, validationLoss } from './data.js';
-import { fitTrainingLatentTables } from './latent-tables.js';
+import { validationLoss } from './data.js';
+import { measureTrainingLatents } from './latent-tables.js';
 import type { EpochsOutcome } from './epochs.js';
 import { type Run, aborted } from './run.js';
 import type { TrainResult } from './types.js';
@@ -16,13 +16,14 @@ export async function finishRun(run: Run, outcome: EpochsOutcome): Promise<Train
   const { settings, engine, data, best } = run;
   const { epoch } = outcome;
   if (outcome.interrupted || (aborted(run) && epoch < settings.epochs && !outcome.stoppedEarly)) return saveInterrupted(run, outcome);
-  if (settings.patience !== undefined && best.epoch !== epoch && best.state !== undefined) {
-    await engine.setState(best.state.params, best.state.optimizer);
-  }
+  const restored = settings.patience !== undefined && best.epoch !== epoch && best.state !== undefined;
+  if (restored) await engine.setState(best.state!.params, best.state!.optimizer);
   const state = await engine.getState();
-  const range = await latentRange(data, engine);
-  const latentTables = await fitTrainingLatentTables(data, engine, range);
-  const valLoss = data.nVal > 0 ? await validationLoss(data, engine) : undefined;
+  const { range, tables: latentTables } = await measureTrainingLatents(data, engine);
+  // The validation loss of an epoch this run trained is the final one, unless early stopping restored an earlier epoch.
+  const last = run.history.at(-1);
+  const fresh = !restored && epoch > settings.done && last?.epoch === epoch ? last.valLoss : undefined;
+  const valLoss = data.nVal === 0 ? undefined : (fresh ?? (await validationLoss(data, engine)));
   const result: TrainResult = {
     engine: engine.name,
     backend: engine.backend,

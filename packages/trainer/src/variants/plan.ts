@@ -4,7 +4,7 @@
  * checkpoint's parameters and extra metadata from it, so the variants live here and not in the loop.
  */
 import { type CheckpointMeta, type TrainingConfig, UsageError } from '@aekit/core';
-import type { AdamState, EngineConfig, EngineName, ParamSet, TrainingEngine, Variant } from '../engine.js';
+import type { AdamState, EngineConfig, EngineName, EngineRows, ParamSet, TrainingEngine, Variant } from '../engine.js';
 import { createEngine } from '../engines/registry.js';
 import { type NoiseSpec, corrupt, formatNoise, noiseRng, parseNoise } from './noise.js';
 import { LOG_VAR_LAYER, VAE_DEFAULT_BETA } from './vae-math.js';
@@ -41,10 +41,12 @@ export interface VariantPlan {
   noise?: NoiseSpec;
   /** λ of a rate–distortion run (> 0), absent for plain training. */
   rateWeight?: number;
+  /** Whether rows may reach the engine as bytes (EngineConfig.byteInput): not when they are corrupted in JavaScript first. */
+  byteInput: boolean;
   /** The engine registered for this variant under `name` (or picked by `auto`), on `backend`. */
   createEngine(name: EngineName | 'auto', config: EngineConfig, backend: string): Promise<TrainingEngine>;
   /** engine.trainSteps with this epoch's corruption applied to the inputs (targets stay clean). */
-  trainSteps(engine: TrainingEngine, epoch: number, data: Float32Array, rows: number): Promise<Float32Array>;
+  trainSteps(engine: TrainingEngine, epoch: number, data: EngineRows, rows: number): Promise<Float32Array>;
   /** The parameters and moments the checkpoint holds (all of them; a VAE's head goes to vae_head.bin). */
   checkpointState(state: State): State;
   /** What the checkpoint's training config adds (variant, noise). */
@@ -84,6 +86,7 @@ export function planVariant(options: VariantOptions, prev: CheckpointMeta | unde
     ...(beta !== undefined ? { beta } : {}),
     ...(noise !== undefined ? { noise } : {}),
     ...(rateWeight !== undefined ? { rateWeight } : {}),
+    byteInput: noise === undefined,
 
     async createEngine(name, config, backend) {
       const selection = { engine: name, backend };
@@ -95,6 +98,7 @@ export function planVariant(options: VariantOptions, prev: CheckpointMeta | unde
 
     async trainSteps(engine, epoch, data, rows) {
       if (noise === undefined) return engine.trainSteps(data, rows);
+      if (!(data instanceof Float32Array)) throw new UsageError('input noise needs float32 rows (the run should not have asked for byte input)');
       if (epochRng?.epoch !== epoch) epochRng = { epoch, rng: noiseRng(seed, epoch) };
       if (noisy === undefined || noisy.length < data.length) noisy = new Float32Array(data.length);
       const input = corrupt(noise, data, epochRng.rng, noisy.subarray(0, data.length));

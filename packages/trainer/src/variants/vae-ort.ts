@@ -10,7 +10,7 @@ import { BackendError, type ModelSpec, Rng, modelLayers, encoderDepth } from '@a
 import { ACTIVATIONS, GraphBuilder, attr, sign } from '@aekit/onnx';
 import { TRAINING_OPSET, buildForwardGraph, stateInputNames } from '../graphs/index.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import type { AdamState, LayerParams, ParamSet, TrainingEngine } from '../engine.js';
+import type { AdamState, EngineRows, LayerParams, ParamSet, TrainingEngine } from '../engine.js';
 import { checkEngineConfig } from '../engine-config.js';
 import { forwardMeanLoss, forwardRows } from '../engines/ort-forward.js';
 import { BCE_EPSILON } from '../losses.js';
@@ -258,8 +258,9 @@ export class OrtVaeEngine implements TrainingEngine {
     return losses;
   }
 
-  private denseFeeds(x: Float32Array, n: number): Record<string, Tensor> {
-    const feeds: Record<string, Tensor> = { x: this.tensor(x, [n, this.config.spec.inputDim]) };
+  // The VAE engine never takes byte input (it leaves byteInput unset), so rows are float32.
+  private denseFeeds(x: EngineRows, n: number): Record<string, Tensor> {
+    const feeds: Record<string, Tensor> = { x: this.tensor(x as Float32Array, [n, this.config.spec.inputDim]) };
     for (const name of this.denseNames) feeds[name] = this.state.get(name)!;
     return feeds;
   }

@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// Worker pool scaling (issue 17): `compress` of the 60 000-image Fashion-MNIST training set with one
+// worker (today's in-thread Codec, onnxruntime's default threads) against two (a CodecPool, threads
+// divided: one each), measured in the same run, interleaved round by round (the machine is shared:
+// medians of the rounds are compared). Target: 2 workers >= 1.7x one on a 2-core machine, output identical.
+//   1. library, rows in memory: Codec.compress vs CodecPool.compress (and encode / decompress);
+//   2. the CLI as a user runs it, raw IDX input: `aekit compress --workers 1` vs `--workers 2` (the
+//      pipeline seconds the CLI reports, and the whole process), .aez bytes compared;
+//   3. the CLI on the .gz input, where gunzip (one thread of zlib) is the floor both share.
+// Model: AEKIT_BENCH_BUNDLE=DIR, else trained here for 2 epochs (aekit train) and exported.
+// AEKIT_BENCH_QUICK=1: 3 rounds instead of 7.
+import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const bin = join(root, 'packages/cli/dist/bin.js');
+const TRAIN = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
+const quick = process.env.AEKIT_BENCH_QUICK === '1';
+const ROUNDS = quick ? 3 : 7;
+const work = mkdtempSync(join(tmpdir(), 'aekit-bench-workers-'));
+
+function aekit(args) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`aekit ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+  return { out: r.stdout, wall: (performance.now() - t0) / 1000 };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const same = (a, b) => a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+
+/**
+ * How much of two cores this process gets now: the same plain-JS loop in 1 and in 2 worker threads;
+ * 1.0 = the two ran as fast as one alone (two free cores), 0.5 = they shared one core.
+ */
+async function parallelEfficiency() {
+  const src = `const { parentPort } = require('node:worker_threads');
+    parentPort.on('message', () => { let s = 0; for (let i = 0; i < 5e7; i++) s += i % 7; parentPort.postMessage(s); });`;
+  const run = async (n) => {
+    const ws = Array.from({ length: n }, () => new Worker(src, { eval: true }));
+    await Promise.all(ws.map((w) => new Promise((r) => { w.once('message', r); w.postMessage(0); }))); // warm
+    const t0 = performance.now();
+    await Promise.all(ws.map((w) => new Promise((r) => { w.once('message', r); w.postMessage(0); })));
+    const t = performance.now() - t0;
+    await Promise.all(ws.map((w) => w.terminate()));
+    return t;
+  };
+  const one = await run(1);
+  return one / (await run(2));
+}
+
+/** [wall seconds, result, CPU seconds of the whole process (workers included)]. */
+async function time(f) {
+  const u = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await f();
+  const c = process.cpuUsage(u);
+  return [(performance.now() - t0) / 1000, r, (c.user + c.system) / 1e6];
+}
+
+try {
+  let bundle = process.env.AEKIT_BENCH_BUNDLE;
+  let modelNote;
+  if (bundle) modelNote = `bundle ${bundle} (AEKIT_BENCH_BUNDLE)`;
+  else {
+    aekit(['train', '--data', TRAIN, '--activation', 'gelu', '--epochs', '2', '--batch-size', '256', '--out', join(work, 'ckpt'), '--quiet']);
+    bundle = join(work, 'bundle');
+    aekit(['export', join(work, 'ckpt'), '--out', bundle, '--quiet']);
+    modelNote = 'default 784-64-32-[32] gelu model (README), trained here for 2 epochs';
+  }
+  const raw = join(work, 'train-images-idx3-ubyte');
+  const file = gunzipSync(readFileSync(TRAIN));
+  writeFileSync(raw, file);
+  const pixels = new Uint8Array(file.buffer, file.byteOffset + 16, file.length - 16);
+  const rows = pixels.length / 784;
+
+  // ---- 1. library, in memory
+  const { Codec, CodecPool } = await import(join(root, 'packages/runtime/dist/node.js'));
+  const one = await Codec.load(bundle, { checkFinite: false }); // --workers 1: in this thread, default threads
+  const two = await CodecPool.load(bundle, { workers: 2, checkFinite: false }); // threads divided: 1 each
+  const single = await Codec.load(bundle, { checkFinite: false, threads: 1 }); // reference: one thread
+  // [contender][round]: wall and CPU seconds
+  const lib = { compress: [[], [], []], encode: [[], [], []], decompress: [[], [], []] };
+  const cpu = { compress: [[], [], []], encode: [[], [], []], decompress: [[], [], []] };
+  let identical = true;
+  const ref = await one.compress(pixels);
+  const refRows = (await one.decompress(ref)).data;
+  const efficiency = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    efficiency.push(await parallelEfficiency());
+    for (const [i, c] of [one, two, single].entries()) {
+      const [tc, bytes, cc] = await time(() => c.compress(pixels));
+      const [te, , ce] = await time(() => c.encode(pixels));
+      const [td, back, cd] = await time(() => c.decompress(ref));
+      lib.compress[i].push(tc);
+      lib.encode[i].push(te);
+      lib.decompress[i].push(td);
+      cpu.compress[i].push(cc);
+      cpu.encode[i].push(ce);
+      cpu.decompress[i].push(cd);
+      identical &&= same(bytes, ref) && same(back.data, refRows);
+    }
+  }
+  const libThreads = [one.threads, two.threads];
+  await one.dispose();
+  await two.dispose();
+  await single.dispose();
+
+  // ---- 2. and 3. the CLI
+  const cli = { raw: [[], []], rawWall: [[], []], gz: [[], []], gzWall: [[], []] };
+  const outs = [join(work, 'w1.aez'), join(work, 'w2.aez')];
+  const seconds = (out) => JSON.parse(out).seconds;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const w of [1, 2]) {
+      const a = aekit(['compress', bundle, raw, '--out', outs[w - 1], '--workers', String(w), '--json']);
+      cli.raw[w - 1].push(seconds(a.out));
+      cli.rawWall[w - 1].push(a.wall);
+      const g = aekit(['compress', bundle, TRAIN, '--out', join(work, `g${w}.aez`), '--workers', String(w), '--json']);
+      cli.gz[w - 1].push(seconds(g.out));
+      cli.gzWall[w - 1].push(g.wall);
+    }
+  }
+  const cliIdentical = same(readFileSync(outs[0]), readFileSync(outs[1])) && same(readFileSync(outs[0]), readFileSync(join(work, 'g2.aez')));
+  const decompressed = [1, 2].map((w) => {
+    aekit(['decompress', bundle, outs[0], '--out', join(work, `d${w}.npy`), '--workers', String(w)]);
+    return readFileSync(join(work, `d${w}.npy`));
+  });
+  const npyIdentical = same(decompressed[0], decompressed[1]);
+
+  const load = (await import('node:os')).loadavg()[0];
+  const row = (what, a, b, extra = '') => {
+    const m1 = median(a);
+    const m2 = median(b);
+    return `| ${what} | ${m1.toFixed(3)} s | ${m2.toFixed(3)} s | **${(m1 / m2).toFixed(2)}×** |${extra}`;
+  };
+  // the library rows also give the one-thread Codec and the CPU time of each (all threads of the process)
+  const libRow = (what, k) =>
+    row(what, lib[k][0], lib[k][1], ` ${median(lib[k][2]).toFixed(3)} s (${(median(lib[k][2]) / median(lib[k][1])).toFixed(2)}×) | ${[0, 1, 2].map((i) => median(cpu[k][i]).toFixed(3)).join(' / ')} |`);
+  const lines = [
+    `Fashion-MNIST train, ${rows} rows × 784 uint8; ${modelNote}; ${availableParallelism()} cores, load average ${load.toFixed(2)} at the end; medians of ${ROUNDS} interleaved rounds.`,
+    `Two free cores? Two threads of plain JS ran at ${efficiency.map((e) => `${Math.round(e * 100)}%`).join(', ')} of one alone, one figure per round (100%: two free cores; 50%: they shared one — then no pool can scale).`,
+    `Library: 1 worker = Codec in this thread (${libThreads[0]} threads: --workers 1), 2 = CodecPool (${libThreads[1]} thread each); also a Codec with 1 thread.`,
+    '',
+    '| what | 1 worker | 2 workers | 2 vs 1 | Codec, 1 thread (2 workers vs it) | CPU s: 1 worker / 2 / 1 thread |',
+    '| --- | --- | --- | --- | --- | --- |',
+    libRow('library compress (rows in memory)', 'compress'),
+    libRow('library encode', 'encode'),
+    libRow('library decompress', 'decompress'),
+    row('CLI compress, raw IDX (pipeline s)', ...cli.raw, ' | |'),
+    row('CLI compress, raw IDX (whole process)', ...cli.rawWall, ' | |'),
+    row('CLI compress, .gz (pipeline s)', ...cli.gz, ' | |'),
+    row('CLI compress, .gz (whole process)', ...cli.gzWall, ' | |'),
+    '',
+    `Output identical, 1 vs 2 workers: library .aez and decompressed rows ${identical ? 'yes' : 'NO'}; CLI .aez ${cliIdentical ? 'yes' : 'NO'}; CLI decompress .npy ${npyIdentical ? 'yes' : 'NO'}.`,
+    `Target (issue 17): library and CLI raw compress >= 1.7×: ${median(lib.compress[0]) / median(lib.compress[1]) >= 1.7 ? 'met' : 'not met'} / ${median(cli.raw[0]) / median(cli.raw[1]) >= 1.7 ? 'met' : 'not met'} (noisy when the machine is shared).`,
+  ];
+  console.log(lines.join('\n'));
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(
+    join(here, 'results', 'workers.json'),
+    JSON.stringify({ rows, rounds: ROUNDS, cores: availableParallelism(), loadAverage: load, parallelEfficiency: efficiency, model: modelNote, lib, cpu, libThreads, cli, identical, cliIdentical, npyIdentical }, null, 1),
+  );
+  if (!identical || !cliIdentical || !npyIdentical) process.exitCode = 1;
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,159 @@
+// One measurement per process for scripts/device/check.mjs (the GPU check). prepare.mjs bundles this
+// file with esbuild together with the aekit dists it imports, so the device machine needs no
+// node_modules beyond onnxruntime-node (kept external: it loads a native binding from its own folder).
+//
+//   node worker.mjs backends                 onnxruntime-node's versions, backends, and ortNodeDevices()
+//   node worker.mjs probe '{"device"}'       a one-node graph on that execution provider
+//   node worker.mjs train '{"device","batch","seconds","data",...}'
+//   node worker.mjs infer '{"device","batches","seconds","data",...}'
+// Prints one line `RESULT {json}` on success; anything else (a throw, a native abort) is the failure.
+import { readFileSync, rmSync } from 'node:fs';
+import { Rng, DEFAULT_ADAM, DEFAULT_SPEC } from '../../packages/core/dist/index.js';
+import { GraphBuilder } from '../../packages/onnx/dist/index.js';
+import { createOrtNodeEngine, ortNodeDevices } from '../../packages/trainer/dist/engines/ort-node.js';
+import { glorotUniformParams } from '../../packages/trainer/dist/init.js';
+import { buildGraphs } from '../../packages/exporter/dist/graphs.js';
+import { Codec } from '../../packages/runtime/dist/node.js';
+import { writeBenchBundle } from '../../bench/lib/bench-bundle.mjs';
+
+/** The IDX3 uint8 sample prepare.mjs wrote (uncompressed), as float32 rows divided by `divisor`. */
+function loadRows(path, divisor) {
+  const b = readFileSync(path);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (dv.getUint32(0) !== 0x803) throw new Error(`${path}: not an IDX3 uint8 file`);
+  const rows = dv.getUint32(4);
+  const cols = dv.getUint32(8) * dv.getUint32(12);
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < data.length; i++) data[i] = b[16 + i] / divisor;
+  return { data, rows, cols };
+}
+
+/** Calls `once()` (which returns the rows it pushed) until `seconds` have passed; rows/s. */
+async function timeLoop(seconds, once) {
+  let rows = 0;
+  let calls = 0;
+  const t0 = performance.now();
+  let elapsed = 0;
+  do {
+    rows += await once(calls++);
+    elapsed = (performance.now() - t0) / 1000;
+  } while (elapsed < seconds);
+  return { rows, calls, seconds: elapsed, rowsPerSecond: rows / elapsed };
+}
+
+async function backends() {
+  const ort = await import('onnxruntime-node');
+  return { versions: ort.env.versions, backends: ort.listSupportedBackends(), devices: await ortNodeDevices() };
+}
+
+async function probe({ device }) {
+  const ort = await import('onnxruntime-node');
+  const g = new GraphBuilder('probe');
+  g.input('x', 'float32', ['batch', 4]);
+  g.op('Relu', ['x'], {}, 'y');
+  g.output('y', 'float32', ['batch', 4]);
+  const session = await ort.InferenceSession.create(g.toBytes({ opset: 13 }), { executionProviders: [device] });
+  const y = (await session.run({ x: new ort.Tensor('float32', Float32Array.of(-1, 2, -3, 4), [1, 4]) })).y;
+  await session.release();
+  const got = Array.from(y.data);
+  if (got.join() !== '0,2,0,4') throw new Error(`Relu on ${device} gave [${got}] instead of [0,2,0,4]`);
+  return { device, ok: true };
+}
+
+/** The ort engine's training rows/s: default model, MSE, Adam 1e-3 (as bench/train.bench.mjs). */
+async function train({ device, batch, seconds, data, threads, stepsPerRun }) {
+  const x = loadRows(data, 255);
+  const config = { spec: DEFAULT_SPEC, loss: 'mse', adam: DEFAULT_ADAM, l1: 0, l2: 0, batchSize: batch };
+  const t0 = performance.now();
+  const engine = await createOrtNodeEngine(config, {
+    device,
+    ...(threads ? { threads } : {}),
+    ...(stepsPerRun ? { stepsPerRun } : {}),
+  });
+  await engine.setState(glorotUniformParams(DEFAULT_SPEC, new Rng(1)));
+  const createSeconds = (performance.now() - t0) / 1000;
+  // One run() is stepsPerRun batches; each call trains a different slice of the sample, cycling.
+  const chunkRows = batch * engine.stepsPerRun;
+  const chunks = Math.floor(x.rows / chunkRows);
+  if (chunks < 1) throw new Error(`the sample's ${x.rows} rows are fewer than one run of ${chunkRows} (batch ${batch} × ${engine.stepsPerRun} steps)`);
+  let lastLoss = NaN;
+  const once = async (i) => {
+    const c = i % chunks;
+    const losses = await engine.trainSteps(x.data.subarray(c * chunkRows * x.cols, (c + 1) * chunkRows * x.cols), chunkRows);
+    lastLoss = losses[losses.length - 1];
+    return chunkRows;
+  };
+  const w0 = performance.now();
+  await once(0); // warm-up: first-run allocations, shader compilation on GPUs
+  const warmSeconds = (performance.now() - w0) / 1000;
+  const timed = await timeLoop(seconds, (i) => once(i + 1));
+  if (!Number.isFinite(lastLoss)) throw new Error(`non-finite training loss on ${device}`);
+  engine.dispose();
+  return { device, backend: engine.backend, batch, stepsPerRun: engine.stepsPerRun, createSeconds, warmSeconds, lastLoss, ...timed };
+}
+
+/**
+ * A bundle of the default 784-64-32-[32]-32-64-784 model with seeded random weights, written by the
+ * exporter's buildGraphs (as bench/runtime.bench.mjs does): speed does not depend on the weights.
+ */
+function randomBundle() {
+  let s = 12345;
+  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296 - 0.5) * 2;
+  const layers = [[784, 64, 'relu'], [64, 32, 'relu'], [32, 32, null], [32, 32, 'relu'], [32, 64, 'relu'], [64, 784, 'sigmoid']];
+  const steps = layers.flatMap(([i, o, act], k) => {
+    const origin = { layer: `l${k}`, position: k + 1, count: layers.length };
+    const kernel = Float32Array.from({ length: i * o }, () => rand() * Math.sqrt(6 / i));
+    const bias = Float32Array.from({ length: o }, () => rand() * 0.1);
+    const d = { kind: 'dense', origin, inputDim: i, units: o, kernel, bias };
+    return act ? [d, { kind: 'activation', origin, activation: { name: act } }] : [d];
+  });
+  const split = { inputDim: 784, latentDim: 32, encoder: steps.slice(0, 5), decoder: steps.slice(5), spec: {} };
+  const graphs = buildGraphs(split, { opset: 13, inputDtype: 'float32', outputDtype: 'float32', normalization: { kind: 'scale255' }, denseOp: 'gemm', metadata: {} });
+  return writeBenchBundle(graphs);
+}
+
+/** @aekit/runtime's Codec on `device`: encode, decode and encode→decode rows/s per batch size. */
+async function infer({ device, batches, seconds, data, threads }) {
+  const x = loadRows(data, 1); // raw pixel values: the bundle's scale255 normalisation is in the graph
+  const dir = randomBundle();
+  try {
+    const t0 = performance.now();
+    const codec = await Codec.load(dir, { device, ...(threads ? { threads } : {}) });
+    const loadSeconds = (performance.now() - t0) / 1000;
+    if (codec.device !== device) throw new Error(`Codec.load asked for ${device} ran on ${codec.device}`);
+    const z = (await codec.encode(x.data)).data;
+    const latent = z.length / x.rows;
+    const cells = [];
+    for (const batch of batches) {
+      const n = Math.floor(x.rows / batch);
+      const xs = (i) => x.data.subarray((i % n) * batch * x.cols, ((i % n) + 1) * batch * x.cols);
+      const zs = (i) => z.subarray((i % n) * batch * latent, ((i % n) + 1) * batch * latent);
+      const ops = {
+        encode: async (i) => (await codec.encode(xs(i)), batch),
+        decode: async (i) => (await codec.decode(zs(i)), batch),
+        roundTrip: async (i) => (await codec.decode((await codec.encode(xs(i))).data), batch),
+      };
+      const cell = { batch };
+      for (const [name, once] of Object.entries(ops)) {
+        for (let w = 0; w < 3; w++) await once(w); // warm-up
+        cell[name] = (await timeLoop(seconds, once)).rowsPerSecond;
+      }
+      cells.push(cell);
+    }
+    await codec.dispose();
+    return { device: codec.device, threads: threads ?? 'default', loadSeconds, cells };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const modes = { backends, probe, train, infer };
+const [mode, arg] = process.argv.slice(2);
+if (!modes[mode]) {
+  console.error(`usage: worker.mjs ${Object.keys(modes).join('|')} [json]`);
+  process.exit(2);
+}
+const result = await modes[mode](arg ? JSON.parse(arg) : {});
+process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+// onnxruntime's and Dawn's threads can keep a process alive after its work: leave now.
+process.exit(0);
