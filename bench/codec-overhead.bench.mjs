@@ -19,7 +19,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadIdxImages } from './lib/idx-images.mjs';
-import { writeBenchBundle } from './lib/bench-bundle.mjs';
+import { writeRandomBenchBundle } from './lib/bench-bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -38,20 +38,7 @@ const loadImages = () => loadIdxImages(TEST_IMAGES);
 /** The default architecture with seeded random weights as an exported bundle (speed does not depend on the values). */
 async function randomBundle() {
   const { buildGraphs } = await import(join(root, 'packages/exporter/dist/graphs.js'));
-  let s = 12345;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296 - 0.5) * 2;
-  const layers = [[784, 64, 'relu'], [64, 32, 'relu'], [32, 32, null], [32, 32, 'relu'], [32, 64, 'relu'], [64, 784, 'sigmoid']];
-  const steps = layers.flatMap(([i, o, act], k) => {
-    const origin = { layer: `l${k}`, position: k + 1, count: layers.length };
-    const kernel = Float32Array.from({ length: i * o }, () => rand() * Math.sqrt(6 / i));
-    const bias = Float32Array.from({ length: o }, () => rand() * 0.1);
-    const d = { kind: 'dense', origin, inputDim: i, units: o, kernel, bias };
-    return act ? [d, { kind: 'activation', origin, activation: { name: act } }] : [d];
-  });
-  const split = { inputDim: 784, latentDim: 32, encoder: steps.slice(0, 5), decoder: steps.slice(5), spec: {} };
-  const files = buildGraphs(split, { opset: 13, inputDtype: 'float32', outputDtype: 'float32', normalization: { kind: 'scale255' }, denseOp: 'gemm', metadata: {} });
-  const dir = writeBenchBundle(files);
-  return { dir, temporary: true, weights: 'random (seeded), default architecture' };
+  return { dir: writeRandomBenchBundle(buildGraphs), temporary: true, weights: 'random (seeded), default architecture' };
 }
 
 const bundle = process.env.AEKIT_BENCH_BUNDLE

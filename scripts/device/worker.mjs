@@ -14,7 +14,7 @@ import { createOrtNodeEngine, ortNodeDevices } from '../../packages/trainer/dist
 import { glorotUniformParams } from '../../packages/trainer/dist/init.js';
 import { buildGraphs } from '../../packages/exporter/dist/graphs.js';
 import { Codec } from '../../packages/runtime/dist/node.js';
-import { writeBenchBundle } from '../../bench/lib/bench-bundle.mjs';
+import { writeRandomBenchBundle } from '../../bench/lib/bench-bundle.mjs';
 
 /** The IDX3 uint8 sample prepare.mjs wrote (uncompressed), as float32 rows divided by `divisor`. */
 function loadRows(path, divisor) {
@@ -92,30 +92,10 @@ async function train({ device, batch, seconds, data, threads, stepsPerRun }) {
   return { device, backend: engine.backend, batch, stepsPerRun: engine.stepsPerRun, createSeconds, warmSeconds, lastLoss, ...timed };
 }
 
-/**
- * A bundle of the default 784-64-32-[32]-32-64-784 model with seeded random weights, written by the
- * exporter's buildGraphs (as bench/runtime.bench.mjs does): speed does not depend on the weights.
- */
-function randomBundle() {
-  let s = 12345;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296 - 0.5) * 2;
-  const layers = [[784, 64, 'relu'], [64, 32, 'relu'], [32, 32, null], [32, 32, 'relu'], [32, 64, 'relu'], [64, 784, 'sigmoid']];
-  const steps = layers.flatMap(([i, o, act], k) => {
-    const origin = { layer: `l${k}`, position: k + 1, count: layers.length };
-    const kernel = Float32Array.from({ length: i * o }, () => rand() * Math.sqrt(6 / i));
-    const bias = Float32Array.from({ length: o }, () => rand() * 0.1);
-    const d = { kind: 'dense', origin, inputDim: i, units: o, kernel, bias };
-    return act ? [d, { kind: 'activation', origin, activation: { name: act } }] : [d];
-  });
-  const split = { inputDim: 784, latentDim: 32, encoder: steps.slice(0, 5), decoder: steps.slice(5), spec: {} };
-  const graphs = buildGraphs(split, { opset: 13, inputDtype: 'float32', outputDtype: 'float32', normalization: { kind: 'scale255' }, denseOp: 'gemm', metadata: {} });
-  return writeBenchBundle(graphs);
-}
-
 /** @aekit/runtime's Codec on `device`: encode, decode and encode→decode rows/s per batch size. */
 async function infer({ device, batches, seconds, data, threads }) {
   const x = loadRows(data, 1); // raw pixel values: the bundle's scale255 normalisation is in the graph
-  const dir = randomBundle();
+  const dir = writeRandomBenchBundle(buildGraphs);
   try {
     const t0 = performance.now();
     const codec = await Codec.load(dir, { device, ...(threads ? { threads } : {}) });
