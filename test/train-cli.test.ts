@@ -204,4 +204,38 @@ describe('aekit train', () => {
     expect(r.err).toMatch(/precious exists and is not an aekit checkpoint; refusing to replace it/);
     expect(readdirSync(precious)).toEqual(['notes.txt']);
   });
+  it('--lr-schedule cosine anneals the rate each epoch, prints it, records it, and is fixed on resume', async () => {
+    const data = put('cos.csv', csvRows(32));
+    const out = join(dir, 'cos');
+    const r = await run('train', '--data', data, ...SMALL, '--epochs', '3', '--lr', '0.01', '--lr-schedule', 'cosine', '--lr-min', '0.001', '--json', '--out', out);
+    expect(r.code).toBe(0);
+    const rates = r.out.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'epoch').map((e) => e.learningRate);
+    // PyTorch CosineAnnealingLR(T_max=3, eta_min=0.001) from 0.01: 0.01, 0.00775, 0.00325.
+    expect(rates).toHaveLength(3);
+    [0.01, 0.00775, 0.00325].forEach((want, i) => expect(rates[i]).toBeCloseTo(want, 12));
+    const meta = JSON.parse(readFileSync(join(out, 'aekit.json'), 'utf8'));
+    expect(meta.training.lrSchedule).toEqual({ name: 'cosine', minLearningRate: 0.001 });
+    expect(meta.history.map((h: { learningRate: number }) => h.learningRate)).toEqual(rates);
+
+    const again = await run('train', '--resume', out, '--lr-schedule', 'constant');
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/^aekit: --lr-schedule cannot be given with --resume/);
+  });
+
+  it('refuses a bad --lr-schedule or --lr-min before creating any folder', async () => {
+    const data = put('cos-bad.csv', csvRows(16));
+    const cases: [string[], RegExp][] = [
+      [['--lr-schedule', 'step'], /--lr-schedule must be one of constant, cosine, got "step"/],
+      [['--lr-min', '0.0001'], /--lr-min needs --lr-schedule cosine/],
+      [['--lr-schedule', 'cosine', '--lr-min', '0.01'], /minimum learning rate \(--lr-min\) must be .* below the learning rate 0.001, got 0.01/],
+      [['--lr-schedule', 'cosine', '--lr-min', '-1'], /--lr-min/],
+    ];
+    for (const [flags, message] of cases) {
+      const out = join(dir, 'cos-bad', 'ckpt');
+      const r = await run('train', '--data', data, ...SMALL, '--epochs', '1', ...flags, '--out', out);
+      expect(r.code, flags.join(' ')).toBe(2);
+      expect(r.err).toMatch(message);
+      expect(existsSync(join(dir, 'cos-bad'))).toBe(false);
+    }
+  });
 });

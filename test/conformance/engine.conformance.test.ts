@@ -140,6 +140,32 @@ describeEachEnvironment('engine', 'engine conformance', (env: TestEnvironment) =
     expect(relErr(tensors(rest.state.optimizer.v), tensors(whole.state.optimizer.v))).toBeLessThan(1e-6);
   });
 
+  it(`ae setLearningRate (a schedule's epoch boundary): ${STEPS} steps at two rates equal the float64 reference within ${TOLERANCE}`, async () => {
+    const config = configFor('tanh');
+    const init = glorotUniformParams(config.spec, new Rng(13));
+    const flat = init.flatMap((p) => [Float64Array.from(p.kernel), Float64Array.from(p.bias)]);
+    const ref: ReferenceState = { params: flat, m: flat.map((a) => new Float64Array(a.length)), v: flat.map((a) => new Float64Array(a.length)), t: 0 };
+    const rateAt = (s: number) => (s < 2 ? ADAM.learningRate : ADAM.learningRate / 4);
+    const refLosses: number[] = [];
+    for (let s = 0; s < STEPS; s++) {
+      const adam = { ...ADAM, learningRate: rateAt(s) };
+      refLosses.push(referenceTrainStep(config.spec, { loss: config.loss, l1: config.l1, l2: config.l2, adam }, ref, x.subarray(s * BATCH * COLS, (s + 1) * BATCH * COLS), BATCH));
+    }
+    const e = await createTestEngine(env, 'ae', config);
+    try {
+      await e.setState(init);
+      const first = await e.trainSteps(x.subarray(0, 2 * BATCH * COLS), 2 * BATCH);
+      e.setLearningRate(rateAt(2));
+      const rest = await e.trainSteps(x.subarray(2 * BATCH * COLS, STEPS * BATCH * COLS), (STEPS - 2) * BATCH);
+      const params = tensors((await e.getState()).params);
+      expect(note(env, 'ae setLearningRate losses', lossErr([...first, ...rest], refLosses))).toBeLessThan(TOLERANCE);
+      expect(note(env, 'ae setLearningRate params', relErr(params, ref.params))).toBeLessThan(TOLERANCE);
+      expect(() => e.setLearningRate(0)).toThrow(UsageError);
+    } finally {
+      e.dispose();
+    }
+  });
+
   it('bad configs are refused with typed errors', async () => {
     const config = configFor('selu');
     const init = glorotUniformParams(config.spec, new Rng(9));

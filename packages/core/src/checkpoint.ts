@@ -52,6 +52,18 @@ export interface EpochRecord {
   seconds: number;
   /** Training rows per second over the epoch. */
   rowsPerSecond: number;
+  /** Adam's learning rate during the epoch; recorded when `training.lrSchedule` varies it. */
+  learningRate?: number;
+}
+
+/**
+ * A learning-rate schedule over the epochs. `cosine`: epoch e of E (1-based) trains at
+ * minLearningRate + (lr − minLearningRate) · (1 + cos(π (e − 1) / E)) / 2, PyTorch's CosineAnnealingLR
+ * with T_max = E stepped once per epoch. Absent: the optimizer's learning rate throughout.
+ */
+export interface LrSchedule {
+  name: 'cosine';
+  minLearningRate: number;
 }
 
 export interface TrainingConfig {
@@ -79,6 +91,8 @@ export interface TrainingConfig {
    * or 0 for plain training. A rate-trained model's latents are quantised to the integer lattice.
    */
   rateWeight?: number;
+  /** Present when the learning rate follows a schedule over `epochs` (a resume follows it too). */
+  lrSchedule?: LrSchedule;
 }
 
 /**

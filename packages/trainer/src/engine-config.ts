@@ -22,3 +22,9 @@ export function checkEngineConfig(config: EngineConfig): ModelSpec {
   }
   return spec;
 }
+
+/** The config with Adam's learning rate replaced (engines keep their config and read it at each step). */
+export function withLearningRate<C extends Pick<EngineConfig, 'adam'>>(config: C, learningRate: number): C {
+  if (!Number.isFinite(learningRate) || learningRate <= 0) throw new UsageError(`learning rate must be a finite number > 0, got ${learningRate}`);
+  return { ...config, adam: { ...config.adam, learningRate } };
+}

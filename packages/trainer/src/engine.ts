@@ -98,6 +98,8 @@ export interface TrainingEngine {
   evaluate(data: EngineRows, rows: number): Promise<number>;
   /** Latent codes of the rows ([rows, latentDim] row-major), computed in batches. */
   encode(data: EngineRows, rows: number): Promise<Float32Array>;
+  /** Adam's learning rate for the steps that follow (a schedule sets it each epoch); the config's until then. */
+  setLearningRate(learningRate: number): void;
   /** Copies of the current parameters and optimizer state. */
   getState(): Promise<{ params: ParamSet; optimizer: AdamState }>;
   /** Frees every tensor / session the engine holds. */

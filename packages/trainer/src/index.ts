@@ -12,6 +12,7 @@ export {
   type BatchEndInfo,
   type StreamOptions,
 } from './train.js';
+export { learningRateAt, resolveLrSchedule, type LrScheduleOption } from './train/lr-schedule.js';
 export { readCheckpoint, writeCheckpoint, type LoadedCheckpoint, type CheckpointContents } from './checkpoint/io.js';
 export { predictCheckpoint, type CheckpointPrediction } from './checkpoint/predict.js';
 export {

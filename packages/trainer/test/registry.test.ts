@@ -13,7 +13,7 @@ const config: EngineConfig = { spec, loss: 'mse', adam: DEFAULT_ADAM, l1: 0, l2:
 
 function fakeEngine(name: string, backend: string): TrainingEngine {
   const fail = () => Promise.reject(new Error('fake'));
-  return { name, backend, setState: async () => undefined, trainSteps: fail, evaluate: fail, encode: fail, getState: fail, dispose: () => undefined };
+  return { name, backend, setState: async () => undefined, setLearningRate: () => undefined, trainSteps: fail, evaluate: fail, encode: fail, getState: fail, dispose: () => undefined };
 }
 
 describe('engine registry', () => {

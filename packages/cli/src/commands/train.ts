@@ -14,9 +14,11 @@ import {
   TRAIN_DEFAULTS,
   backendHelp,
   engineChoices,
+  type LrScheduleOption,
   type TrainOptions,
   parseEngineName,
   parseLoss,
+  resolveLrSchedule,
   parseNoise,
   parseVariant,
   train,
@@ -38,6 +40,8 @@ interface TrainCliOptions {
   epochs?: string;
   batchSize?: string;
   lr?: string;
+  lrSchedule?: string;
+  lrMin?: string;
   valSplit?: string;
   patience?: string;
   l1?: string;
@@ -64,7 +68,7 @@ interface TrainCliOptions {
 
 /** Options fixed by the checkpoint: giving one together with --resume is an error. */
 const FIXED_ON_RESUME: (keyof TrainCliOptions)[] = [
-  'layers', 'conv', 'inputShape', 'latent', 'activation', 'latentActivation', 'outputActivation', 'loss', 'batchSize', 'lr',
+  'layers', 'conv', 'inputShape', 'latent', 'activation', 'latentActivation', 'outputActivation', 'loss', 'batchSize', 'lr', 'lrSchedule', 'lrMin',
   'valSplit', 'patience', 'l1', 'l2', 'seed', 'normalize', 'streamBufferMb', 'variant', 'beta', 'noise',
   'rateWeight',
 ];
@@ -168,6 +172,8 @@ export function register(program: Command, io: CliIO): void {
     .option('--epochs <n>', `epochs in total (with --resume: including those done; default ${TRAIN_DEFAULTS.epochs} more)`)
     .option('--batch-size <n>', 'rows per step', String(TRAIN_DEFAULTS.batchSize))
     .option('--lr <x>', 'Adam learning rate', '0.001')
+    .option('--lr-schedule <name>', 'learning rate over the epochs: constant, or cosine (annealed each epoch from --lr to --lr-min over --epochs, as PyTorch CosineAnnealingLR)', 'constant')
+    .option('--lr-min <x>', 'with --lr-schedule cosine: the learning rate it anneals to', '0')
     .option('--val-split <x>', 'fraction of rows held out for validation (after a seeded shuffle), in [0, 1)', String(TRAIN_DEFAULTS.valSplit))
     .option('--patience <n>', 'early stopping: stop after n epochs without a better validation loss, keep the best weights')
     .option('--l1 <x>', 'L1 penalty on kernels', '0')
@@ -219,6 +225,13 @@ export function register(program: Command, io: CliIO): void {
       set('seed', num('--seed', o.seed, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'an integer in [0, 2^32)'));
       const lr = num('--lr', o.lr, (n) => Number.isFinite(n) && n > 0, 'a number > 0');
       if (lr !== undefined) opts.adam = { learningRate: lr };
+      const lrMin = num('--lr-min', o.lrMin, (n) => Number.isFinite(n) && n >= 0, 'a number >= 0');
+      if (o.lrSchedule !== undefined) {
+        if (o.lrSchedule !== 'cosine' && lrMin !== undefined && lrMin !== 0) throw new UsageError(`--lr-min needs --lr-schedule cosine (got --lr-schedule ${o.lrSchedule})`);
+        opts.lrSchedule = o.lrSchedule === 'cosine' ? { name: 'cosine', minLearningRate: lrMin ?? 0 } : (o.lrSchedule as LrScheduleOption);
+        // Checked here too, so a bad schedule stops before any folder is created.
+        if (o.resume === undefined) resolveLrSchedule(opts.lrSchedule, lr ?? 0.001);
+      }
       if (o.normalize !== undefined) opts.normalization = parseNormalizationKind(o.normalize);
       set('resume', o.resume);
       set('out', o.out);
@@ -343,11 +356,11 @@ async function report(opts: TrainOptions, o: TrainCliOptions, io: CliIO): Promis
     bar.clear();
     if (quiet) return;
     if (json) {
-      line({ event: 'epoch', epoch: e.epoch, epochs: e.epochs, loss: e.loss, valLoss: e.valLoss ?? null, seconds: e.seconds, rowsPerSecond: Math.round(e.rowsPerSecond) });
+      line({ event: 'epoch', epoch: e.epoch, epochs: e.epochs, loss: e.loss, valLoss: e.valLoss ?? null, seconds: e.seconds, rowsPerSecond: Math.round(e.rowsPerSecond), ...(e.learningRate !== undefined ? { learningRate: e.learningRate } : {}) });
       return;
     }
     io.stdout(
-      `epoch ${e.epoch}/${e.epochs}  loss ${fmt(e.loss)}  val_loss ${fmt(e.valLoss)}  ${e.seconds.toFixed(1)} s  ${Math.round(e.rowsPerSecond)} rows/s\n`,
+      `epoch ${e.epoch}/${e.epochs}  loss ${fmt(e.loss)}  val_loss ${fmt(e.valLoss)}  ${e.seconds.toFixed(1)} s  ${Math.round(e.rowsPerSecond)} rows/s${e.learningRate !== undefined ? `  lr ${e.learningRate.toPrecision(3)}` : ''}\n`,
     );
   };
   const r = await train(opts);

@@ -261,6 +261,14 @@ function checkResumeMeta(meta: CheckpointMeta, metaPath: string): void {
   const t = meta.training;
   if (!isInt(t.epochs, 1)) fail(`training.epochs must be an integer >= 1, got ${JSON.stringify(t.epochs)}`);
   if (!isInt(t.batchSize, 1)) fail(`training.batchSize must be an integer >= 1, got ${JSON.stringify(t.batchSize)}`);
+  const schedule = t.lrSchedule as unknown;
+  if (schedule !== undefined) {
+    const ok = typeof schedule === 'object' && schedule !== null && (schedule as { name?: unknown }).name === 'cosine';
+    const min = ok ? (schedule as { minLearningRate?: unknown }).minLearningRate : undefined;
+    if (!ok || typeof min !== 'number' || !Number.isFinite(min) || min < 0 || !(min < (t.optimizer?.learningRate ?? Number.NaN))) {
+      fail(`training.lrSchedule must be {"name":"cosine","minLearningRate":m} with 0 <= m < optimizer.learningRate, got ${JSON.stringify(schedule).slice(0, 80)}`);
+    }
+  }
   const done = meta.epochsCompleted;
   if (!isInt(done, 0, t.epochs)) {
     fail(`epochsCompleted must be an integer from 0 to training.epochs (${t.epochs}), got ${JSON.stringify(done)}`);

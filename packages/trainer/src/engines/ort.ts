@@ -37,7 +37,7 @@ import {
 } from '../graphs/index.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import type { AdamState, EngineConfig, EngineRows, ParamSet, TrainingEngine } from '../engine.js';
-import { checkEngineConfig } from '../engine-config.js';
+import { checkEngineConfig, withLearningRate } from '../engine-config.js';
 import { EVAL_BATCH, forwardMeanLoss, forwardRows } from './ort-forward.js';
 import { RATE_DENSITY_LAYER, RATE_LATENT_MAX, RATE_LATENT_MIN, drawUniformNoise, initDensity, roundLatents } from '../variants/rate-math.js';
 
@@ -136,7 +136,7 @@ export class OrtEngine implements TrainingEngine {
 
   private constructor(
     private readonly ort: OrtModule,
-    private readonly config: EngineConfig & { spec: ModelSpec },
+    private config: EngineConfig & { spec: ModelSpec },
     device: OrtDevice,
     private readonly layout: ParamLayout,
     private readonly graph: TrainingGraph,
@@ -400,6 +400,10 @@ export class OrtEngine implements TrainingEngine {
     const feeds: Record<string, Tensor> = { [this.graph.inputs.x]: this.tensor(x, [rows, this.config.spec.inputDim]) };
     for (const n of this.graph.inputs.params) feeds[n] = state.get(n)!;
     return feeds;
+  }
+
+  setLearningRate(learningRate: number): void {
+    this.config = withLearningRate(this.config, learningRate);
   }
 
   async getState(): Promise<{ params: ParamSet; optimizer: AdamState }> {

@@ -38,6 +38,7 @@ function trainingConfig(run: Run): TrainingConfig {
     l2: s.l2,
     ...(data.stream ? { stream: { bufferRows: data.stream.bufferRows, blockRows: data.stream.blockRows } } : {}),
     ...s.variant.trainingFields(),
+    ...(s.lrSchedule !== undefined ? { lrSchedule: s.lrSchedule } : {}),
   };
 }
 

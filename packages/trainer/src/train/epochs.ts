@@ -7,6 +7,7 @@ import type { EngineRows } from '../engine.js';
 import { streamEpoch } from '../stream-epoch.js';
 import { type Progress, saveCheckpoint } from './checkpoint.js';
 import { gatherRows, validationLoss } from './data.js';
+import { learningRateAt } from './lr-schedule.js';
 import { type Run, aborted, monitored } from './run.js';
 import type { EngineState } from './types.js';
 
@@ -37,6 +38,9 @@ export async function runEpochs(run: Run): Promise<EpochsOutcome> {
   const outcome: EpochsOutcome = { epoch: settings.done, interrupted: false, stoppedEarly: false, unsaved: undefined };
   while (outcome.epoch < epochs && !aborted(run)) {
     const epoch = ++outcome.epoch;
+    const { lrSchedule, adam } = settings;
+    const learningRate = learningRateAt(lrSchedule, adam.learningRate, epoch, epochs);
+    if (lrSchedule !== undefined) run.engine.setLearningRate(learningRate);
     const t0 = performance.now();
     const lossSum = data.stream ? await trainStreamedEpoch(run, epoch, batches) : await trainInMemoryEpoch(run, epoch, chunkX, batches, chunkBatches);
     if (aborted(run)) {
@@ -46,6 +50,7 @@ export async function runEpochs(run: Run): Promise<EpochsOutcome> {
       break;
     }
     const record = await validateEpoch(run, epoch, lossSum, t0);
+    if (lrSchedule !== undefined) record.learningRate = learningRate;
     run.history.push(record);
     const stopping = await trackBest(run, record);
     if (settings.out !== undefined && !stopping && epoch < epochs) await checkpointEpoch(run, epoch, outcome);

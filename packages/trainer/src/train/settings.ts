@@ -4,9 +4,10 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type AdamConfig, CHECKPOINT_FILES, type CheckpointMeta, DEFAULT_ADAM, LOSS_NAMES, type LossName, SpecError, UsageError } from '@aekit/core';
+import { type AdamConfig, CHECKPOINT_FILES, type CheckpointMeta, DEFAULT_ADAM, LOSS_NAMES, type LossName, type LrSchedule, SpecError, UsageError } from '@aekit/core';
 import { type LoadedCheckpoint, readCheckpoint } from '../checkpoint/io.js';
 import { type VariantPlan, planVariant } from '../variants/plan.js';
+import { resolveLrSchedule } from './lr-schedule.js';
 import type { TrainOptions } from './types.js';
 
 /**
@@ -44,6 +45,8 @@ export interface Settings {
   seed: number;
   loss: LossName;
   adam: AdamConfig;
+  /** Absent: the learning rate stays adam.learningRate. */
+  lrSchedule: LrSchedule | undefined;
   checkpointEvery: number;
   variant: VariantPlan;
   /** Checkpoint directory to write (`out`, else the resumed one), if any. */
@@ -85,12 +88,15 @@ export async function resolveSettings(options: TrainOptions): Promise<Settings> 
   const loss = parseLoss(prev?.training.loss ?? options.loss ?? TRAIN_DEFAULTS.loss);
   const adam: AdamConfig = prev !== undefined ? { ...DEFAULT_ADAM, ...stripName(prev.training.optimizer) } : { ...DEFAULT_ADAM, ...options.adam };
   checkNumber(from('--lr', 'optimizer.learningRate'), adam.learningRate, (v) => Number.isFinite(v) && v > 0, 'a number > 0');
+  const lrSchedule = prev !== undefined
+    ? resolveLrSchedule(prev.training.lrSchedule, adam.learningRate, from('--lr-schedule', 'lrSchedule'))
+    : resolveLrSchedule(options.lrSchedule, adam.learningRate);
   const checkpointEvery = options.checkpointEvery ?? 1;
   checkNumber('--checkpoint-every', checkpointEvery, isPosInt, 'an integer >= 1');
   const variant = planVariant(options, prev, seed);
   const out = options.out ?? options.resume;
   if (out !== undefined && out !== options.resume) await checkOutDir(out);
-  return { resumed, prev, valSplit, batchSize, done, epochs, patience, l1, l2, seed, loss, adam, checkpointEvery, variant, out };
+  return { resumed, prev, valSplit, batchSize, done, epochs, patience, l1, l2, seed, loss, adam, lrSchedule, checkpointEvery, variant, out };
 }
 
 /**

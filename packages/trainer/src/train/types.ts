@@ -3,6 +3,7 @@ import type { AdamConfig, CheckpointMeta, EpochRecord, LossName, ModelSpec, Norm
 import type { DataFormat, Dataset, RowSource } from '@aekit/data';
 import type { AdamState, EngineName, ParamSet } from '../engine.js';
 import type { VariantOptions } from '../variants/plan.js';
+import type { LrScheduleOption } from './lr-schedule.js';
 
 export interface EpochEndInfo extends EpochRecord {
   /** Total epochs requested (the run may stop earlier). */
@@ -48,6 +49,11 @@ export interface TrainOptions extends VariantOptions {
   epochs?: number;
   batchSize?: number;
   adam?: Partial<AdamConfig>;
+  /**
+   * The learning rate over the epochs: `constant` (default) or `cosine` (annealed per epoch from
+   * `adam.learningRate` to `minLearningRate`, default 0, over `epochs`). Fixed by the checkpoint when resuming.
+   */
+  lrSchedule?: LrScheduleOption;
   /** Fraction of rows held out for validation, taken after a seeded shuffle; in [0, 1). */
   valSplit?: number;
   /** Stop after this many epochs without improvement of the validation loss (training loss without a split), keeping the best epoch's weights. */

@@ -11,7 +11,7 @@ import { ACTIVATIONS, GraphBuilder, attr, sign } from '@aekit/onnx';
 import { TRAINING_OPSET, buildForwardGraph, stateInputNames } from '../graphs/index.js';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { AdamState, EngineRows, LayerParams, ParamSet, TrainingEngine } from '../engine.js';
-import { checkEngineConfig } from '../engine-config.js';
+import { checkEngineConfig, withLearningRate } from '../engine-config.js';
 import { forwardMeanLoss, forwardRows } from '../engines/ort-forward.js';
 import { BCE_EPSILON } from '../losses.js';
 import { type VaeEngineConfig, LOG_VAR_LAYER, drawEpsilon, headInputDim, initLogVarHead } from './vae-math.js';
@@ -180,7 +180,7 @@ export class OrtVaeEngine implements TrainingEngine {
 
   private constructor(
     private readonly ort: OrtNode,
-    private readonly config: VaeEngineConfig,
+    private config: VaeEngineConfig,
     private readonly sessions: { train: InferenceSession; evaluate: InferenceSession; encode: InferenceSession },
   ) {
     this.denseNames = stateInputNames(config.spec, 'tensors').params;
@@ -273,6 +273,10 @@ export class OrtVaeEngine implements TrainingEngine {
   async encode(data: Float32Array, rows: number): Promise<Float32Array> {
     const { inputDim, latent } = this.config.spec;
     return forwardRows(this.sessions.encode, 'z', latent.units, (x, n) => this.denseFeeds(x, n), data, rows, inputDim);
+  }
+
+  setLearningRate(learningRate: number): void {
+    this.config = withLearningRate(this.config, learningRate);
   }
 
   async getState(): Promise<{ params: ParamSet; optimizer: AdamState }> {

@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type LayerInfo, type ModelSpec, Rng, modelLayers, encoderDepth } from '@aekit/core';
 import type { AdamState, LayerParams, EngineConfig, ParamSet, TrainingEngine } from '../engine.js';
-import { checkEngineConfig } from '../engine-config.js';
+import { checkEngineConfig, withLearningRate } from '../engine-config.js';
 import { ACTIVATION_OPS, alphaOf } from '../engines/tfjs/activations.js';
 import type { TfjsBackendName } from '../engines/tfjs/backend-names.js';
 import { selectTfjsBackend } from '../engines/tfjs/backend.js';
@@ -51,7 +51,7 @@ export class TfjsVaeEngine implements TrainingEngine {
 
   private constructor(
     readonly backend: TfjsBackendName,
-    private readonly config: VaeEngineConfig,
+    private config: VaeEngineConfig,
   ) {
     this.info = modelLayers(config.spec);
   }
@@ -174,6 +174,10 @@ export class TfjsVaeEngine implements TrainingEngine {
   }
 
   /** Dense layers in spec order, then the `latent_log_var` head; optimizer moments alike. */
+  setLearningRate(learningRate: number): void {
+    this.config = withLearningRate(this.config, learningRate);
+  }
+
   async getState(): Promise<{ params: ParamSet; optimizer: AdamState }> {
     this.assertReady();
     const shapes = [...this.info.map((l) => ({ name: l.name, inputDim: l.inputDim, units: l.units })), {

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type LayerInfo, encoderDepth, modelLayers } from '@aekit/core';
 import type { AdamState, EngineConfig, LayerParams, ParamSet, TrainingEngine } from '../../engine.js';
-import { checkEngineConfig } from '../../engine-config.js';
+import { checkEngineConfig, withLearningRate } from '../../engine-config.js';
 import { RATE_DENSITY_LAYER, RATE_LATENT_MAX, RATE_LATENT_MIN, drawUniformNoise, initDensity, roundLatents } from '../../variants/rate-math.js';
 import { latentBitsTensor } from '../../variants/rate.js';
 import type { TfjsBackendName } from './backend-names.js';
@@ -36,7 +36,7 @@ export class TfjsAutodiffEngine implements TrainingEngine {
 
   private constructor(
     readonly backend: TfjsBackendName,
-    private readonly config: EngineConfig,
+    private config: EngineConfig,
   ) {
     this.info = modelLayers(config.spec);
     if (config.rate !== undefined) this.latentLattice = { min: RATE_LATENT_MIN, max: RATE_LATENT_MAX };
@@ -168,6 +168,10 @@ export class TfjsAutodiffEngine implements TrainingEngine {
   }
 
   /** The layers in spec order, then (rate training) the `latent_density` pseudo-layer; optimizer moments alike. */
+  setLearningRate(learningRate: number): void {
+    this.config = withLearningRate(this.config, learningRate);
+  }
+
   async getState(): Promise<{ params: ParamSet; optimizer: AdamState }> {
     this.assertReady();
     const shapes = [

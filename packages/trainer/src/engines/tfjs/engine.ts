@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ModelSpec, modelLayers, encoderDepth } from '@aekit/core';
 import type { AdamState, EngineConfig, ParamSet, TrainingEngine } from '../../engine.js';
-import { checkEngineConfig } from '../../engine-config.js';
+import { checkEngineConfig, withLearningRate } from '../../engine-config.js';
 import { ACTIVATION_OPS, alphaOf } from './activations.js';
 import type { TfjsBackendName } from './backend-names.js';
 import { selectTfjsBackend } from './backend.js';
@@ -47,7 +47,7 @@ export class TfjsEngine implements TrainingEngine {
 
   private constructor(
     readonly backend: TfjsBackendName,
-    private readonly config: EngineConfig,
+    private config: EngineConfig,
     private readonly products: 'explicit' | 'flags',
   ) {
     this.defs = layerDefs(config.spec);
@@ -121,6 +121,10 @@ export class TfjsEngine implements TrainingEngine {
     this.assertReady();
     const width = this.layers[depth - 1]!.w.shape[1]!;
     return mapRows(data, rows, this.config.spec.inputDim, width, (x) => forward(this.defs, this.layers, x, depth).a[depth]!);
+  }
+
+  setLearningRate(learningRate: number): void {
+    this.config = withLearningRate(this.config, learningRate);
   }
 
   async getState(): Promise<{ params: ParamSet; optimizer: AdamState }> {
