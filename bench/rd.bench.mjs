@@ -57,6 +57,15 @@ const AEKIT_POINTS = [
     export: [],
     compress: [],
   })),
+  // For higher rates: a 14×14×4 latent (stride 2 once), a 5×5 first kernel, 96 channels, elu, and the learning
+  // rate annealed over the 20 epochs (cosine).
+  ...[0.003, 0.001, 0.0004, 0.0003].map((lambda) => ({
+    curve: 'aekit conv 32:5,96:3:1 elu, spatial latent 14x14x4, 20 epochs, cosine lr, rate-trained (lambda sweep)',
+    id: `conv14-rate-${lambda}`,
+    train: ['--engine', 'ort', '--conv', '32:5,96:3:1', '--activation', 'elu', '--latent', '14x14x4', '--batch-size', '64', '--epochs', '20', '--lr-schedule', 'cosine', '--rate-weight', String(lambda)],
+    export: [],
+    compress: [],
+  })),
 ];
 
 const PCA_K = [4, 8, 12, 16, 24, 32, 48, 64];
