@@ -6,6 +6,8 @@
 // each round is one pass over the 10k Fashion-MNIST test rows, and the table gives medians over rounds
 // of (median codec time per call) / (median bare time per call) − 1, by wall clock and by this
 // process's CPU time (with 1 thread onnxruntime computes on the calling thread: the steadier figure).
+// An A/A control — a second bare session set, run as a third contender — gives the same ratio where
+// nothing differs: how far from zero this method reads on the machine at the time.
 // A second table isolates the codec's own JavaScript per call (input checks, NaN/Inf check, tensor,
 // bookkeeping) with a stub session that answers after a setImmediate like onnxruntime-node: no
 // inference in it, so it is nearly free of noise.
@@ -91,9 +93,12 @@ const results = [];
 for (const threads of [1, 2]) {
   const codec = await Codec.load(bundle.dir, { device: 'cpu', threads });
   const baseline = Baseline ? await Baseline.load(bundle.dir, { device: 'cpu', threads }) : undefined;
-  const sessions = Object.fromEntries(
-    await Promise.all(['encoder', 'decoder', 'autoencoder'].map(async (g) => [g, await ort.InferenceSession.create(read(g), bareOptions(threads))])),
-  );
+  const open = async () =>
+    Object.fromEntries(await Promise.all(['encoder', 'decoder', 'autoencoder'].map(async (g) => [g, await ort.InferenceSession.create(read(g), bareOptions(threads))])));
+  const sessions = await open();
+  // A/A control: a second bare session set, run exactly like the first. Its "overhead" is what this
+  // method reads where there is no difference at all: the noise floor the codec's figure sits on.
+  const twins = await open();
   const latents = (await codec.encode(images.data)).data;
   const x = (o, n) => images.data.subarray(o * cols, (o + n) * cols);
   const z = (o, n) => latents.subarray(o * L, (o + n) * L);
@@ -101,16 +106,19 @@ for (const threads of [1, 2]) {
   const ops = {
     encode: {
       bare: (o, n) => sessions.encoder.run({ x: new ort.Tensor('float32', x(o, n), [n, cols]) }, sessions.encoder.outputNames),
+      twin: (o, n) => twins.encoder.run({ x: new ort.Tensor('float32', x(o, n), [n, cols]) }, twins.encoder.outputNames),
       codec: (o, n) => codec.encode(x(o, n)),
       ...(baseline ? { baseline: (o, n) => baseline.encode(x(o, n)) } : {}),
     },
     decode: {
       bare: (o, n) => sessions.decoder.run({ z: new ort.Tensor('float32', z(o, n), [n, L]) }),
+      twin: (o, n) => twins.decoder.run({ z: new ort.Tensor('float32', z(o, n), [n, L]) }),
       codec: (o, n) => codec.decode(z(o, n)),
       ...(baseline ? { baseline: (o, n) => baseline.decode(z(o, n)) } : {}),
     },
     reconstruct: {
       bare: (o, n) => sessions.autoencoder.run({ x: new ort.Tensor('float32', x(o, n), [n, cols]) }, sessions.autoencoder.outputNames),
+      twin: (o, n) => twins.autoencoder.run({ x: new ort.Tensor('float32', x(o, n), [n, cols]) }, twins.autoencoder.outputNames),
       codec: (o, n) => codec.reconstruct(x(o, n)),
       ...(baseline ? { baseline: (o, n) => baseline.reconstruct(x(o, n)) } : {}),
     },
@@ -141,7 +149,7 @@ for (const threads of [1, 2]) {
       });
     }
   }
-  await Promise.all([codec.dispose(), baseline?.dispose(), ...Object.values(sessions).map((s) => s.release())]);
+  await Promise.all([codec.dispose(), baseline?.dispose(), ...[...Object.values(sessions), ...Object.values(twins)].map((s) => s.release())]);
 }
 
 /**
@@ -190,12 +198,13 @@ const la = (l) => l.map((v) => v.toFixed(2)).join(' ');
 console.log(`Model: ${bundle.weights}. onnxruntime-node ${ort.env.versions?.common ?? ''} CPU EP, the codec's session options on both sides.`);
 console.log(`Load average (1/5/15 min) before: ${la(loadBefore)}, after: ${la(loadAfter)}. Median of ${ROUNDS} rounds of 10k rows (each: median time per call), codec and bare taking turns call by call.`);
 if (baselineDist) console.log(`"baseline": the codec built in ${baselineDist}, in the same run.`);
-console.log('\n| threads | batch | op | bare rows/s | codec rows/s | overhead (wall) | overhead (CPU) | ≤ 3 % |' + (baselineDist ? ' baseline overhead (wall) | baseline overhead (CPU) |' : ''));
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |' + (baselineDist ? ' --- | --- |' : ''));
+console.log('"A/A": a second bare session set against the first, measured the same way (no difference to find: the noise floor).');
+console.log('\n| threads | batch | op | bare rows/s | codec rows/s | overhead (wall) | overhead (CPU) | A/A (wall / CPU) | ≤ 3 % |' + (baselineDist ? ' baseline overhead (wall) | baseline overhead (CPU) |' : ''));
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |' + (baselineDist ? ' --- | --- |' : ''));
 for (const r of results) {
   const ok = Math.min(r.overheadWall.codec, r.overheadCpu.codec) <= 0.03 ? 'yes' : 'no';
   console.log(
-    `| ${r.threads} | ${r.batch} | ${r.op} | ${k(r.rowsPerSecond.bare)} | ${k(r.rowsPerSecond.codec)} | ${pct(r.overheadWall.codec)} | ${pct(r.overheadCpu.codec)} | ${ok} |` +
+    `| ${r.threads} | ${r.batch} | ${r.op} | ${k(r.rowsPerSecond.bare)} | ${k(r.rowsPerSecond.codec)} | ${pct(r.overheadWall.codec)} | ${pct(r.overheadCpu.codec)} | ${pct(r.overheadWall.twin)} / ${pct(r.overheadCpu.twin)} | ${ok} |` +
       (baselineDist ? ` ${pct(r.overheadWall.baseline)} | ${pct(r.overheadCpu.baseline)} |` : ''),
   );
 }

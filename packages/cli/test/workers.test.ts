@@ -4,10 +4,12 @@
  * The workers run the built runtime (npx tsc -b first).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from 'aekit';
+import { MIN_POOL_ROWS, workersOption } from '../src/commands/encode.js';
 import { type Fixture, makeFixture, sampleRows } from '../../../test/runtime-fixtures.js';
 
 const ROWS = 3000;
@@ -65,6 +67,34 @@ describe('--workers', () => {
     expect(out[2]!.aez.equals(out[1]!.aez)).toBe(true);
     expect(out[2]!.npy.length).toBe(128 + ROWS * COLS * 4);
     expect(out[2]!.npy.equals(out[1]!.npy)).toBe(true);
+    // The default for uint8 input is uint8 rows, rounded where they are decoded (in the workers with 2):
+    // the same bytes with 1 and 2 workers, and what rounding the float32 rows gives.
+    const floats = new Float32Array(out[1]!.npy.buffer.slice(out[1]!.npy.byteOffset + 128, out[1]!.npy.byteOffset + out[1]!.npy.length));
+    for (const w of [1, 2]) {
+      const npy = join(dir, `w${w}-u8.npy`);
+      await run(['decompress', bundle.dir, join(dir, 'w1.aez'), '--out', npy, '--workers', String(w)]);
+      const bytes = readFileSync(npy);
+      expect(bytes.subarray(0, 128).toString('latin1')).toContain("'descr': '|u1'");
+      expect(bytes.subarray(128).equals(Buffer.from(Uint8ClampedArray.from(floats)))).toBe(true);
+    }
+  });
+
+  it('compress of a shard: workers reading the raw file themselves write what one worker and a .gz input give', async () => {
+    writeFileSync(join(dir, 'rows.idx.gz'), gzipSync(readFileSync(join(dir, 'rows.idx'))));
+    const aez: Record<string, Buffer> = {};
+    for (const [name, input, w] of [['raw1', 'rows.idx', 1], ['raw2', 'rows.idx', 2], ['gz2', 'rows.idx.gz', 2]] as const) {
+      const out = join(dir, `shard-${name}.aez`);
+      const json = JSON.parse(
+        await run(['compress', bundle.dir, join(dir, input), '--out', out, '--shard', '2/3', '--rows-per-chunk', '90', '--workers', String(w), '--json']),
+      ) as Record<string, unknown>;
+      expect(json).toMatchObject({ rows: 1000, firstRow: 1000, workers: w, bytesIn: 1000 * COLS });
+      aez[name] = readFileSync(out);
+    }
+    expect(aez['raw2']!.equals(aez['raw1']!)).toBe(true);
+    expect(aez['gz2']!.equals(aez['raw1']!)).toBe(true);
+    const back = join(dir, 'shard.npy');
+    await run(['decompress', bundle.dir, join(dir, 'shard-raw2.aez'), '--out', back]);
+    expect(readFileSync(back).length).toBe(128 + 1000 * COLS); // uint8 rows back, as they went in
   });
 
   it('encode, decode and eval give the same results with 1 and 2 workers', async () => {
@@ -82,6 +112,15 @@ describe('--workers', () => {
     expect(files[2]!.y.equals(files[1]!.y)).toBe(true);
     expect(files[2]!.psnr).toBeTypeOf('number');
     expect(files[2]!.psnr).toBe(files[1]!.psnr);
+  });
+
+  it('defaults to one worker below MIN_POOL_ROWS rows (a pool does not pay off there), else to the cores', () => {
+    const cores = availableParallelism();
+    expect(workersOption(undefined, 'cpu', MIN_POOL_ROWS - 1)).toBe(1);
+    expect(workersOption(undefined, 'cpu', MIN_POOL_ROWS)).toBe(cores);
+    expect(workersOption(undefined, 'auto', null)).toBe(cores); // a count not known in advance
+    expect(workersOption(undefined, 'cuda', 10 * MIN_POOL_ROWS)).toBe(1);
+    expect(workersOption('3', 'cpu', 10)).toBe(3);
   });
 
   it('refuses a --workers that is not a positive integer', async () => {

@@ -6,7 +6,7 @@
  */
 import { DataError } from '@aekit/core';
 import { assertFinite } from './check.js';
-import type { Dataset } from './dataset.js';
+import { type Dataset, uint8Rows } from './dataset.js';
 
 export interface IdxType {
   name: string;
@@ -95,8 +95,7 @@ export function parseIdx(bytes: Uint8Array, file: string): Dataset {
   checkIdxSize(h, bytes.length, file);
   const { rows, cols, headerBytes, totalBytes, type } = h;
   if (h.typeCode === IDX_UINT8) {
-    // A plain Uint8Array copy: `bytes` may be a Node Buffer, whose slice() is a view, not a copy.
-    return { data: new Uint8Array(bytes.subarray(headerBytes, totalBytes)), rows, cols, dtype: 'uint8', rowShape: h.dims.slice(1), source: file };
+    return { data: uint8Rows(bytes, headerBytes, totalBytes), rows, cols, dtype: 'uint8', rowShape: h.dims.slice(1), source: file };
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const data = new Float32Array(rows * cols);

@@ -7,7 +7,7 @@
  */
 import { DataError } from '@aekit/core';
 import { assertFinite } from './check.js';
-import type { Dataset } from './dataset.js';
+import { type Dataset, uint8Rows } from './dataset.js';
 import { writeFileAtomic } from './fs-atomic.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -131,8 +131,7 @@ export function parseNpy(bytes: Uint8Array, file: string): Dataset {
     fail(`${bytes.length - expected} unexpected bytes after the array data (from byte ${expected}); re-save the array with numpy.save`);
   }
   if (kind === 'u1') {
-    // A plain Uint8Array copy: `bytes` may be a Node Buffer, whose slice() is a view, not a copy.
-    return { data: new Uint8Array(bytes.subarray(h.dataOffset, expected)), rows, cols, dtype: 'uint8', rowShape: h.shape.slice(1), source: file };
+    return { data: uint8Rows(bytes, h.dataOffset, expected), rows, cols, dtype: 'uint8', rowShape: h.shape.slice(1), source: file };
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + h.dataOffset, n * size);
   const data = new Float32Array(n);

@@ -354,6 +354,12 @@ export interface RowStream {
   stream: ReadableStream<Uint8Array | Float32Array>;
   /** True when the file is read piece by piece rather than loaded whole. */
   streamed: boolean;
+  /**
+   * Where the rows lie as they are (uint8, back to back: row r at `offset + r × cols` of `path`) when
+   * the file is a raw uint8 IDX file, so that other readers (CodecPool workers) can read rows
+   * themselves in parallel. Absent for every other file (gzip, NPY, CSV, stdin).
+   */
+  file?: { path: string; offset: number };
 }
 
 export interface OpenRowStreamOptions extends CsvOptions {
@@ -407,7 +413,9 @@ async function streamUint8Idx(path: string, pieceBytes: number, hint: string): P
   await fh.close();
   if (!looksLikeIdx(head) || head[2] !== IDX_UINT8) return undefined;
   const src = await openRowSource(path, { format: 'idx' });
-  return { rows: src.rows, cols: src.cols, dtype: 'uint8', stream: rowSourceStream(src, pieceBytes), streamed: true };
+  // The header is 4 bytes of magic and a 4-byte size per dimension (openRowSource has checked it).
+  const file = { path, offset: 4 + 4 * head[3]! };
+  return { rows: src.rows, cols: src.cols, dtype: 'uint8', stream: rowSourceStream(src, pieceBytes), streamed: true, file };
 }
 
 /** Reads a row source front to back, `pieceBytes` of rows at a time, closing it at the end. */

@@ -37,6 +37,24 @@ describe('IDX', () => {
     expect(Array.from(gz.data)).toEqual(pixels);
   });
 
+  it('keeps uint8 rows in the buffer of a file read whole, and copies them out of a shared one', () => {
+    const pixels = Array.from({ length: 4 * 5 }, (_, i) => i * 3);
+    const own = new Uint8Array(idxBytes(0x08, [4, 5], pixels)); // a buffer of its own, as a whole-file read gives
+    const a = parseIdx(own, 'own.idx');
+    expect(a.data.buffer).toBe(own.buffer); // a view: no copy of a large file into fresh memory
+    expect(a.data.byteOffset).toBe(12);
+    expect(Array.from(a.data)).toEqual(pixels);
+    const pooled = Buffer.from(idxBytes(0x08, [4, 5], pixels)); // small Buffers share Node's pool
+    expect(pooled.byteLength).toBeLessThan(pooled.buffer.byteLength);
+    const b = parseIdx(pooled, 'pooled.idx');
+    expect(b.data.buffer).not.toBe(pooled.buffer);
+    expect(b.data.byteLength).toBe(b.data.buffer.byteLength);
+    expect(Buffer.isBuffer(b.data)).toBe(false);
+    expect(Array.from(b.data)).toEqual(pixels);
+    const npy = parseNpy(new Uint8Array(npyBytes({ descr: '|u1', shape: [4, 5], body: Uint8Array.from(pixels) })), 'own.npy');
+    expect(Array.from(npy.data)).toEqual(pixels);
+  });
+
   it('converts float and integer IDX types to float32', () => {
     expect(Array.from(parseIdx(idxBytes(0x0d, [1, 2], [1.5, -2]), 'f').data)).toEqual([1.5, -2]);
     expect(Array.from(parseIdx(idxBytes(0x0b, [2], [-3, 300]), 'f').data)).toEqual([-3, 300]);

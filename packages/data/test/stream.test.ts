@@ -102,6 +102,23 @@ describe('row streams', () => {
     }
   });
 
+  it('says where the rows of a raw uint8 IDX file lie (for readers of their own), and only there', async () => {
+    const raw = put('f-idx3-ubyte', idxBytes(0x08, [ROWS, 1, COLS], u8));
+    const rs = await openRowStream(raw);
+    expect(rs.file).toEqual({ path: raw, offset: 16 }); // 4 bytes of magic, 3 dimensions of 4 bytes
+    await rs.stream.cancel();
+    const bytes = readFileSync(raw);
+    for (let r = 0; r < ROWS; r += 7) expect(Array.from(bytes.subarray(16 + r * COLS, 16 + (r + 1) * COLS))).toEqual(Array.from(u8.slice(r * COLS, (r + 1) * COLS)));
+    const two = await openRowStream(put('f-idx2-ubyte', idxBytes(0x08, [ROWS, COLS], u8)));
+    expect(two.file?.offset).toBe(12);
+    await two.stream.cancel();
+    for (const path of [put('f-idx3-ubyte.gz', gzipSync(idxBytes(0x08, [ROWS, 1, COLS], u8))), files['float32 IDX'](), files['float32 NPY']()]) {
+      const other = await openRowStream(path);
+      expect(other.file, path).toBeUndefined();
+      await other.stream.cancel();
+    }
+  });
+
   it('loads other files whole: float IDX, NPY, CSV', async () => {
     for (const name of ['float32 IDX', 'float32 NPY', 'CSV with header'] as const) {
       const path = files[name]();

@@ -32,6 +32,7 @@ import {
   type CompressOptions,
   type CompressStream,
   type CompressStreamOptions,
+  type DecompressOptions,
   type DecompressResult,
   type DecompressStream,
   compress,
@@ -374,8 +375,8 @@ export class Codec {
   }
 
   /** `.aez` bytes → reconstructed rows; a file from another bundle, damaged or truncated → ContainerError. */
-  async decompress(bytes: Uint8Array): Promise<DecompressResult> {
-    return decompress(compressCodecOf(this), bytes);
+  async decompress(bytes: Uint8Array, options?: DecompressOptions): Promise<DecompressResult> {
+    return decompress(compressCodecOf(this), bytes, options);
   }
 
   /** Web-stream compression (rows in, container bytes out), one chunk of rows in memory at a time. */
@@ -384,8 +385,8 @@ export class Codec {
   }
 
   /** Web-stream decompression (container bytes in, reconstructed rows out). */
-  decompressStream(): DecompressStream {
-    return decompressStream(compressCodecOf(this));
+  decompressStream(options?: DecompressOptions): DecompressStream {
+    return decompressStream(compressCodecOf(this), options);
   }
 
   /**

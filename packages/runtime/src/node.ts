@@ -47,5 +47,5 @@ export type { Attempt, DeviceProvider, Platform } from './devices.js';
 export type { OrtModule } from '@aekit/core';
 // Worker pool (pool/): a Codec whose sessions run in worker threads (docs/scale.md).
 export { CodecPool } from './pool/pool-node.js';
-export type { PoolOptions } from './pool/pool-node.js';
+export type { CompressFileStream, PoolOptions, RowFile } from './pool/pool-node.js';
 export { RemoteCodec } from './pool/remote.js';

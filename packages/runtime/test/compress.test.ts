@@ -17,6 +17,7 @@ import {
   dequantizeLatents,
   quantizeLatents,
   readContainerHeader,
+  roundToUint8,
 } from '../src/compress/index.js';
 import { type LatentType as ValueType, float16BitsToFloat32, float32ToFloat16Bits, ransDecodeRows, ransEncodeRows } from '@aekit/core';
 import { FAKE_SHA, OTHER_SHA, TABLES_SHA, collect, fakeCodec, fakeRows, piecesOf } from './compress-fake.js';
@@ -354,6 +355,42 @@ describe('streaming', () => {
       expect(Float32Array.from(parts.flatMap((p) => Array.from(p)))).toEqual(expected);
       expect(ds.header?.rowCount).toBe(500);
     }
+  });
+
+  it('gives uint8 rows on request (outputDtype), equal to rounding the float rows, one-shot and streamed', async () => {
+    const codec = fakeCodec({ latentDim: 5 });
+    const rows = fakeRows(300, 5, 7).map((v) => v * 600); // decoded values from about −600 to 600
+    rows.set([2.5, 0, 3.5, 0, 254.5, 0, Number.NaN, 0], 0); // ties go to even; NaN decodes to NaN, stored as 0
+    const bytes = await compress(codec, rows, { latent: 'float32', rowsPerChunk: 64 });
+    const floats = (await decompress(codec, bytes)).data as Float32Array;
+    const want = Buffer.from(Uint8ClampedArray.from(floats));
+    expect(Array.from(want.subarray(0, 8))).toEqual([2, 0, 4, 0, 254, 0, 0, 0]); // x̂[2j + 1] = −z[j]: clamped to 0
+    const one = await decompress(codec, bytes, { outputDtype: 'uint8' });
+    expect(one.data).toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(one.data).equals(want)).toBe(true);
+    const parts: Array<Float32Array | Uint8Array> = [];
+    for await (const p of piecesOf(bytes, [777]).pipeThrough(decompressStream(codec, { outputDtype: 'uint8' })) as unknown as AsyncIterable<Uint8Array>) parts.push(p);
+    expect(parts.length).toBe(5);
+    expect(parts.every((p) => p instanceof Uint8Array)).toBe(true);
+    expect(Buffer.concat(parts.map((p) => Buffer.from(p))).equals(want)).toBe(true);
+    expect((await decompress(codec, bytes, { outputDtype: 'float32' })).data).toEqual(floats);
+    expect(() => decompressStream(codec, { outputDtype: 'int8' as 'uint8' })).toThrow(/outputDtype must be "float32" or "uint8"/);
+  });
+
+  it('roundToUint8 stores what a Uint8ClampedArray stores, for every kind of float32', () => {
+    const bits = new Uint32Array(300_000);
+    let s = 12345;
+    for (let i = 0; i < bits.length; i++) bits[i] = s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const values = [...new Float32Array(bits.buffer)];
+    for (let k = -3; k <= 258; k++) values.push(k, k + 0.5, Math.fround(k + 0.5 - 2 ** -16), Math.fround(k + 0.5 + 2 ** -16), k + 0.25);
+    values.push(Number.NaN, Infinity, -Infinity, -0, 2 ** -149, -(2 ** -149), 3.4e38, -3.4e38);
+    const f = Float32Array.from(values);
+    expect(Buffer.from(roundToUint8(f)).equals(Buffer.from(Uint8ClampedArray.from(f)))).toBe(true);
+    const into = new Uint8Array(f.length + 4).fill(7);
+    roundToUint8(f.subarray(0, 10), into.subarray(2, 12));
+    expect(Array.from(into.subarray(0, 2))).toEqual([7, 7]);
+    expect(Buffer.from(into.subarray(2, 12)).equals(Buffer.from(Uint8ClampedArray.from(f.subarray(0, 10))))).toBe(true);
+    expect(into[12]).toBe(7);
   });
 
   it('decodes only as fast as the reader reads, whatever the size of the written pieces', async () => {

@@ -8,8 +8,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countLatentSymbols, encodeLatentTables, fitLatentTables, sha256Hex } from '@aekit/core';
-import { BundleError, Codec, CodecPool, ContainerError, DisposedError, FingerprintError } from '../src/node.js';
+import { DataError, countLatentSymbols, encodeLatentTables, fitLatentTables, sha256Hex } from '@aekit/core';
+import { BundleError, Codec, CodecPool, ContainerError, DisposedError, FingerprintError, IoError } from '../src/node.js';
 import { fromWireError, toWireError } from '../src/pool/protocol.js';
 import { type Fixture, makeFixture, sampleRows } from '../../../test/runtime-fixtures.js';
 
@@ -98,6 +98,19 @@ describe('CodecPool', () => {
     expect(bytesOf((await pool.encode(nested)).data).equals(bytesOf((await codec.encode(nested)).data))).toBe(true);
   });
 
+  it('splits a large input into bounded tasks (buffers reused), with the bytes one Codec gives', async () => {
+    const n = 20_000; // 313 batches of 64: tasks of 8192 rows, more of them than workers
+    const u = sampleRows(n, COLS, 'uint8', 5) as Uint8Array;
+    const a = await codec.encode(u);
+    for (let round = 0; round < 2; round++) {
+      const b = await pool.encode(u); // the second round copies into buffers the workers handed back
+      expect(b.rows).toBe(n);
+      expect(bytesOf(b.data).equals(bytesOf(a.data))).toBe(true);
+    }
+    const back = await pool.decode(a.data);
+    expect(bytesOf(back.data).equals(bytesOf((await codec.decode(a.data)).data))).toBe(true);
+  });
+
   it('compresses and decompresses to the bytes one Codec gives (one-shot and streams, every latent type)', async () => {
     const u = sampleRows(ROWS, COLS, 'uint8', 7) as Uint8Array;
     for (const latent of ['entropy', 'uint8', 'float16'] as const) {
@@ -134,9 +147,65 @@ describe('CodecPool', () => {
       expect(pieces.length).toBe(Math.ceil(ROWS / 37)); // one piece per container chunk, as a Codec's stream
       expect(bytesOf(joined(pieces, pieces[0] instanceof Uint8Array ? Uint8Array : Float32Array)).equals(bytesOf(back1.data))).toBe(true);
     }
+    // uint8 rows asked of decompress: rounded in the workers, the bytes a Codec gives
+    const packed = await codec.compress(u, { rowsPerChunk: 37 });
+    const u8 = await codec.decompress(packed, { outputDtype: 'uint8' });
+    expect(u8.data).toBeInstanceOf(Uint8Array);
+    expect(bytesOf((await pool.decompress(packed, { outputDtype: 'uint8' })).data).equals(bytesOf(u8.data))).toBe(true);
+    const ds8 = pool.decompressStream({ outputDtype: 'uint8' });
+    const fed8 = (async () => {
+      const w = ds8.writable.getWriter();
+      await w.write(packed);
+      await w.close();
+    })();
+    const pieces8 = await collect(ds8.readable);
+    await fed8;
+    expect(pieces8.every((p) => p instanceof Uint8Array)).toBe(true);
+    expect(bytesOf(joined(pieces8, Uint8Array)).equals(bytesOf(u8.data))).toBe(true);
     // float32 rows, default latent type (entropy: the bundle has tables)
     const x = sampleRows(ROWS, COLS, 'float32', 8) as Float32Array;
     expect(Buffer.from(await pool.compress(x)).equals(Buffer.from(await codec.compress(x)))).toBe(true);
+  });
+
+  it('compressFile: workers read rows from the file, and the bytes are those one Codec gives for the same rows', async () => {
+    const u = sampleRows(ROWS, COLS, 'uint8', 11) as Uint8Array;
+    // 7 bytes before the rows (a header) and some after (a longer file): only [offset, offset + rows) counts.
+    const path = join(dir, 'rows.bin');
+    writeFileSync(path, Buffer.concat([Buffer.alloc(7, 0xee), Buffer.from(u), Buffer.alloc(5, 0xdd)]));
+    const first = 113;
+    const count = 700; // rows [113, 813): 19 chunks of 37, tasks of 8 chunks split across both workers
+    const want = u.subarray(first * COLS, (first + count) * COLS);
+    for (const latent of ['entropy', 'uint8', 'float16'] as const) {
+      const fc = pool.compressFile({ path, offset: 7 + first * COLS, rows: count }, { latent, rowsPerChunk: 37 });
+      const got = joined(await collect(fc.readable), Uint8Array);
+      const expected = await codec.compress(want, { latent, rowsPerChunk: 37 });
+      expect(Buffer.from(got).equals(Buffer.from(expected)), latent).toBe(true);
+      expect(fc.stats).toMatchObject({ latent, rows: count, chunks: Math.ceil(count / 37), bytesIn: count * COLS, bytesOut: expected.length });
+      const back = await codec.decompress(got as Uint8Array);
+      expect(back.header.inputDtype).toBe('uint8');
+      expect(back.rows).toBe(count);
+    }
+    // no rows: a header and an end record, as compress gives for none
+    const none = joined(await collect(pool.compressFile({ path, offset: 7, rows: 0 }).readable), Uint8Array) as Uint8Array;
+    expect(Buffer.from(none).equals(Buffer.from(await codec.compress(new Uint8Array(0))))).toBe(true);
+  });
+
+  it('compressFile: a file shorter than the rows asked for fails the stream with a DataError naming it', async () => {
+    const path = join(dir, 'short.bin');
+    writeFileSync(path, new Uint8Array(500 * COLS + 3));
+    const fc = pool.compressFile({ path, offset: 0, rows: ROWS }, { rowsPerChunk: 50 });
+    const e = await collect(fc.readable).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(DataError);
+    expect((e as DataError).file).toBe(path);
+    expect((e as DataError).message).toMatch(/file ends at byte 6003.*truncated/);
+    const missing = await collect(pool.compressFile({ path: join(dir, 'absent.bin'), offset: 0, rows: 10 }).readable).catch((err: unknown) => err);
+    expect(missing).toBeInstanceOf(IoError);
+    expect((missing as IoError).message).toMatch(/cannot open .*absent\.bin/);
+    expect(() => pool.compressFile({ path, offset: -1, rows: 1 })).toThrow(RangeError);
+    expect(() => pool.compressFile({ path, offset: 0, rows: 1.5 })).toThrow(/file\.rows must be a non-negative integer/);
+    // the pool still works after failed tasks
+    const u = sampleRows(10, COLS, 'uint8', 3) as Uint8Array;
+    expect(Buffer.from(await pool.compress(u)).equals(Buffer.from(await codec.compress(u)))).toBe(true);
   });
 
   it('re-creates worker errors with their class, code and place', async () => {

@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { AekitError, ContainerError, DataError, IoError, UsageError } from '@aekit/core';
 import { type CsvOptions, type DataFormat, openRowStream, parseDataFormat, writeStreamAtomic as writeStreamAtomicFile } from '@aekit/data';
-import { LATENT_TYPES, type LatentType, type Normalization } from '@aekit/runtime';
+import { CodecPool, type CompressStats, LATENT_TYPES, type LatentType, type Normalization } from '@aekit/runtime';
 import { type RuntimeCodec, WORKERS_HELP, loadCodec, workersOption } from './encode.js';
 import { type CliIO, type OutputOptions, ProgressBar, STDIO, addOutputOptions, csvOptions, printResult, withInput, withOutput } from '../io.js';
 import { SHARD_HELP, shardOption, shardRows, sliceRows } from '../shard.js';
@@ -141,6 +141,16 @@ export async function roundTripError(
 /** How to fix an unreadable input of compress (a positional argument, not --data). */
 const INPUT_HINT = 'give an IDX (.gz ok), NPY or CSV file of rows, or - for stdin';
 
+/** Passes pieces through, calling `after` once each has gone by. */
+function afterEach<T>(after: () => void): TransformStream<T, T> {
+  return new TransformStream({
+    transform(piece, controller) {
+      controller.enqueue(piece);
+      after();
+    },
+  });
+}
+
 /** Counts the rows going through a stream of row values and reports them to `onRows`. */
 function counting(cols: number, onRows: (rows: number) => void): TransformStream<Uint8Array | Float32Array, Uint8Array | Float32Array> {
   let values = 0;
@@ -238,16 +248,28 @@ export function register(program: Command, io: CliIO): void {
             : latent === 'entropy'
               ? ' (default: the bundle has latent tables)'
               : ' (default: the bundle has no latent tables to entropy-code with; re-export it from a finished training run to get them)';
-        // The header records the source dtype, so decompress gives uint8 data back as uint8.
-        const cs = codec.compressStream({ latent, rows: count, inputDtype: src.dtype, ...(rowsPerChunk !== undefined ? { rowsPerChunk } : {}) });
         const bar = new ProgressBar(io, o);
-        const picked = shard === undefined ? src.stream : src.stream.pipeThrough(sliceRows(src.cols, slice.start, slice.end));
-        const rows = bar.active ? picked.pipeThrough(counting(src.cols, (n) => bar.update('compress', n, count, ` ${n}/${count} rows`))) : picked;
+        const progress = (n: number) => bar.update('compress', n, count, ` ${n}/${count} rows`);
+        const chunking = rowsPerChunk !== undefined ? { rowsPerChunk } : {};
+        let container: { readable: ReadableStream<Uint8Array>; readonly stats: CompressStats };
+        if (codec instanceof CodecPool && src.file !== undefined) {
+          // Rows stored as they are (raw uint8 IDX): each worker reads its own rows from the file, so
+          // this thread neither reads nor copies them (docs/scale.md, "Worker pool").
+          await src.stream.cancel();
+          const fc = codec.compressFile({ path: src.file.path, offset: src.file.offset + slice.start * src.cols, rows: count }, { latent, ...chunking });
+          container = bar.active ? { readable: fc.readable.pipeThrough(afterEach(() => progress(fc.stats.rows))), get stats() { return fc.stats; } } : fc;
+        } else {
+          // The header records the source dtype, so decompress gives uint8 data back as uint8.
+          const cs = codec.compressStream({ latent, rows: count, inputDtype: src.dtype, ...chunking });
+          const picked = shard === undefined ? src.stream : src.stream.pipeThrough(sliceRows(src.cols, slice.start, slice.end));
+          const rows = bar.active ? picked.pipeThrough(counting(src.cols, progress)) : picked;
+          container = { readable: rows.pipeThrough(cs), get stats() { return cs.stats; } };
+        }
         const t0 = performance.now();
-        const written = await withOutput(o.out, io, '.aez', (out) => writeStreamAtomic(out, rows.pipeThrough(cs)));
+        const written = await withOutput(o.out, io, '.aez', (out) => writeStreamAtomic(out, container.readable));
         bar.clear();
         const seconds = (performance.now() - t0) / 1000;
-        const s = cs.stats;
+        const s = container.stats;
         const rawBytes = count * src.cols * (src.dtype === 'uint8' ? 1 : 4);
         const out = o.out === STDIO ? '<stdout>' : o.out;
         const result: Record<string, unknown> = {

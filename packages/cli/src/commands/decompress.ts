@@ -14,7 +14,7 @@ import { type Command, Option } from 'commander';
 import { ContainerError, DataError, UsageError } from '@aekit/core';
 import { type CliIO, type OutputOptions, ProgressBar, STDIO, addOutputOptions, printResult, withInput, withOutput } from '../io.js';
 import { formatBytes, parseDevice, writeStreamAtomic } from './compress.js';
-import { readContainerHeader } from '@aekit/runtime';
+import { type ContainerHeader, readContainerHeader, roundToUint8 } from '@aekit/runtime';
 import { WORKERS_HELP, loadCodec, workersOption } from './encode.js';
 
 export type OutputFormat = 'npy' | 'idx';
@@ -57,14 +57,7 @@ function outputFormat(path: string): OutputFormat {
 
 /** Row values → output bytes: uint8 clipped and rounded, or float32 (little-endian NPY, big-endian IDX). */
 function encodeRows(values: Float32Array | Uint8Array, dtype: OutDtype, format: OutputFormat): Uint8Array {
-  if (dtype === 'uint8') {
-    if (values instanceof Uint8Array) return values;
-    // Uint8ClampedArray conversion clamps to 0..255, rounds half to even (as the exporter's uint8 output
-    // graphs do with ONNX Round) and maps NaN to 0, natively: ~5× faster than a Math.round loop.
-    const out = new Uint8ClampedArray(values.length);
-    out.set(values);
-    return new Uint8Array(out.buffer);
-  }
+  if (dtype === 'uint8') return values instanceof Uint8Array ? values : roundToUint8(values);
   const f = values instanceof Float32Array ? values : Float32Array.from(values);
   if (format === 'npy') return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
   const out = new Uint8Array(f.length * 4);
@@ -109,16 +102,18 @@ export function register(program: Command, io: CliIO): void {
           cause: e,
         });
       }
-      const workers = workersOption(o.workers, o.device, await containerRows(file));
+      const head = await containerHeader(file);
+      const workers = workersOption(o.workers, o.device, head === undefined ? null : head.rowCount);
       const codec = await loadCodec(bundle, parseDevice(o), workers);
       try {
         const cols = codec.manifest.inputDim;
         const headerBytes = format === 'npy' ? NPY_HEADER_BYTES : IDX_HEADER_BYTES;
         let rows = 0;
-        const ds = codec.decompressStream();
-        // Known once the container's header is read (before the first rows): what was compressed
-        // (header byte 52) decides, so uint8 pixels come back as uint8 unless --output-dtype says otherwise.
-        let dtype: OutDtype | undefined = o.outputDtype;
+        // What was compressed (header byte 52) decides, so uint8 pixels come back as uint8 unless
+        // --output-dtype says otherwise. Known before the rows when the header could be read here: then
+        // rows are rounded to uint8 where they are decoded (in the workers), else below, piece by piece.
+        let dtype: OutDtype | undefined = o.outputDtype ?? (head === undefined ? undefined : head.inputDtype === 'uint8' ? 'uint8' : codec.manifest.outputDtype);
+        const ds = codec.decompressStream(dtype === 'uint8' ? { outputDtype: 'uint8' } : {});
         const dtypeNow = (): OutDtype => (dtype ??= ds.header?.inputDtype === 'uint8' ? 'uint8' : codec.manifest.outputDtype);
         const bar = new ProgressBar(io, o);
         let bytesRead = 0;
@@ -182,18 +177,18 @@ export function register(program: Command, io: CliIO): void {
   });
 }
 
-/** The row count a container's header declares (null when unknown or unreadable: the reader reports that later). */
-async function containerRows(file: string): Promise<number | null> {
+/** A container's header (undefined when unreadable: the reader reports why when it gets there). */
+async function containerHeader(file: string): Promise<ContainerHeader | undefined> {
   try {
     const fh = await open(file, 'r');
     try {
       const head = new Uint8Array(1 << 20);
       const { bytesRead } = await fh.read(head, 0, head.length, 0);
-      return readContainerHeader(head.subarray(0, bytesRead)).rowCount;
+      return readContainerHeader(head.subarray(0, bytesRead));
     } finally {
       await fh.close();
     }
   } catch {
-    return null;
+    return undefined;
   }
 }

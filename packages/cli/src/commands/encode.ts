@@ -23,15 +23,15 @@ export interface RuntimeCliOptions {
 export type RuntimeCodec = Codec | CodecPool;
 
 export const WORKERS_HELP =
-  'worker threads, each with its own sessions, --threads divided among them (default: the cores for 65536 rows or more, else 1; 1: run in this thread)';
+  'worker threads, each with its own sessions, --threads divided among them (default: the cores for 524288 rows or more, else 1; 1: run in this thread)';
 
 /**
- * Inputs with fewer rows run in this thread by default: starting a pool (a worker per core, each
- * loading onnxruntime and the bundle) costs ~0.23–0.27 s more than Codec.load on this repo's 2-core
- * machine (CodecPool.load vs Codec.load of the Fashion-MNIST bundle), about what one thread takes to
- * compress 60 000 rows; docs/scale.md.
+ * Inputs with fewer rows run in this thread by default. A pool costs ~0.15–0.25 s more to start than
+ * Codec.load, and each fresh worker runs its first ~150 000 rows slower while V8 compiles the hot
+ * code, so on this repo's 2-core machine the README's Fashion-MNIST model compressed 200 000 rows 17 %
+ * slower as a whole command with 2 workers, and 600 000 rows 7 % faster (docs/scale.md).
  */
-export const MIN_POOL_ROWS = 65536;
+export const MIN_POOL_ROWS = 524288;
 
 /**
  * --workers: the number given, else the cores (os.availableParallelism()) when the input has at least

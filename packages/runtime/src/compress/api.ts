@@ -87,6 +87,15 @@ export interface DecompressResult {
   cols: number;
 }
 
+export interface DecompressOptions {
+  /**
+   * The type of the rows given back. Default: the decoder's (float32, or uint8 for a bundle exported
+   * with uint8 output). `uint8` converts float rows where they are decoded — clamped to 0..255, rounded
+   * half to even as the exporter's uint8 graphs round, NaN → 0 — so no float copy of them is kept.
+   */
+  outputDtype?: 'float32' | 'uint8';
+}
+
 export const DEFAULT_ROWS_PER_CHUNK = 1024;
 
 function latentRange(m: CompressManifest, latentType: LatentType): { min: Float32Array; max: Float32Array } {
@@ -243,8 +252,9 @@ export function expectations(bundle: Pick<CompressCodec, 'manifest' | 'latentTab
 }
 
 /** `.aez` bytes → reconstructed rows. Refuses a file made by another model, damaged or truncated. */
-export async function decompress(codec: CompressCodec, bytes: Uint8Array): Promise<DecompressResult> {
+export async function decompress(codec: CompressCodec, bytes: Uint8Array, options: DecompressOptions = {}): Promise<DecompressResult> {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('decompress takes the container as a Uint8Array');
+  const uint8 = wantsUint8(options);
   const reader = new ContainerReader(expectations(codec));
   reader.push(bytes);
   const parts: Array<Float32Array | Uint8Array> = [];
@@ -252,7 +262,7 @@ export async function decompress(codec: CompressCodec, bytes: Uint8Array): Promi
   let rows = 0;
   for (let r = reader.next(); r !== undefined; r = reader.next()) {
     if (r.kind !== 'chunk') continue;
-    const out = await decodeChunk(codec, r.latents, r.rows);
+    const out = await decodeChunk(codec, r.latents, r.rows, uint8);
     const h = reader.parsedHeader!;
     // Preallocate the whole result when the header's row count is credible (its latents fit in the
     // bytes given): one copy instead of parts + concatenation. The reader refuses extra rows. An
@@ -280,10 +290,34 @@ export async function decompress(codec: CompressCodec, bytes: Uint8Array): Promi
   return { header, data, rows, cols };
 }
 
-async function decodeChunk(codec: CompressCodec, latents: Float32Array, rows: number): Promise<Float32Array | Uint8Array> {
+async function decodeChunk(codec: CompressCodec, latents: Float32Array, rows: number, uint8: boolean): Promise<Float32Array | Uint8Array> {
   const out = await codec.decode(latents);
   if (out.length !== rows * codec.manifest.inputDim) {
     throw new TypeError(`decoder returned ${out.length} values for ${rows} rows of ${codec.manifest.inputDim}`);
+  }
+  return uint8 && out instanceof Float32Array ? roundToUint8(out) : out;
+}
+
+/** Whether DecompressOptions ask for uint8 rows (a TypeError for anything but the two types). */
+export function wantsUint8(options: DecompressOptions): boolean {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const t = options.outputDtype;
+  if (t !== undefined && t !== 'float32' && t !== 'uint8') throw new TypeError(`outputDtype must be "float32" or "uint8", got ${JSON.stringify(t)}`);
+  return t === 'uint8';
+}
+
+/** 1.5 × 2^52: `x + ROUND_HALF_EVEN − ROUND_HALF_EVEN` rounds a double below 2^51 to an integer, ties to even. */
+const ROUND_HALF_EVEN = 6755399441055744;
+
+/**
+ * Float rows → uint8 (into `out` when given, else a new array): clamped to 0..255, rounded half to
+ * even (as ONNX Round in the exporter's uint8 graphs), NaN → 0: what a Uint8ClampedArray stores.
+ * A loop: faster in V8 than `Uint8ClampedArray.prototype.set` from a Float32Array.
+ */
+export function roundToUint8(values: Float32Array, out: Uint8Array = new Uint8Array(values.length)): Uint8Array {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    out[i] = v > 0 ? (v < 255 ? v + ROUND_HALF_EVEN - ROUND_HALF_EVEN : 255) : 0;
   }
   return out;
 }
@@ -381,7 +415,8 @@ export interface DecompressStream extends ReadableWritablePair<Float32Array | Ui
  * readable side wants more, so memory stays at one written piece plus one decoded chunk whatever the
  * piece size. Errors (ContainerError with a code, FingerprintError) fail both sides.
  */
-export function decompressStream(codec: CompressCodec): DecompressStream {
+export function decompressStream(codec: CompressCodec, options: DecompressOptions = {}): DecompressStream {
+  const uint8 = wantsUint8(options);
   const reader = new ContainerReader(expectations(codec));
   let out!: ReadableStreamDefaultController<Float32Array | Uint8Array>;
   let wake: (() => void) | undefined;
@@ -411,7 +446,7 @@ export function decompressStream(codec: CompressCodec): DecompressStream {
       if (r.kind !== 'chunk') continue;
       while ((out.desiredSize ?? 1) <= 0 && !hasCancelled) await new Promise<void>((resolve) => (wake = resolve));
       if (hasCancelled) throw cancelled ?? new TypeError('the readable side was cancelled');
-      const rows = await decodeChunk(codec, r.latents, r.rows);
+      const rows = await decodeChunk(codec, r.latents, r.rows, uint8);
       if (hasCancelled) throw cancelled ?? new TypeError('the readable side was cancelled');
       out.enqueue(rows);
     }

@@ -10,6 +10,7 @@ export {
   compressStream,
   decompressStream,
   readContainerHeader,
+  roundToUint8,
   containerSize,
   DEFAULT_ROWS_PER_CHUNK,
 } from './api.js';
@@ -20,6 +21,7 @@ export type {
   CompressStreamOptions,
   CompressStats,
   CompressStream,
+  DecompressOptions,
   DecompressStream,
   DecompressResult,
 } from './api.js';

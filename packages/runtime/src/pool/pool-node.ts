@@ -14,8 +14,10 @@ import { Worker } from 'node:worker_threads';
 import { BackendError, DisposedError } from '@aekit/core';
 import { readBundleSource } from '../bundle-node.js';
 import type { BundleBytes, LoadOptions } from '../codec.js';
-import { type WireBundle, wireOptions } from './protocol.js';
-import { Connection, RemoteCodec } from './remote.js';
+import type { CompressOptions, CompressStats } from '../compress/api.js';
+import { encodeEndRecord } from '../compress/format.js';
+import { type CompressResult, type WireBundle, wireOptions } from './protocol.js';
+import { CHUNKS_PER_TASK, Connection, RemoteCodec, STREAM_WINDOW_PER_WORKER } from './remote.js';
 
 export interface PoolOptions extends LoadOptions {
   /** Worker threads, each with its own sessions. Default: the cores (os.availableParallelism()). */
@@ -35,6 +37,22 @@ function workerScript(): URL {
     throw new BackendError(`the CodecPool worker script ${fileURLToPath(url)} is missing: build @aekit/runtime (npx tsc -b)`);
   }
   return url;
+}
+
+/** Uint8 rows stored back to back in a file (a raw uint8 IDX file's data, for one): what compressFile reads. */
+export interface RowFile {
+  /** The file; each worker opens and reads it while the stream runs. */
+  path: string;
+  /** Byte offset of the first row. */
+  offset: number;
+  /** How many rows, each the bundle's inputDim bytes. */
+  rows: number;
+}
+
+/** compressFile's output: the container's bytes, and statistics (final once the stream has closed). */
+export interface CompressFileStream {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly stats: CompressStats;
 }
 
 function count(name: string, v: unknown): number {
@@ -77,5 +95,85 @@ export class CodecPool extends RemoteCodec {
     };
     const info = await RemoteCodec.connectAll(connections, bytes, { ...wireOptions(load), threads: threadsEach }, close);
     return new CodecPool(connections, info, close);
+  }
+
+  /**
+   * As compressStream over the rows of `file`, with the same bytes, but each worker reads its rows
+   * from the file itself: the caller's thread only orders the results, so compression scales with the
+   * workers instead of stopping at what one thread can read and hand out. The header records uint8
+   * input. A file that ends early fails the stream with a DataError naming it.
+   */
+  compressFile(file: RowFile, options: CompressOptions = {}): CompressFileStream {
+    this.live();
+    const view = this.compressView();
+    if (typeof file !== 'object' || file === null || typeof file.path !== 'string' || file.path === '') {
+      throw new TypeError('file must be { path, offset, rows } with a non-empty path');
+    }
+    for (const k of ['offset', 'rows'] as const) {
+      const v = file[k];
+      if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`file.${k} must be a non-negative integer, got ${String(v)}`);
+    }
+    const { path, offset, rows: total } = file;
+    const cols = this.manifest.inputDim;
+    const writer = this.writerFor(view, options, total, 'uint8');
+    const h = writer.header;
+    const taskRows = h.rowsPerChunk * CHUNKS_PER_TASK;
+    const limit = this.workers * STREAM_WINDOW_PER_WORKER;
+    const stats = { rows: 0, chunks: 0, clamped: 0, bytesIn: 0, bytesOut: 0 };
+    const pending: Array<Promise<CompressResult>> = [];
+    let next = 0;
+    let nextChunk = 0;
+    let started = false;
+    // Tasks on whole chunks from row 0, as compressStream cuts them: the same records, in order.
+    const dispatch = () => {
+      while (pending.length < limit && next < total) {
+        const firstRow = next;
+        const firstChunk = nextChunk;
+        const rows = Math.min(taskRows, total - firstRow);
+        const t = this.submit<CompressResult>(() => [
+          { op: 'compressFile', header: h, path, offset: offset + firstRow * cols, rows, firstChunk, firstRow },
+          [],
+        ]);
+        t.catch(() => undefined); // awaited in order by pull
+        pending.push(t);
+        next += rows;
+        nextChunk += Math.ceil(rows / h.rowsPerChunk);
+      }
+    };
+    const emit = (controller: ReadableStreamDefaultController<Uint8Array>, b: Uint8Array) => {
+      stats.bytesOut += b.length;
+      controller.enqueue(b);
+    };
+    const readable = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        if (!started) {
+          started = true;
+          emit(controller, writer.headerBytes());
+          dispatch();
+          return;
+        }
+        if (pending.length === 0) {
+          emit(controller, encodeEndRecord(total, nextChunk));
+          controller.close();
+          return;
+        }
+        const r = await pending.shift()!;
+        stats.rows += r.rows;
+        stats.chunks += r.chunks;
+        stats.clamped += r.clamped;
+        stats.bytesIn += r.rows * cols;
+        dispatch();
+        emit(controller, r.records);
+      },
+      cancel: () => {
+        next = total; // nothing more is sent; tasks in flight finish and are dropped
+      },
+    });
+    return {
+      readable,
+      get stats(): CompressStats {
+        return { latent: h.latentType, ...stats };
+      },
+    };
   }
 }

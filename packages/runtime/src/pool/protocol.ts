@@ -26,7 +26,7 @@ import type { Attempt } from '../devices.js';
 import type { ContainerHeader } from '../compress/format.js';
 
 /** Bumped when a message changes shape: a worker built from another version is refused at load. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** What both sides of the protocol need from a port: Node's Worker / MessagePort and a browser Worker fit. */
 export interface Endpoint {
@@ -58,12 +58,18 @@ export type Request =
    * `segments`: row counts run as separate calls, outputs concatenated (so a task of several container
    * chunks runs exactly the batches the one-thread path runs); absent: one call over all rows.
    */
-  | { id: number; op: 'run'; method: RunMethod; data: Float32Array | Uint8Array; rows: number; segments?: number[] }
+  /** `uint8`: float outputs rounded to uint8 in the worker (DecompressOptions.outputDtype). */
+  | { id: number; op: 'run'; method: RunMethod; data: Float32Array | Uint8Array; rows: number; segments?: number[]; uint8?: boolean }
   /**
    * Rows → the chunk records of a container with `header`, numbered from chunk `firstChunk` at row
    * `firstRow` (each record's CRC binds its place in the whole container).
    */
   | { id: number; op: 'compress'; header: ContainerHeader; data: Float32Array | Uint8Array; firstChunk: number; firstRow: number }
+  /**
+   * As `compress`, for `rows` uint8 rows the worker reads itself from byte `offset` of the file at
+   * `path` (Node workers only: CodecPool.compressFile).
+   */
+  | { id: number; op: 'compressFile'; header: ContainerHeader; path: string; offset: number; rows: number; firstChunk: number; firstRow: number }
   | { id: number; op: 'dispose' };
 
 /** What `load` answers: the loaded Codec's read-only facts. */

@@ -17,11 +17,13 @@ import {
   type CompressStats,
   type CompressStream,
   type CompressStreamOptions,
+  type DecompressOptions,
   type DecompressResult,
   type DecompressStream,
   concatBytes,
   expectations,
   makeHeader,
+  wantsUint8,
   type CompressCodec,
 } from '../compress/api.js';
 import { type ContainerHeader, type InputDtype, encodeEndRecord } from '../compress/format.js';
@@ -53,9 +55,11 @@ const SPARE_BYTES = 128 << 20;
  * Tasks a stream form keeps in flight per worker (results wait here to leave in order). More than a
  * worker holds at once, so that one slow task does not leave the other workers idle behind it.
  */
-const STREAM_WINDOW_PER_WORKER = 4;
+export const STREAM_WINDOW_PER_WORKER = 4;
 /** Container chunks per worker task in the stream forms (8 × 1024 rows by default). */
 export const CHUNKS_PER_TASK = 8;
+/** Rows per worker task of encode / decode / reconstruct at most (rounded up to whole batches). */
+const TASK_ROWS = 8192;
 
 type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -256,16 +260,17 @@ export class RemoteCodec implements AsyncDisposable {
   }
 
   /** As Codec.decompress: `.aez` bytes → reconstructed rows (the reader runs here, the decoder in the workers). */
-  async decompress(bytes: Uint8Array): Promise<DecompressResult> {
+  async decompress(bytes: Uint8Array, options: DecompressOptions = {}): Promise<DecompressResult> {
     this.live();
     const view = this.compressView();
     if (!(bytes instanceof Uint8Array)) throw new TypeError('decompress takes the container as a Uint8Array');
+    const uint8 = wantsUint8(options);
     const reader = new ContainerReader(expectations(view));
     reader.push(bytes);
     const tasks: Array<Promise<RunResult>> = [];
     const group = new ChunkGroup(this.manifest.latentDim);
     const submit = () => {
-      const t = this.decodeTask(group.take());
+      const t = this.decodeTask(group.take(), uint8);
       t.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
       tasks.push(t);
     };
@@ -281,8 +286,8 @@ export class RemoteCodec implements AsyncDisposable {
     const cols = header.inputDim;
     let rows = 0;
     for (const r of results) rows += r.rows;
-    const uint8 = results.length > 0 ? results[0]!.data instanceof Uint8Array : this.manifest.outputDtype === 'uint8';
-    const data = uint8 ? new Uint8Array(rows * cols) : new Float32Array(rows * cols);
+    const bytesOut = results.length > 0 ? results[0]!.data instanceof Uint8Array : uint8 || this.manifest.outputDtype === 'uint8';
+    const data = bytesOut ? new Uint8Array(rows * cols) : new Float32Array(rows * cols);
     let o = 0;
     for (const r of results) {
       data.set(r.data, o);
@@ -381,9 +386,10 @@ export class RemoteCodec implements AsyncDisposable {
    * As Codec.decompressStream: container bytes in, reconstructed rows out (one piece per container
    * chunk). The reader runs here; chunks are decoded CHUNKS_PER_TASK at a time in the workers.
    */
-  decompressStream(): DecompressStream {
+  decompressStream(options: DecompressOptions = {}): DecompressStream {
     this.live();
     const view = this.compressView();
+    const uint8 = wantsUint8(options);
     const reader = new ContainerReader(expectations(view));
     const group = new ChunkGroup(this.manifest.latentDim);
     const pending: Array<{ task: Promise<RunResult>; rows: number[] }> = [];
@@ -400,7 +406,7 @@ export class RemoteCodec implements AsyncDisposable {
     };
     const submit = () => {
       const rows = [...group.rows];
-      const task = this.decodeTask(group.take());
+      const task = this.decodeTask(group.take(), uint8);
       task.catch(() => undefined); // awaited in order by collect
       pending.push({ task, rows });
     };
@@ -457,12 +463,12 @@ export class RemoteCodec implements AsyncDisposable {
 
   // -------------------------------------------------------------------------------------------
 
-  private live(): void {
+  protected live(): void {
     if (this.disposed) throw new DisposedError();
   }
 
   /** What the container code needs (manifest and tables); a `part` bundle cannot compress. */
-  private compressView(): CompressCodec {
+  protected compressView(): CompressCodec {
     const part = this.manifest.part;
     if (part !== undefined) {
       throw new BundleError(`compression needs a whole bundle (encoder and decoder); this one is the ${part} alone (manifest part "${part}"): export the model without --part`);
@@ -472,7 +478,7 @@ export class RemoteCodec implements AsyncDisposable {
   }
 
   /** The writer a one-thread compress would use: it validates the options and writes header bytes. */
-  private writerFor(view: CompressCodec, options: CompressOptions, rowCount: number | null, dtype: InputDtype): ContainerWriter {
+  protected writerFor(view: CompressCodec, options: CompressOptions, rowCount: number | null, dtype: InputDtype): ContainerWriter {
     const header = makeHeader(view, options, rowCount, dtype);
     if (header.latentType === 'entropy' && (view.latentTables === undefined || view.manifest.files.latentTables === undefined)) {
       // makeHeader has already thrown the RangeError naming the fix; this only narrows the type.
@@ -488,13 +494,15 @@ export class RemoteCodec implements AsyncDisposable {
     });
   }
 
-  private decodeTask(g: { data: Float32Array; rows: number; segments: number[] }): Promise<RunResult> {
-    return this.submit<RunResult>(() => [{ op: 'run', method: 'decode', data: g.data, rows: g.rows, segments: g.segments }, [g.data.buffer as ArrayBuffer]]);
+  private decodeTask(g: { data: Float32Array; rows: number; segments: number[] }, uint8: boolean): Promise<RunResult> {
+    return this.submit<RunResult>(() => [{ op: 'run', method: 'decode', data: g.data, rows: g.rows, segments: g.segments, uint8 }, [g.data.buffer as ArrayBuffer]]);
   }
 
   /**
    * encode / decode / reconstruct: the rows checked and converted here as a Codec does, then split
-   * into one contiguous part per worker on multiples of the batch size, and the results joined in order.
+   * into contiguous parts on multiples of the batch size — one per worker, or TASK_ROWS rows each when
+   * that is smaller — and the results joined in order. Parts of bounded size keep a large input from
+   * being copied whole into fresh memory: each part is copied into a buffer a worker has handed back.
    */
   private async runRows(method: RunMethod, input: RowsInput, rows: number | undefined): Promise<Rows> {
     this.live();
@@ -506,7 +514,7 @@ export class RemoteCodec implements AsyncDisposable {
     const inCols = method === 'decode' ? m.latentDim : m.inputDim;
     const n = x.rows;
     const batches = Math.max(1, Math.ceil(n / this.batchSize));
-    const perPart = Math.ceil(batches / Math.min(this.workers, batches)) * this.batchSize;
+    const perPart = Math.min(Math.ceil(batches / Math.min(this.workers, batches)), Math.ceil(TASK_ROWS / this.batchSize)) * this.batchSize;
     const parts: Array<Promise<RunResult>> = [];
     for (let first = 0; first < n || (n === 0 && first === 0); first += perPart) {
       const end = Math.min(n, first + perPart);
@@ -559,7 +567,7 @@ export class RemoteCodec implements AsyncDisposable {
   }
 
   /** Queues a task for the least busy worker (at most IN_FLIGHT_PER_WORKER each). */
-  private submit<T>(build: Task['build']): Promise<T> {
+  protected submit<T>(build: Task['build']): Promise<T> {
     if (this.disposed) return Promise.reject(new DisposedError());
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ build, resolve: resolve as (v: unknown) => void, reject });

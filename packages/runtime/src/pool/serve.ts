@@ -5,6 +5,7 @@
  */
 import { BundleError, DisposedError } from '@aekit/core';
 import type { Rows, RowsInput } from '../codec.js';
+import { roundToUint8 } from '../compress/api.js';
 import { ContainerWriter } from '../compress/writer.js';
 import type { ContainerHeader } from '../compress/format.js';
 import type { LatentTables, BundleManifest } from '@aekit/core';
@@ -40,10 +41,17 @@ export interface ServedCodec {
 export type CodecOpener = (bundle: WireBundle, options: WireLoadOptions) => Promise<ServedCodec>;
 
 /**
- * Serves one Codec over `endpoint` (a worker's `self` or `parentPort`): answers every request until
- * `dispose`. Requests are handled as they arrive; onnxruntime runs them one at a time.
+ * Fills `into` with the bytes of the file at `path` from byte `offset`, or throws (a DataError naming
+ * the file when it ends first). Node workers have one; browser workers cannot read files.
  */
-export function serveCodec(endpoint: Endpoint, open: CodecOpener): void {
+export type FileReader = (path: string, offset: number, into: Uint8Array) => Promise<void>;
+
+/**
+ * Serves one Codec over `endpoint` (a worker's `self` or `parentPort`): answers every request until
+ * `dispose`. Requests are handled as they arrive; onnxruntime runs them one at a time. `readFile`
+ * serves `compressFile` requests (Node workers).
+ */
+export function serveCodec(endpoint: Endpoint, open: CodecOpener, readFile?: FileReader): void {
   let codec: ServedCodec | undefined;
   let loading: Promise<ServedCodec> | undefined;
   const reply = (r: Response, transfer: ArrayBuffer[] = []) => endpoint.postMessage(r, transfer);
@@ -91,12 +99,25 @@ export function serveCodec(endpoint: Endpoint, open: CodecOpener): void {
       }
       case 'run': {
         const c = await loaded();
-        const r = await runSegments(c, req.method, req.data, req.rows, req.segments);
+        const r = await runSegments(c, req.method, req.data, req.rows, req.segments, req.uint8 === true);
         return [r, transferOf(r.data)];
       }
       case 'compress': {
         const r = await compressChunks(await loaded(), req.header, req.data, req.firstChunk, req.firstRow);
         return [r, transferOf(r.records)];
+      }
+      case 'compressFile': {
+        if (readFile === undefined) throw new TypeError('this worker cannot read files: compressFile runs in CodecPool (Node) workers');
+        const c = await loaded();
+        // Read here, into memory reused from task to task: the caller's thread never touches the rows.
+        const rows = u8Scratch.take(req.rows * c.manifest.inputDim);
+        try {
+          await readFile(req.path, req.offset, rows);
+          const r = await compressChunks(c, req.header, rows, req.firstChunk, req.firstRow);
+          return [r, transferOf(r.records)];
+        } finally {
+          u8Scratch.give(rows);
+        }
       }
       case 'dispose': {
         const c = codec ?? (loading === undefined ? undefined : await loading.catch(() => undefined));
@@ -110,17 +131,22 @@ export function serveCodec(endpoint: Endpoint, open: CodecOpener): void {
   }
 }
 
-/** Runs `method` over each segment of rows (one call each), outputs back to back in one array. */
+/**
+ * Runs `method` over each segment of rows (one call each), outputs back to back in one array; with
+ * `uint8`, float outputs are rounded into a uint8 array as they come (a quarter of the memory to fill
+ * and to move).
+ */
 async function runSegments(
   codec: ServedCodec,
   method: 'encode' | 'decode' | 'reconstruct',
   data: Float32Array | Uint8Array,
   rows: number,
   segments: readonly number[] | undefined,
+  uint8: boolean,
 ): Promise<RunResult> {
   if (segments === undefined || segments.length <= 1) {
     const r = await codec[method](data, rows);
-    return { data: r.data, rows: r.rows, cols: r.cols };
+    return { data: uint8 && r.data instanceof Float32Array ? roundToUint8(r.data) : r.data, rows: r.rows, cols: r.cols };
   }
   const inCols = data.length / rows;
   let out: Float32Array | Uint8Array | undefined;
@@ -129,24 +155,32 @@ async function runSegments(
   for (const n of segments) {
     const r = await codec[method](data.subarray(at * inCols, (at + n) * inCols), n);
     cols = r.cols;
-    out ??= r.data instanceof Uint8Array ? new Uint8Array(rows * cols) : new Float32Array(rows * cols);
-    out.set(r.data, at * cols);
+    out ??= uint8 || r.data instanceof Uint8Array ? new Uint8Array(rows * cols) : new Float32Array(rows * cols);
+    if (out instanceof Uint8Array && r.data instanceof Float32Array) roundToUint8(r.data, out.subarray(at * cols, (at + n) * cols));
+    else out.set(r.data, at * cols);
     at += n;
   }
   return { data: out!, rows, cols };
 }
 
-/** Float32 scratch arrays of this worker, reused by the tasks (two may be in flight at once). */
-const scratch = {
-  free: [] as Float32Array[],
-  take(length: number): Float32Array {
-    const i = this.free.findIndex((a) => a.length >= length);
-    return i >= 0 ? this.free.splice(i, 1)[0]!.subarray(0, length) : new Float32Array(length);
-  },
-  give(a: Float32Array): void {
-    if (this.free.length < 4) this.free.push(new Float32Array(a.buffer));
-  },
-};
+/** Scratch arrays of one type, reused by this worker's tasks (two may be in flight at once). */
+function scratchOf<C extends Float32ArrayConstructor | Uint8ArrayConstructor>(Type: C) {
+  const free: Array<InstanceType<C>> = [];
+  return {
+    take(length: number): InstanceType<C> {
+      const i = free.findIndex((a) => a.length >= length);
+      return (i >= 0 ? free.splice(i, 1)[0]!.subarray(0, length) : new Type(length)) as InstanceType<C>;
+    },
+    give(a: InstanceType<C>): void {
+      if (free.length < 4) free.push(new Type(a.buffer as ArrayBuffer) as InstanceType<C>);
+    },
+  };
+}
+
+/** Float32 rows widened from uint8 (compressChunks). */
+const scratch = scratchOf(Float32Array);
+/** Uint8 rows read from a file (compressFile). */
+const u8Scratch = scratchOf(Uint8Array);
 
 /**
  * The chunk records of rows [firstRow, firstRow + rows) of a container: the same ContainerWriter the
