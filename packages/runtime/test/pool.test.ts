@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError, countLatentSymbols, encodeLatentTables, fitLatentTables, sha256Hex } from '@aekit/core';
 import { BundleError, Codec, CodecPool, ContainerError, DisposedError, FingerprintError, IoError } from '../src/node.js';
 import { fromWireError, toWireError } from '../src/pool/protocol.js';
+import { chunkCrc } from '../src/compress/index.js';
 import { type Fixture, makeFixture, sampleRows } from '../../../test/runtime-fixtures.js';
 
 const COLS = 12;
@@ -228,6 +229,34 @@ describe('CodecPool', () => {
     const e = fromWireError(toWireError(new ContainerError('E_AEZ_CRC', 'chunk 3 fails its CRC', { offset: 99 }).inFile('a.aez')));
     expect(e).toBeInstanceOf(ContainerError);
     expect(e).toMatchObject({ code: 'E_AEZ_CRC', offset: 99, file: 'a.aez', message: 'a.aez: chunk 3 fails its CRC' });
+  });
+
+  it('names a chunk whose CRC holds but whose latents do not decode, as a Codec does (decoded in a worker)', async () => {
+    const u = sampleRows(300, COLS, 'uint8', 12) as Uint8Array;
+    const bytes = await codec.compress(u, { latent: 'entropy', rowsPerChunk: 50 }); // 6 chunks, 3 of them per task
+    const h = new DataView(bytes.buffer, bytes.byteOffset);
+    // chunk 4: walk the records ([length u32][payload][crc u32]) from the header's end
+    let at = h.getUint32(12, true);
+    let rowsBefore = 0;
+    for (let k = 0; k < 4; k++) {
+      at += 8 + h.getUint32(at, true);
+      rowsBefore += 50;
+    }
+    const len = h.getUint32(at, true);
+    const bad = bytes.slice();
+    bad.subarray(at + 4 + 8, at + 4 + len).fill(0xa5); // the rANS stream, past the row count and state
+    new DataView(bad.buffer).setUint32(at + 4 + len, chunkCrc(2, 4, rowsBefore, bad.subarray(at, at + 4 + len)), true); // re-signed
+    const mine = (await codec.decompress(bad).catch((e: unknown) => e)) as ContainerError;
+    expect(mine).toBeInstanceOf(ContainerError);
+    expect(mine.code).toBe('E_AEZ_CORRUPT');
+    expect(mine.message).toMatch(new RegExp(`chunk 4 at byte ${at}`));
+    for (const got of [
+      await pool.decompress(bad).catch((e: unknown) => e),
+      await collect(new Blob([bad]).stream().pipeThrough(pool.decompressStream())).catch((e: unknown) => e),
+    ]) {
+      expect(got).toBeInstanceOf(ContainerError);
+      expect(got).toMatchObject({ code: 'E_AEZ_CORRUPT', offset: at, message: mine.message });
+    }
   });
 
   it('fails to load a damaged bundle with the BundleError a Codec gives, and stops its workers', async () => {

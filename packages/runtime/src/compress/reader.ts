@@ -39,11 +39,50 @@ export type ReaderRecord =
   | { kind: 'header'; header: ContainerHeader }
   /** `record`: the chunk's length and payload bytes as stored (its CRC excluded), for merging containers. */
   | { kind: 'chunk'; index: number; rows: number; latents: Float32Array; record: Uint8Array }
+  /**
+   * A chunk checked (bounds, CRC, row counts) but not decoded, from a reader built with
+   * `{ decode: false }`: `payload` (a view the reader may reuse) decodes with decodeChunkPayload.
+   */
+  | { kind: 'coded'; index: number; rows: number; payload: Uint8Array; offset: number }
   | { kind: 'end'; rows: number; chunks: number };
+
+/**
+ * The latents of one chunk's payload (rANS-decoded and dequantised, or dequantised), into `out` when
+ * given. `index` and `offset` (the chunk's number and byte in the container) only name it in errors.
+ */
+export function decodeChunkPayload(
+  h: ContainerHeader,
+  tables: LatentTables | undefined,
+  payload: Uint8Array,
+  rows: number,
+  index: number,
+  offset: number,
+  out: Float32Array = new Float32Array(rows * h.latentDim),
+): Float32Array {
+  if (h.latentType !== 'entropy') {
+    dequantizeLatents(payload, valueType(h.latentType), h.latentRange, out);
+    return out;
+  }
+  if (tables === undefined) {
+    throw new ContainerError('E_AEZ_FINGERPRINT', 'this file holds entropy-coded latents: decode it with the bundle (and its latent tables) that compressed it', {
+      offset,
+    });
+  }
+  const symbols = new Uint8Array(out.length);
+  try {
+    ransDecodeRows(payload.subarray(ENTROPY_PAYLOAD_PREFIX), rows, h.latentDim, tables, symbols);
+  } catch (e) {
+    if (!(e instanceof ContainerError)) throw e;
+    throw new ContainerError('E_AEZ_CORRUPT', `chunk ${index} at byte ${offset}: ${e.message}`, { offset, cause: e });
+  }
+  dequantizeLatents(symbols, 'uint8', h.latentRange, out);
+  return out;
+}
 
 export class ContainerReader {
   private readonly queue = new ByteQueue();
   private readonly expect: ReaderExpectations;
+  private readonly decode: boolean;
   private state: 'header' | 'chunks' | 'done' = 'header';
   private offset = 0; // container offset of the queue's first byte
   private header: ContainerHeader | undefined;
@@ -53,8 +92,10 @@ export class ContainerReader {
   private rows = 0;
   private chunks = 0;
 
-  constructor(expect: ReaderExpectations = {}) {
+  /** `decode: false`: chunks come back as 'coded' records, checked but not decoded (a worker decodes them). */
+  constructor(expect: ReaderExpectations = {}, options: { decode?: boolean } = {}) {
     this.expect = expect;
+    this.decode = options.decode ?? true;
   }
 
   /** The parsed header, once `next()` has returned it. */
@@ -207,23 +248,19 @@ export class ContainerReader {
         { offset: start },
       );
     }
-    const latents = new Float32Array(rows * h.latentDim);
-    if (entropy) {
-      if (this.tables === undefined) {
-        throw new ContainerError('E_AEZ_FINGERPRINT', 'this file holds entropy-coded latents: decode it with the bundle (and its latent tables) that compressed it', {
-          offset: start,
-        });
-      }
-      const symbols = new Uint8Array(latents.length);
-      try {
-        ransDecodeRows(payload.subarray(ENTROPY_PAYLOAD_PREFIX), rows, h.latentDim, this.tables, symbols);
-      } catch (e) {
-        if (!(e instanceof ContainerError)) throw e;
-        throw new ContainerError('E_AEZ_CORRUPT', `chunk ${this.chunks} at byte ${start}: ${e.message}`, { offset: start, cause: e });
-      }
-      dequantizeLatents(symbols, 'uint8', h.latentRange, latents);
-    } else dequantizeLatents(payload, valueType(h.latentType), h.latentRange, latents);
-    const index = this.chunks++;
+    if (entropy && this.tables === undefined) {
+      throw new ContainerError('E_AEZ_FINGERPRINT', 'this file holds entropy-coded latents: decode it with the bundle (and its latent tables) that compressed it', {
+        offset: start,
+      });
+    }
+    const index = this.chunks;
+    if (!this.decode) {
+      this.chunks++;
+      this.rows += rows;
+      return { kind: 'coded', index, rows, payload, offset: start };
+    }
+    const latents = decodeChunkPayload(h, this.tables, payload, rows, index, start);
+    this.chunks++;
     this.rows += rows;
     return { kind: 'chunk', index, rows, latents, record: rec.subarray(0, 4 + len) };
   }

@@ -70,7 +70,21 @@ export type Request =
    * `path` (Node workers only: CodecPool.compressFile).
    */
   | { id: number; op: 'compressFile'; header: ContainerHeader; path: string; offset: number; rows: number; firstChunk: number; firstRow: number }
+  /**
+   * Container chunks checked by the caller's reader but not decoded: `data` holds their payloads back
+   * to back, `coded` each one's rows, payload bytes, chunk index and byte offset (for errors). The
+   * worker decodes the latents, then runs them as `run` decode with one segment per chunk.
+   */
+  | { id: number; op: 'decodeChunks'; header: ContainerHeader; data: Uint8Array; coded: CodedChunk[]; uint8: boolean }
   | { id: number; op: 'dispose' };
+
+/** One chunk of a decodeChunks request. */
+export interface CodedChunk {
+  rows: number;
+  bytes: number;
+  index: number;
+  offset: number;
+}
 
 /** What `load` answers: the loaded Codec's read-only facts. */
 export interface LoadedInfo {

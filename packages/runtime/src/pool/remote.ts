@@ -31,6 +31,7 @@ import { ContainerReader } from '../compress/reader.js';
 import { ContainerWriter } from '../compress/writer.js';
 import type { Attempt } from '../devices.js';
 import {
+  type CodedChunk,
   type CompressResult,
   type Endpoint,
   type LoadedInfo,
@@ -259,24 +260,27 @@ export class RemoteCodec implements AsyncDisposable {
     return { bytes, stats: { latent: h.latentType, rows: count, chunks, clamped, bytesIn: rows.byteLength, bytesOut: bytes.length } };
   }
 
-  /** As Codec.decompress: `.aez` bytes → reconstructed rows (the reader runs here, the decoder in the workers). */
+  /**
+   * As Codec.decompress: `.aez` bytes → reconstructed rows. The reader checks the container here
+   * (bounds, CRCs, row counts); the workers decode the chunks' latents and run the decoder.
+   */
   async decompress(bytes: Uint8Array, options: DecompressOptions = {}): Promise<DecompressResult> {
     this.live();
     const view = this.compressView();
     if (!(bytes instanceof Uint8Array)) throw new TypeError('decompress takes the container as a Uint8Array');
     const uint8 = wantsUint8(options);
-    const reader = new ContainerReader(expectations(view));
+    const reader = new ContainerReader(expectations(view), { decode: false });
     reader.push(bytes);
     const tasks: Array<Promise<RunResult>> = [];
-    const group = new ChunkGroup(this.manifest.latentDim);
+    const group = new CodedGroup((n) => this.take(Uint8Array, n));
     const submit = () => {
-      const t = this.decodeTask(group.take(), uint8);
+      const t = this.decodeTask(reader.parsedHeader!, group.take(), uint8);
       t.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
       tasks.push(t);
     };
     for (let r = reader.next(); r !== undefined; r = reader.next()) {
-      if (r.kind !== 'chunk') continue;
-      group.add(r.latents, r.rows);
+      if (r.kind !== 'coded') continue;
+      group.add(r);
       if (group.chunks >= CHUNKS_PER_TASK) submit();
     }
     reader.finish();
@@ -384,14 +388,15 @@ export class RemoteCodec implements AsyncDisposable {
 
   /**
    * As Codec.decompressStream: container bytes in, reconstructed rows out (one piece per container
-   * chunk). The reader runs here; chunks are decoded CHUNKS_PER_TASK at a time in the workers.
+   * chunk). The reader checks the container here; chunks are decoded CHUNKS_PER_TASK at a time in
+   * the workers (latents, then rows).
    */
   decompressStream(options: DecompressOptions = {}): DecompressStream {
     this.live();
     const view = this.compressView();
     const uint8 = wantsUint8(options);
-    const reader = new ContainerReader(expectations(view));
-    const group = new ChunkGroup(this.manifest.latentDim);
+    const reader = new ContainerReader(expectations(view), { decode: false });
+    const group = new CodedGroup((n) => this.take(Uint8Array, n));
     const pending: Array<{ task: Promise<RunResult>; rows: number[] }> = [];
     const limit = this.workers * STREAM_WINDOW_PER_WORKER;
     const cols = this.manifest.inputDim;
@@ -405,8 +410,8 @@ export class RemoteCodec implements AsyncDisposable {
       }
     };
     const submit = () => {
-      const rows = [...group.rows];
-      const task = this.decodeTask(group.take(), uint8);
+      const rows = group.rows();
+      const task = this.decodeTask(reader.parsedHeader!, group.take(), uint8);
       task.catch(() => undefined); // awaited in order by collect
       pending.push({ task, rows });
     };
@@ -416,8 +421,8 @@ export class RemoteCodec implements AsyncDisposable {
           if (!(piece instanceof Uint8Array)) throw new TypeError('decompressStream takes Uint8Array pieces of the container');
           reader.push(piece);
           for (let r = reader.next(); r !== undefined; r = reader.next()) {
-            if (r.kind !== 'chunk') continue;
-            group.add(r.latents, r.rows);
+            if (r.kind !== 'coded') continue;
+            group.add(r);
             if (group.chunks >= CHUNKS_PER_TASK) submit();
             while (pending.length >= limit) await collect(controller);
           }
@@ -494,8 +499,8 @@ export class RemoteCodec implements AsyncDisposable {
     });
   }
 
-  private decodeTask(g: { data: Float32Array; rows: number; segments: number[] }, uint8: boolean): Promise<RunResult> {
-    return this.submit<RunResult>(() => [{ op: 'run', method: 'decode', data: g.data, rows: g.rows, segments: g.segments, uint8 }, [g.data.buffer as ArrayBuffer]]);
+  private decodeTask(header: ContainerHeader, g: { data: Uint8Array; coded: CodedChunk[] }, uint8: boolean): Promise<RunResult> {
+    return this.submit<RunResult>(() => [{ op: 'decodeChunks', header, data: g.data, coded: g.coded, uint8 }, [g.data.buffer as ArrayBuffer]]);
   }
 
   /**
@@ -602,31 +607,35 @@ export class RemoteCodec implements AsyncDisposable {
   }
 }
 
-/** Latents of consecutive container chunks gathered into one decode task (one segment per chunk). */
-class ChunkGroup {
-  private parts: Float32Array[] = [];
-  rows: number[] = [];
-  constructor(private readonly latentDim: number) {}
+/** The payloads of consecutive container chunks, gathered (copied) into one decodeChunks task. */
+class CodedGroup {
+  private buffer: Uint8Array = new Uint8Array(0);
+  private used = 0;
+  private coded: CodedChunk[] = [];
+  constructor(private readonly alloc: (bytes: number) => Uint8Array) {}
   get chunks(): number {
-    return this.parts.length;
+    return this.coded.length;
   }
-  add(latents: Float32Array, rows: number): void {
-    this.parts.push(latents.slice()); // the reader may reuse its array for the next chunk
-    this.rows.push(rows);
+  rows(): number[] {
+    return this.coded.map((k) => k.rows);
   }
-  take(): { data: Float32Array; rows: number; segments: number[] } {
-    let n = 0;
-    for (const r of this.rows) n += r;
-    const data = new Float32Array(n * this.latentDim);
-    let o = 0;
-    for (const p of this.parts) {
-      data.set(p, o);
-      o += p.length;
+  add(r: { payload: Uint8Array; rows: number; index: number; offset: number }): void {
+    const need = this.used + r.payload.length;
+    if (need > this.buffer.length) {
+      // The reader may reuse its bytes for the next chunk: copied here, into a buffer a worker handed back when one fits.
+      const grown = this.alloc(Math.max(need, 2 * this.buffer.length, 1 << 16));
+      grown.set(this.buffer.subarray(0, this.used));
+      this.buffer = grown;
     }
-    const out = { data, rows: n, segments: this.rows };
-    this.parts = [];
-    this.rows = [];
+    this.buffer.set(r.payload, this.used);
+    this.used = need;
+    this.coded.push({ rows: r.rows, bytes: r.payload.length, index: r.index, offset: r.offset });
+  }
+  take(): { data: Uint8Array; coded: CodedChunk[] } {
+    const out = { data: this.buffer.subarray(0, this.used), coded: this.coded };
+    this.buffer = new Uint8Array(0);
+    this.used = 0;
+    this.coded = [];
     return out;
   }
 }
-

@@ -6,6 +6,7 @@
 import { BundleError, DisposedError } from '@aekit/core';
 import type { Rows, RowsInput } from '../codec.js';
 import { roundToUint8 } from '../compress/api.js';
+import { decodeChunkPayload } from '../compress/reader.js';
 import { ContainerWriter } from '../compress/writer.js';
 import type { ContainerHeader } from '../compress/format.js';
 import type { LatentTables, BundleManifest } from '@aekit/core';
@@ -105,6 +106,27 @@ export function serveCodec(endpoint: Endpoint, open: CodecOpener, readFile?: Fil
       case 'compress': {
         const r = await compressChunks(await loaded(), req.header, req.data, req.firstChunk, req.firstRow);
         return [r, transferOf(r.records)];
+      }
+      case 'decodeChunks': {
+        const c = await loaded();
+        const L = c.manifest.latentDim;
+        let rows = 0;
+        for (const k of req.coded) rows += k.rows;
+        // The latents of every chunk, decoded here (rANS, dequantisation) into memory reused between tasks.
+        const latents = scratch.take(rows * L);
+        try {
+          let at = 0;
+          let p = 0;
+          for (const k of req.coded) {
+            decodeChunkPayload(req.header, c.latentTables, req.data.subarray(p, p + k.bytes), k.rows, k.index, k.offset, latents.subarray(at * L, (at + k.rows) * L));
+            at += k.rows;
+            p += k.bytes;
+          }
+          const r = await runSegments(c, 'decode', latents, rows, req.coded.map((k) => k.rows), req.uint8);
+          return [r, transferOf(r.data)];
+        } finally {
+          scratch.give(latents);
+        }
       }
       case 'compressFile': {
         if (readFile === undefined) throw new TypeError('this worker cannot read files: compressFile runs in CodecPool (Node) workers');
