@@ -281,6 +281,8 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
 
 /** Bytes gathered before each write of writeStreamAtomic: small stream pieces cost a syscall each. */
 const WRITE_BLOCK = 1 << 20;
+/** Most pieces written with one writev; more are joined into one block first. */
+const MAX_WRITEV_PIECES = 64;
 
 export interface WriteStreamAtomicOptions {
   /** Written at offset 0 once the stream has ended, over bytes the stream reserved for it (a header holding a count). */
@@ -328,16 +330,24 @@ async function writeStream(
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
     const flush = async () => {
-      const block = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+      const parts = pending;
+      const total = pendingBytes;
       pending = [];
       pendingBytes = 0;
       await disk(async () => {
+        // A few large pieces go out as they are (writev): copying them into one block meant fresh memory
+        // for every MB written. Many small ones are joined first (one iovec each would be more syscalls).
+        if (parts.length > 1 && parts.length <= MAX_WRITEV_PIECES) {
+          const { bytesWritten } = await fh.writev(parts, written);
+          if (bytesWritten === total) return;
+        }
+        const block = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
         for (let off = 0; off < block.length; ) {
           const { bytesWritten } = await fh.write(block, off, block.length - off, written + off);
           off += bytesWritten;
         }
       });
-      written += block.length;
+      written += total;
     };
     for await (const piece of bytes as unknown as AsyncIterable<Uint8Array>) {
       pending.push(piece);

@@ -164,6 +164,26 @@ describe('writeStreamAtomic', () => {
     expect(Array.from(readFileSync(out))).toEqual([1, 2, 5, 6, 7]);
   });
 
+  it('writes every byte in order whatever the pieces: a few large (written as they are) or many small (joined)', async () => {
+    let seed = 3;
+    const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296;
+    for (const [count, most] of [[300, 2000], [40, 700_000], [5, 3_000_000]] as const) {
+      const parts = Array.from({ length: count }, () => Uint8Array.from({ length: 1 + Math.floor(rnd() * most) }, () => Math.floor(rnd() * 256)));
+      const out = join(tmp.dir, `many-${count}.bin`);
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (const x of parts) c.enqueue(x);
+          c.close();
+        },
+      });
+      const n = await writeStreamAtomic(out, stream, { finalHeader: () => Uint8Array.from([9]) });
+      const want = Buffer.concat(parts);
+      want[0] = 9;
+      expect(n).toBe(want.length);
+      expect(readFileSync(out).equals(want)).toBe(true);
+    }
+  });
+
   it('a failing stream leaves no file and passes its error through; a disk error is an IoError', async () => {
     const out = join(tmp.dir, 'fail.bin');
     const failing = new ReadableStream<Uint8Array>({
