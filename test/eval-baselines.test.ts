@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '@aekit/data';
-import { Codec } from '@aekit/runtime';
+import { type BundleManifest, Codec } from '@aekit/runtime';
 import { dequantizeCoefficients, fitCoefficientQuantizer, fitPca, pcaProject, pcaReconstruct, quantizeCoefficients } from '@aekit/trainer';
-import { type EvalBaselines, type EvalReport, verdicts } from '../packages/cli/src/commands/eval.js';
+import { EVAL_REFERENCE_MAX_ROWS, type EvalBaselines, type EvalReport, evalBlockRows, evaluateBaselines, evaluateCodec, formatBaselines, normalisedMse, verdicts } from '../packages/cli/src/commands/eval.js';
 import { runCli, structuredCsv } from './helpers/cli.js';
 import { type Fixture, makeFixture } from './runtime-fixtures.js';
 
@@ -91,6 +91,62 @@ describe('aekit eval: references at the same size', () => {
     const bare = await runCli(['eval', fx.dir, '--data', npy, '--no-baselines', '--json']);
     expect(bare.code).toBe(0);
     expect(JSON.parse(bare.out)).not.toHaveProperty('baselines');
+  });
+});
+
+describe('the model scored a block at a time', () => {
+  it('gives the MSE of the whole reconstruction, each block seen once in order', async () => {
+    const cols = 4096; // 16 MiB of float32 reconstructions = 1024 rows a block
+    expect(evalBlockRows(cols)).toBe(1024);
+    expect(evalBlockRows(784)).toBe(5120);
+    const fx = makeFixture({ inputDim: cols, latentDim: 3, seed: 5 });
+    const codec = await Codec.load(fx.dir, { device: 'cpu', threads: 1 });
+    try {
+      const n = 2100;
+      const x = new Float32Array(n * cols).map((_, i) => Math.sin(i * 0.37));
+      const whole = new Float32Array(n * cols);
+      const firsts: number[] = [];
+      const report = await evaluateCodec(codec, x, 4, (y, first) => {
+        firsts.push(first);
+        whole.set(y, first * cols);
+      });
+      expect(firsts).toEqual([0, 1024, 2048]);
+      expect(report.rows).toBe(n);
+      const reference = (await codec.reconstruct(x)).data;
+      expect(Buffer.from(whole.buffer).equals(Buffer.from(reference.buffer, reference.byteOffset, reference.byteLength))).toBe(true);
+      expect(report.mse).toBeCloseTo(normalisedMse(codec.manifest, x, reference), 12);
+    } finally {
+      await codec.dispose();
+      rmSync(fx.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('references on many rows', () => {
+  it('are fitted and scored on EVAL_REFERENCE_MAX_ROWS evenly spaced rows past it, and say so', () => {
+    const d = 6;
+    const n = EVAL_REFERENCE_MAX_ROWS + 4000;
+    let s = 7;
+    const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296 - 0.5;
+    const rows = new Float32Array(n * d);
+    for (let r = 0; r < n; r++) {
+      const a = rnd();
+      const b = rnd();
+      for (let j = 0; j < d; j++) rows[r * d + j] = a * (j + 1) + b * (d - j) + 0.05 * rnd(); // rank 2 plus noise
+    }
+    const manifest = { inputDim: d, latentDim: 2, normalization: { kind: 'none' } } as unknown as BundleManifest;
+    const sampled = evaluateBaselines(manifest, rows) as EvalBaselines;
+    expect(sampled.sample).toEqual({ rows: EVAL_REFERENCE_MAX_ROWS, of: n });
+    // the sample's PCA scores within a few per cent of the full fit's error on all rows
+    const full = fitPca(rows, d, { components: 2 });
+    const fullMse = full.eigenvalues.slice(2).reduce((a, b) => a + Math.max(0, b), 0) / d;
+    expect(sampled.pcaFloat.mse / fullMse).toBeGreaterThan(0.95);
+    expect(sampled.pcaFloat.mse / fullMse).toBeLessThan(1.05);
+    const text = formatBaselines({ rows: n, device: 'cpu', weights: 'float32', mse: 0.01, psnr: 20, rawBytesPerRow: 24, latentBytesPerRow: 8, compressionRatio: 3, rowsPerSecond: 1 }, sampled, { skipped: 'n/a' });
+    expect(text).toContain(`fitted and scored on ${EVAL_REFERENCE_MAX_ROWS} evenly spaced rows of the ${n}`);
+    // at the limit: every row, no sample
+    const whole = evaluateBaselines(manifest, rows.subarray(0, EVAL_REFERENCE_MAX_ROWS * d)) as EvalBaselines;
+    expect(whole.sample).toBeUndefined();
   });
 });
 

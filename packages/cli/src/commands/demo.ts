@@ -131,7 +131,8 @@ export async function runDemo(o: DemoOptions, io: CliIO): Promise<DemoResult> {
   const codec = await Codec.load(bundle, { ...runtimeOptions, checkFinite: false }); // rows come from uint8 pixels
   try {
     const rows = Float32Array.from(test.data);
-    const { reconstruction, ...report } = await evaluateCodec(codec, rows, 1);
+    const reconstruction = new Float32Array(rows.length);
+    const report = await evaluateCodec(codec, rows, 1, (y, first) => reconstruction.set(y, first * digits.cols));
     const baseline = meanImageMse(trainSet.data, test.data, digits.cols);
     io.stdout(`evaluated ${test.rows} held-out digits through @aekit/runtime:\n`);
     io.stdout(formatReport(report).replace(/^/gm, '  ').trimEnd() + '\n');
