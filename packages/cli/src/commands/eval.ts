@@ -6,8 +6,8 @@
  * and reports the accuracy change between them.
  *
  * Beside the model it reports references at the same size, fitted on the evaluated rows themselves
- * (which favours them; on at most EVAL_REFERENCE_MAX_ROWS evenly spaced rows of them): the mean image, PCA at the same latent width (float coefficients: the best any
- * linear encoder/decoder can do) and PCA with uint8 coefficients (the same bytes as uint8 latents); and
+ * (which favours them; on at most EVAL_REFERENCE_MAX_ROWS evenly spaced rows of them): the mean
+ * image, PCA at the same latent width (float coefficients: the best any linear encoder/decoder can do) and PCA with uint8 coefficients (the same bytes as uint8 latents); and
  * what `compress` actually stores: bytes per row of the `.aez` container (header and chunk records
  * amortised) and the PSNR after decompress. A plain sentence says when the model does not beat PCA.
  */
@@ -89,15 +89,16 @@ export async function evaluateCodec(
   let seconds = 0;
   let sum = 0;
   const block = evalBlockRows(d);
-  for (let first = 0; first < n || first === 0; first += block) {
+  let first = 0;
+  do {
     const x = rows.subarray(first * d, Math.min(n, first + block) * d);
     const t0 = performance.now();
     const y = await codec.decode((await codec.encode(x)).data);
     seconds += (performance.now() - t0) / 1000;
     sum += normalisedSquaredError(codec.manifest, x, y.data);
     onBlock?.(y.data, first);
-    if (n === 0) break;
-  }
+    first += block;
+  } while (first < n);
   const mse = rows.length === 0 ? 0 : sum / rows.length;
   const rawBytesPerRow = codec.inputDim * rawBytesPerValue;
   const latentBytesPerRow = codec.latentDim * 4;
@@ -205,19 +206,19 @@ export async function evaluateCompressed(codec: RuntimeCodec, rows: Float32Array
     throw e;
   }
   // Decompressed chunk by chunk and scored as the rows come: no whole float copy of the input.
-  const ds = codec.decompressStream();
-  const fed = (async () => {
-    const w = ds.writable.getWriter();
-    await w.write(bytes);
-    await w.close();
-  })();
+  const container = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(bytes);
+      c.close();
+    },
+  });
+  const pieces = container.pipeThrough(codec.decompressStream());
   let sum = 0;
   let at = 0;
-  for await (const piece of ds.readable as unknown as AsyncIterable<Float32Array | Uint8Array>) {
+  for await (const piece of pieces as unknown as AsyncIterable<Float32Array | Uint8Array>) {
     sum += normalisedSquaredError(codec.manifest, rows.subarray(at, at + piece.length), piece);
     at += piece.length;
   }
-  await fed;
   const n = at / codec.inputDim;
   const mse = at === 0 ? 0 : sum / at;
   return { latent: readContainerHeader(bytes).latentType, bytes: bytes.length, bytesPerRow: bytes.length / n, mse, psnr: psnr(mse) };

@@ -54,12 +54,8 @@ export type RunMethod = 'encode' | 'decode' | 'reconstruct';
 
 export type Request =
   | { id: number; op: 'load'; version: number; bundle: WireBundle; options: WireLoadOptions }
-  /**
-   * `segments`: row counts run as separate calls, outputs concatenated (so a task of several container
-   * chunks runs exactly the batches the one-thread path runs); absent: one call over all rows.
-   */
-  /** `uint8`: float outputs rounded to uint8 in the worker (DecompressOptions.outputDtype). */
-  | { id: number; op: 'run'; method: RunMethod; data: Float32Array | Uint8Array; rows: number; segments?: number[]; uint8?: boolean }
+  /** One method call over all the rows (RemoteCodec cuts the parts on batch boundaries). */
+  | { id: number; op: 'run'; method: RunMethod; data: Float32Array | Uint8Array; rows: number }
   /**
    * Rows → the chunk records of a container with `header`, numbered from chunk `firstChunk` at row
    * `firstRow` (each record's CRC binds its place in the whole container).
@@ -73,7 +69,8 @@ export type Request =
   /**
    * Container chunks checked by the caller's reader but not decoded: `data` holds their payloads back
    * to back, `coded` each one's rows, payload bytes, chunk index and byte offset (for errors). The
-   * worker decodes the latents, then runs them as `run` decode with one segment per chunk.
+   * worker decodes the latents, then the rows with one decode call per chunk (so exactly the batches
+   * the one-thread path runs); `uint8`: float rows rounded to uint8 there (DecompressOptions.outputDtype).
    */
   | { id: number; op: 'decodeChunks'; header: ContainerHeader; data: Uint8Array; coded: CodedChunk[]; uint8: boolean }
   | { id: number; op: 'dispose' };

@@ -100,8 +100,8 @@ export function serveCodec(endpoint: Endpoint, open: CodecOpener, readFile?: Fil
       }
       case 'run': {
         const c = await loaded();
-        const r = await runSegments(c, req.method, req.data, req.rows, req.segments, req.uint8 === true);
-        return [r, transferOf(r.data)];
+        const r = await c[req.method](req.data, req.rows);
+        return [{ data: r.data, rows: r.rows, cols: r.cols }, transferOf(r.data)];
       }
       case 'compress': {
         const r = await compressChunks(await loaded(), req.header, req.data, req.firstChunk, req.firstRow);
@@ -122,7 +122,7 @@ export function serveCodec(endpoint: Endpoint, open: CodecOpener, readFile?: Fil
             at += k.rows;
             p += k.bytes;
           }
-          const r = await runSegments(c, 'decode', latents, rows, req.coded.map((k) => k.rows), req.uint8);
+          const r = await decodeSegments(c, latents, rows, req.coded, req.uint8);
           return [r, transferOf(r.data)];
         } finally {
           scratch.give(latents);
@@ -154,28 +154,27 @@ export function serveCodec(endpoint: Endpoint, open: CodecOpener, readFile?: Fil
 }
 
 /**
- * Runs `method` over each segment of rows (one call each), outputs back to back in one array; with
- * `uint8`, float outputs are rounded into a uint8 array as they come (a quarter of the memory to fill
+ * Decodes each segment of latents (one call per chunk), the rows back to back in one array; with
+ * `uint8`, float rows are rounded into a uint8 array as they come (a quarter of the memory to fill
  * and to move).
  */
-async function runSegments(
+async function decodeSegments(
   codec: ServedCodec,
-  method: 'encode' | 'decode' | 'reconstruct',
-  data: Float32Array | Uint8Array,
+  latents: Float32Array,
   rows: number,
-  segments: readonly number[] | undefined,
+  segments: readonly { rows: number }[],
   uint8: boolean,
 ): Promise<RunResult> {
-  if (segments === undefined || segments.length <= 1) {
-    const r = await codec[method](data, rows);
+  if (segments.length === 1) {
+    const r = await codec.decode(latents, rows);
     return { data: uint8 && r.data instanceof Float32Array ? roundToUint8(r.data) : r.data, rows: r.rows, cols: r.cols };
   }
-  const inCols = data.length / rows;
+  const L = latents.length / rows;
   let out: Float32Array | Uint8Array | undefined;
   let cols = 0;
   let at = 0;
-  for (const n of segments) {
-    const r = await codec[method](data.subarray(at * inCols, (at + n) * inCols), n);
+  for (const { rows: n } of segments) {
+    const r = await codec.decode(latents.subarray(at * L, (at + n) * L), n);
     cols = r.cols;
     out ??= uint8 || r.data instanceof Uint8Array ? new Uint8Array(rows * cols) : new Float32Array(rows * cols);
     if (out instanceof Uint8Array && r.data instanceof Float32Array) roundToUint8(r.data, out.subarray(at * cols, (at + n) * cols));
@@ -199,7 +198,7 @@ function scratchOf<C extends Float32ArrayConstructor | Uint8ArrayConstructor>(Ty
   };
 }
 
-/** Float32 rows widened from uint8 (compressChunks). */
+/** Float32 scratch: rows widened from uint8 (compressChunks), latents decoded from chunk payloads (decodeChunks). */
 const scratch = scratchOf(Float32Array);
 /** Uint8 rows read from a file (compressFile). */
 const u8Scratch = scratchOf(Uint8Array);
