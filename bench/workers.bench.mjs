@@ -8,7 +8,9 @@
 //      pipeline seconds the CLI reports, and the whole process), .aez bytes compared; with 2 workers
 //      each worker reads its rows from the file (CodecPool.compressFile). Also the rows 10 times over
 //      (600 000 rows), where starting the workers is amortised, and one worker with --threads 1;
-//      `aekit decompress` of those 600 000 rows back to uint8 .npy with 1 and 2 workers;
+//      `aekit decompress` of those 600 000 rows back to uint8 .npy with 1 and 2 workers, and `aekit eval
+//      --no-baselines` of them; each process's CPU seconds (all threads) give the cores one worker
+//      already keeps busy, hence the most that more workers can give on this machine;
 //   3. the CLI on the .gz input, where gunzip (one thread of zlib) is the floor both share.
 // Model: AEKIT_BENCH_BUNDLE=DIR, else trained here for 2 epochs (aekit train) and exported.
 // AEKIT_BENCH_QUICK=1: 3 rounds instead of 7.
@@ -28,11 +30,16 @@ const quick = process.env.AEKIT_BENCH_QUICK === '1';
 const ROUNDS = quick ? 3 : 7;
 const work = mkdtempSync(join(tmpdir(), 'aekit-bench-workers-'));
 
+const cpuHook = join(here, 'lib', 'cpu-at-exit.mjs');
+const cpuFile = join(work, 'cpu.json');
+
+/** Runs the CLI; its wall seconds and the CPU seconds of the whole process (all its threads). */
 function aekit(args) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, ['--import', cpuHook, bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, AEKIT_BENCH_CPU_FILE: cpuFile } });
+  const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`aekit ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
-  return { out: r.stdout, wall: (performance.now() - t0) / 1000 };
+  return { out: r.stdout, wall, cpu: JSON.parse(readFileSync(cpuFile, 'utf8')).cpuSeconds };
 }
 
 const median = (xs) => {
@@ -126,7 +133,10 @@ try {
 
   // ---- 2. and 3. the CLI
   // [1 worker, 2 workers, 1 worker with --threads 1]
-  const cli = { raw: [[], []], rawWall: [[], []], big: [[], [], []], bigWall: [[], [], []], gz: [[], []], gzWall: [[], []], unbig: [[], []], unbigWall: [[], []] };
+  const cli = {
+    raw: [[], []], rawWall: [[], []], big: [[], [], []], bigWall: [[], [], []], bigCpu: [[], [], []], gz: [[], []], gzWall: [[], []],
+    unbig: [[], []], unbigWall: [[], []], evalRate: [[], []], evalWall: [[], []], evalCpu: [[], []],
+  };
   const outs = [join(work, 'w1.aez'), join(work, 'w2.aez')];
   const seconds = (out) => JSON.parse(out).seconds;
   for (let r = 0; r < ROUNDS; r++) {
@@ -137,6 +147,7 @@ try {
       const b = aekit(['compress', bundle, big, '--out', join(work, `b${w}.aez`), '--workers', String(w), '--json']);
       cli.big[w - 1].push(seconds(b.out));
       cli.bigWall[w - 1].push(b.wall);
+      cli.bigCpu[w - 1].push(b.cpu);
       const g = aekit(['compress', bundle, TRAIN, '--out', join(work, `g${w}.aez`), '--workers', String(w), '--json']);
       cli.gz[w - 1].push(seconds(g.out));
       cli.gzWall[w - 1].push(g.wall);
@@ -144,6 +155,14 @@ try {
     const t = aekit(['compress', bundle, big, '--out', join(work, 'b1t.aez'), '--workers', '1', '--threads', '1', '--json']);
     cli.big[2].push(seconds(t.out));
     cli.bigWall[2].push(t.wall);
+    cli.bigCpu[2].push(t.cpu);
+    for (const w of [1, 2]) {
+      // the model's error on the 600 000 rows (encode + decode, scored a block at a time)
+      const e = aekit(['eval', bundle, '--data', big, '--no-baselines', '--workers', String(w), '--json']);
+      cli.evalRate[w - 1].push(JSON.parse(e.out).rowsPerSecond);
+      cli.evalWall[w - 1].push(e.wall);
+      cli.evalCpu[w - 1].push(e.cpu);
+    }
     for (const w of [1, 2]) {
       // uint8 rows back (the default for uint8 input): rounded where they are decoded
       const d = aekit(['decompress', bundle, join(work, 'b1.aez'), '--out', join(work, `ub${w}.npy`), '--workers', String(w), '--json']);
@@ -187,11 +206,22 @@ try {
     row('CLI compress, raw IDX (whole process)', ...cli.rawWall, ' | |'),
     row('CLI compress, raw IDX ×10 rows (pipeline s)', cli.big[0], cli.big[1], ` ${median(cli.big[2]).toFixed(3)} s (${(median(cli.big[2]) / median(cli.big[1])).toFixed(2)}×) | |`),
     row('CLI compress, raw IDX ×10 rows (whole process)', cli.bigWall[0], cli.bigWall[1], ` ${median(cli.bigWall[2]).toFixed(3)} s (${(median(cli.bigWall[2]) / median(cli.bigWall[1])).toFixed(2)}×) | |`),
+    row('CLI eval --no-baselines, ×10 rows (whole process)', ...cli.evalWall, ` | eval's own figure: ${cli.evalRate.map((r) => `${Math.round(median(r) / 1000)}k`).join(' / ')} rows/s |`),
     row('CLI decompress, ×10 rows to uint8 .npy (pipeline s)', ...cli.unbig, ' | |'),
     row('CLI decompress, ×10 rows to uint8 .npy (whole process)', ...cli.unbigWall, ' | |'),
     row('CLI compress, .gz (pipeline s)', ...cli.gz, ' | |'),
     row('CLI compress, .gz (whole process)', ...cli.gzWall, ' | |'),
     '',
+    // How much a second worker can give at most: one worker already keeps `used` cores busy, and
+    // two workers cannot keep more than the machine's cores busy.
+    ...(() => {
+      const used = cli.bigCpu.map((c, i) => median(c) / median(cli.bigWall[i]));
+      const cores = availableParallelism();
+      return [
+        `Cores kept busy (CPU s / wall s of the whole process), CLI compress ×10 rows: 1 worker ${used[0].toFixed(2)}, 2 workers ${used[1].toFixed(2)}, 1 worker with --threads 1 ${used[2].toFixed(2)}. ` +
+          `With one worker already using ${used[0].toFixed(2)} of ${cores} cores, ${cores} cores allow at most ${(cores / used[0]).toFixed(2)}× from more workers (against the 1-thread worker: ${(cores / used[2]).toFixed(2)}×).`,
+      ];
+    })(),
     `Output identical, 1 vs 2 workers: library .aez and decompressed rows ${identical ? 'yes' : 'NO'}; CLI .aez ${cliIdentical ? 'yes' : 'NO'}; CLI decompress .npy ${npyIdentical ? 'yes' : 'NO'}.`,
     `Target (issue 17): compress with 2 workers >= 1.7× one — library ${median(lib.compress[0]) / median(lib.compress[1]) >= 1.7 ? 'met' : 'not met'}, CLI raw ${median(cli.raw[0]) / median(cli.raw[1]) >= 1.7 ? 'met' : 'not met'}, CLI raw ×10 ${median(cli.big[0]) / median(cli.big[1]) >= 1.7 ? 'met' : 'not met'} (noisy when the machine is shared).`,
   ];

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '@aekit/data';
-import { type BundleManifest, Codec } from '@aekit/runtime';
+import { type BundleManifest, Codec, CodecPool } from '@aekit/runtime';
 import { dequantizeCoefficients, fitCoefficientQuantizer, fitPca, pcaProject, pcaReconstruct, quantizeCoefficients } from '@aekit/trainer';
 import { EVAL_REFERENCE_MAX_ROWS, type EvalBaselines, type EvalReport, evalBlockRows, evaluateBaselines, evaluateCodec, formatBaselines, normalisedMse, verdicts } from '../packages/cli/src/commands/eval.js';
 import { runCli, structuredCsv } from './helpers/cli.js';
@@ -95,12 +95,18 @@ describe('aekit eval: references at the same size', () => {
 });
 
 describe('the model scored a block at a time', () => {
-  it('gives the MSE of the whole reconstruction, each block seen once in order', async () => {
+  // A pool keeps two blocks in flight (the next one runs on the workers while this thread scores).
+  it.each([
+    ['a Codec in this thread', 1],
+    ['a CodecPool of 2 workers', 2],
+  ])('gives the MSE of the whole reconstruction, each block seen once in order: %s', async (_what, workers) => {
     const cols = 4096; // 16 MiB of float32 reconstructions = 1024 rows a block
-    expect(evalBlockRows(cols)).toBe(1024);
-    expect(evalBlockRows(784)).toBe(5120);
+    expect(evalBlockRows(cols, 1024)).toBe(1024);
+    expect(evalBlockRows(cols, 4096)).toBe(1024); // capped at 16 MiB
+    expect(evalBlockRows(784, 1024)).toBe(1024); // one batch
+    expect(evalBlockRows(1 << 23, 1024)).toBe(1); // at least a row
     const fx = makeFixture({ inputDim: cols, latentDim: 3, seed: 5 });
-    const codec = await Codec.load(fx.dir, { device: 'cpu', threads: 1 });
+    const codec = workers === 1 ? await Codec.load(fx.dir, { device: 'cpu', threads: 1 }) : await CodecPool.load(fx.dir, { device: 'cpu', workers, threads: workers });
     try {
       const n = 2100;
       const x = new Float32Array(n * cols).map((_, i) => Math.sin(i * 0.37));
@@ -115,6 +121,23 @@ describe('the model scored a block at a time', () => {
       const reference = (await codec.reconstruct(x)).data;
       expect(Buffer.from(whole.buffer).equals(Buffer.from(reference.buffer, reference.byteOffset, reference.byteLength))).toBe(true);
       expect(report.mse).toBeCloseTo(normalisedMse(codec.manifest, x, reference), 12);
+    } finally {
+      await codec.dispose();
+      rmSync(fx.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a bad value in a later block', () => {
+  // On a pool the first block is still in flight when the second fails: no unhandled rejection.
+  it.each([1, 2])('is reported with its row in the whole input (%i workers)', async (workers) => {
+    const cols = 4096;
+    const fx = makeFixture({ inputDim: cols, latentDim: 3, seed: 5 });
+    const codec = workers === 1 ? await Codec.load(fx.dir, { device: 'cpu', threads: 1 }) : await CodecPool.load(fx.dir, { device: 'cpu', workers, threads: workers });
+    try {
+      const x = new Float32Array(2100 * cols).map((_, i) => Math.sin(i * 0.37));
+      x[1500 * cols + 7] = Number.NaN; // second block
+      await expect(evaluateCodec(codec, x, 4)).rejects.toThrow(/input row 1500, column 7 is NaN/);
     } finally {
       await codec.dispose();
       rmSync(fx.dir, { recursive: true, force: true });

@@ -123,6 +123,18 @@ describe('--workers', () => {
     expect(workersOption('3', 'cpu', 10)).toBe(3);
   });
 
+  it('eval runs in this thread unless --workers says otherwise, however many rows', async () => {
+    const n = MIN_POOL_ROWS;
+    const rows = new Uint8Array(n * COLS).map((_, i) => (i * 37) % 251);
+    const big = join(dir, 'big.idx');
+    writeFileSync(big, idx(rows, n, COLS));
+    const workers = async (...extra: string[]) =>
+      (JSON.parse(await run(['eval', bundle.dir, '--data', big, '--no-baselines', '--json', ...extra])) as { workers: number }).workers;
+    expect(await workers()).toBe(1);
+    expect(await workers('--workers', '2')).toBe(2);
+    rmSync(big);
+  });
+
   it('refuses a --workers that is not a positive integer', async () => {
     const c = capture();
     expect(await main(['compress', bundle.dir, join(dir, 'rows.idx'), '--out', join(dir, 'x.aez'), '--workers', '0'], c.io)).toBe(2);

@@ -64,8 +64,8 @@ export function addRuntimeOptions(cmd: Command): Command {
 }
 
 /** Adds --workers (encode, decode, eval, compress, decompress). */
-export function addWorkersOption(cmd: Command): Command {
-  return cmd.option('--workers <n>', WORKERS_HELP);
+export function addWorkersOption(cmd: Command, help = WORKERS_HELP): Command {
+  return cmd.option('--workers <n>', help);
 }
 
 function intOption(name: string, v: string | undefined): number | undefined {
@@ -137,20 +137,21 @@ function toDtype(ds: Dataset, dtype: 'float32' | 'uint8', path: string): Float32
 /**
  * Reads the bundle and the data file, then starts the codec. Rows that came from uint8 data are finite
  * by construction, so the codec's NaN/Infinity scan is skipped for them (float data is scanned).
+ * Workers: --workers when given, else the cores for large inputs with `poolByDefault` (workersOption),
+ * else this thread.
  */
 export async function openWithData(
   bundle: string,
   dataPath: string,
   o: RuntimeCliOptions & { format?: DataFormat; header?: boolean },
   io?: CliIO,
-  withWorkers = false,
+  poolByDefault = false,
 ): Promise<{ codec: RuntimeCodec; dataset: Dataset; rows: Float32Array | Uint8Array }> {
   const bytes = await readBundleDir(bundle);
   const manifest = await verifyBundle(bytes);
   const csv = io === undefined ? (o.header === undefined ? {} : { header: o.header }) : csvOptions(o.header, io);
   const { dataset, rows } = await loadRowsFor(manifest, dataPath, o.format, csv);
-  // --workers only where the command has it (encode, eval): others run in this thread.
-  const workers = o.workers === undefined && !withWorkers ? 1 : workersOption(o.workers, o.device, dataset.rows);
+  const workers = o.workers === undefined && !poolByDefault ? 1 : workersOption(o.workers, o.device, dataset.rows);
   const codec = await loadCodec(bytes, { ...loadOptions(o), checkFinite: dataset.dtype !== 'uint8' }, workers);
   return { codec, dataset, rows };
 }

@@ -14,10 +14,10 @@
 import type { Command } from 'commander';
 import { UsageError, normalize, toAffine } from '@aekit/core';
 import type { DataFormat } from '@aekit/data';
-import { type BundleManifest, readContainerHeader } from '@aekit/runtime';
+import { type BundleManifest, CodecPool, readContainerHeader } from '@aekit/runtime';
 import { fitPca, meanSquaredError, pcaBaseline } from '@aekit/trainer/baselines';
 import { type CliIO, addOutputOptions, withInput } from '../io.js';
-import { type RuntimeCliOptions, type RuntimeCodec, addHeaderOptions, addRuntimeOptions, addWorkersOption, formatOption, loadCodec, loadOptions, openWithData, workersOption } from './encode.js';
+import { type RuntimeCliOptions, type RuntimeCodec, addHeaderOptions, addRuntimeOptions, addWorkersOption, formatOption, loadCodec, loadOptions, openWithData } from './encode.js';
 
 export interface EvalReport {
   rows: number;
@@ -56,15 +56,25 @@ function normalisedSquaredError(manifest: BundleManifest, x: ArrayLike<number>, 
 }
 
 /**
- * Bytes of float32 reconstructions per encode + decode call: each block is scored and dropped, so
- * memory stays at a block whatever the input (600 000 Fashion-MNIST rows would be 1.9 GB, most of
- * eval's time spent on fresh memory), and blocks this small are reused by the allocator.
+ * eval runs in this thread unless --workers says otherwise: a pool moves every reconstruction between
+ * threads, and the 600 000-row eval ran 40 % slower with 2 workers than with 1 on 2 cores (docs/scale.md).
+ */
+const EVAL_WORKERS_HELP = 'worker threads, each with its own sessions, --threads divided among them (default 1: in this thread, which was faster for eval)';
+
+/**
+ * Most bytes of float32 reconstructions per block: each block is scored and dropped, so memory stays
+ * at a block whatever the input (600 000 Fashion-MNIST rows would be 1.9 GB).
  */
 const EVAL_BLOCK_BYTES = 16 << 20;
 
-/** Rows per block for rows of `cols` values: whole batches of 1024, at least one. */
-export function evalBlockRows(cols: number): number {
-  return 1024 * Math.max(1, Math.floor(EVAL_BLOCK_BYTES / (4 * cols) / 1024));
+/**
+ * Rows per block: one batch of the codec (`batchSize` rows), fewer when those would pass
+ * EVAL_BLOCK_BYTES; at least one. A one-batch call hands back onnxruntime's array as it is, where
+ * several batches are joined into fresh memory: 1024-row blocks ran the 600 000-row eval 1.5× as fast
+ * as 5120-row ones (docs/scale.md).
+ */
+export function evalBlockRows(cols: number, batchSize: number): number {
+  return Math.max(1, Math.min(batchSize, Math.floor(EVAL_BLOCK_BYTES / (4 * cols))));
 }
 
 export function psnr(mse: number): number {
@@ -86,19 +96,52 @@ export async function evaluateCodec(
   // one small warm-up pass, so first-run allocation does not count against the rows/s figure
   const warm = rows.subarray(0, Math.min(rows.length, 64 * d));
   await codec.decode((await codec.encode(warm)).data);
+  const block = evalBlockRows(d, codec.batchSize);
+  // A pool runs blocks on its workers: the next block goes out before this thread scores the last,
+  // so the workers never wait for the scoring. A Codec runs on this thread: one block at a time.
+  const depth = codec instanceof CodecPool ? 2 : 1;
+  // The speed counts the time at least one block was in the codec (scoring alone is not codec time).
   let seconds = 0;
+  let busySince = 0;
+  let inFlight = 0;
+  const slice = (first: number) => rows.subarray(first * d, Math.min(n, first + block) * d);
+  const roundTrip = async (first: number) => {
+    if (inFlight++ === 0) busySince = performance.now();
+    try {
+      return (await codec.decode((await codec.encode(slice(first))).data)).data;
+    } catch (e) {
+      // The codec numbers rows within the block: name the row of `rows` instead.
+      if (e instanceof RangeError) e.message = e.message.replace(/ row (\d+), column /, (_, r: string) => ` row ${Number(r) + first}, column `);
+      throw e;
+    } finally {
+      if (--inFlight === 0) seconds += (performance.now() - busySince) / 1000;
+    }
+  };
+  const queue: Array<Promise<Float32Array | Uint8Array>> = [];
+  let sent = 0;
+  const send = () => {
+    while (queue.length < depth && (sent < n || sent === 0)) {
+      const p = roundTrip(sent);
+      p.catch(() => undefined); // a later block failing while an earlier one is awaited: reported when its turn comes
+      queue.push(p);
+      sent += block;
+    }
+  };
   let sum = 0;
-  const block = evalBlockRows(d);
-  let first = 0;
-  do {
-    const x = rows.subarray(first * d, Math.min(n, first + block) * d);
-    const t0 = performance.now();
-    const y = await codec.decode((await codec.encode(x)).data);
-    seconds += (performance.now() - t0) / 1000;
-    sum += normalisedSquaredError(codec.manifest, x, y.data);
-    onBlock?.(y.data, first);
-    first += block;
-  } while (first < n);
+  try {
+    send();
+    for (let first = 0; queue.length > 0; first += block) {
+      const y = await queue.shift()!;
+      if (depth > 1) send();
+      const x = slice(first);
+      sum += normalisedSquaredError(codec.manifest, x, y);
+      onBlock?.(y, first);
+      send();
+    }
+  } finally {
+    // A failed block: let the others settle before the caller disposes of the codec.
+    await Promise.allSettled(queue);
+  }
   const mse = rows.length === 0 ? 0 : sum / rows.length;
   const rawBytesPerRow = codec.inputDim * rawBytesPerValue;
   const latentBytesPerRow = codec.latentDim * 4;
@@ -324,8 +367,8 @@ export function register(program: Command, io: CliIO): void {
     .option('--no-baselines', 'skip the references (mean image, PCA at the same width / bytes, fitted on the rows) and the compress round trip');
   addHeaderOptions(cmd);
   addOutputOptions(cmd);
-  addWorkersOption(addRuntimeOptions(cmd)).action(async (bundle: string, o: EvalOptions & { header?: boolean }) => {
-    const { codec, dataset, rows } = await withInput(o.data, io, (data) => openWithData(bundle, data, o, io, true));
+  addWorkersOption(addRuntimeOptions(cmd), EVAL_WORKERS_HELP).action(async (bundle: string, o: EvalOptions & { header?: boolean }) => {
+    const { codec, dataset, rows } = await withInput(o.data, io, (data) => openWithData(bundle, data, o, io, false));
     const bytesPerValue = dataset.dtype === 'uint8' ? 1 : 4;
     let report: EvalReport;
     let compressed: EvalCompressed | { skipped: string } | undefined;
@@ -338,7 +381,7 @@ export function register(program: Command, io: CliIO): void {
     const baselines = o.baselines ? evaluateBaselines(codec.manifest, rows) : undefined;
     let comparison: EvalComparison | undefined;
     if (o.compare !== undefined) {
-      const other = await loadCodec(o.compare, { ...loadOptions(o), checkFinite: dataset.dtype !== 'uint8' }, workersOption(o.workers, o.device, dataset.rows));
+      const other = await loadCodec(o.compare, { ...loadOptions(o), checkFinite: dataset.dtype !== 'uint8' }, codec instanceof CodecPool ? codec.workers : 1);
       try {
         if (other.inputDim !== codec.inputDim || other.manifest.inputDtype !== codec.manifest.inputDtype) {
           throw new UsageError(
@@ -365,7 +408,8 @@ export function register(program: Command, io: CliIO): void {
               baselines,
               verdicts: 'skipped' in baselines ? [] : verdicts(report, baselines, 'skipped' in compressed ? undefined : compressed),
             };
-      io.stdout(`${JSON.stringify({ ...report, ...(comparison ? { comparison } : {}), ...extra })}\n`);
+      const workers = codec instanceof CodecPool ? codec.workers : 1;
+      io.stdout(`${JSON.stringify({ ...report, workers, ...(comparison ? { comparison } : {}), ...extra })}\n`);
     } else io.stdout(formatReport(report) + (comparison ? formatComparison(comparison, report.weights) : '') + refs);
   });
 }
