@@ -57,7 +57,7 @@ function normalisedSquaredError(manifest: BundleManifest, x: ArrayLike<number>, 
 
 /**
  * eval runs in this thread unless --workers says otherwise: a pool moves every reconstruction between
- * threads, and the 600 000-row eval ran 40 % slower with 2 workers than with 1 on 2 cores (docs/scale.md).
+ * threads, which cost more than a second worker gained on 2 cores (docs/scale.md).
  */
 const EVAL_WORKERS_HELP = 'worker threads, each with its own sessions, --threads divided among them (default 1: in this thread, which was faster for eval)';
 
@@ -70,8 +70,7 @@ const EVAL_BLOCK_BYTES = 16 << 20;
 /**
  * Rows per block: one batch of the codec (`batchSize` rows), fewer when those would pass
  * EVAL_BLOCK_BYTES; at least one. A one-batch call hands back onnxruntime's array as it is, where
- * several batches are joined into fresh memory: 1024-row blocks ran the 600 000-row eval 1.5× as fast
- * as 5120-row ones (docs/scale.md).
+ * several batches are joined into fresh memory (docs/scale.md).
  */
 export function evalBlockRows(cols: number, batchSize: number): number {
   return Math.max(1, Math.min(batchSize, Math.floor(EVAL_BLOCK_BYTES / (4 * cols))));
