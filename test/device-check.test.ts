@@ -5,8 +5,8 @@
  * machine (docs/ort-engine.md, "GPU check").
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -32,6 +32,7 @@ interface Report {
   steps: Array<{ name: string; status: string; note?: string }>;
   train: Array<{ device: string; batch: number; error?: string }>;
   infer: Array<{ device: string; error?: string }>;
+  pool?: { error?: string };
 }
 
 /** Runs check.mjs over `dir` with only `extraEnv` and an empty PATH; returns the exit and the report in $OUT. */
@@ -52,7 +53,7 @@ describe('scripts/device-check.sh', () => {
     const r = spawnSync('bash', [script, 'run', '--plan'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     const steps = r.stdout.split('\n').filter((l) => /^\d+\. /.test(l));
-    expect(steps.map((l) => /^\d+\. (\w+):/.exec(l)?.[1])).toEqual(['gpu', 'vulkan', 'python', 'backends', 'search', 'probes', 'train', 'torchTrain', 'infer', 'torchInfer']);
+    expect(steps.map((l) => /^\d+\. (\w+):/.exec(l)?.[1])).toEqual(['gpu', 'vulkan', 'python', 'backends', 'search', 'probes', 'train', 'torchTrain', 'infer', 'torchInfer', 'pool']);
     for (const l of steps) expect(l).toMatch(/\(\d+ s/);
   });
 
@@ -88,9 +89,39 @@ describe('scripts/device-check.sh', () => {
     expect(report.train.map((t) => [t.device, t.batch])).toEqual([['cpu', 256], ['cpu', 4096]]);
     for (const t of report.train) expect(t.error).toMatch(/worker train cpu/);
     expect(report.infer).toHaveLength(1);
+    expect(report.pool).toEqual({ error: expect.stringMatching(/worker pool/) });
     expect(markdown).toMatch(/\| ort engine, cpu \| 256 \| failed: worker train cpu/);
+    expect(markdown).toMatch(/### CPU worker pool[^\n]*\n\n[^\n]*\n[^\n]*\n\| failed: worker pool/);
     expect(markdown).toContain('| GPU | nvidia-smi not found');
     for (const s of report.steps) expect(['ok', 'failed', 'skipped']).toContain(s.status);
+  });
+
+  it.skipIf(!built)('the pool step compresses with the in-thread Codec and pools of 1, 2, … workers: the same bytes, one figure each', () => {
+    // scripts/device/worker.mjs runs here unbundled, on the built dists (the device runs its bundle).
+    const rows = 512;
+    const idx = Buffer.alloc(16 + rows * 784);
+    idx.writeUInt32BE(0x803, 0);
+    idx.writeUInt32BE(rows, 4);
+    idx.writeUInt32BE(28, 8);
+    idx.writeUInt32BE(28, 12);
+    for (let i = 16; i < idx.length; i++) idx[i] = (i * 131) % 251;
+    const data = join(temp('aekit-device-pool-'), 'sample.idx');
+    writeFileSync(data, idx);
+    const r = spawnSync(process.execPath, [join(root, 'scripts/device/worker.mjs'), 'pool', JSON.stringify({ rows: 3000, data, rounds: 2 })], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).not.toMatch(/Error/);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    const result = JSON.parse(line!.slice(7)) as { cores: number; rows: number; cells: Array<{ codec: string; workers: number; threads: number; seconds: number; vsCodec: number; identical: boolean }> };
+    expect(result.rows).toBe(3000);
+    const cores = availableParallelism();
+    const counts = result.cells.filter((c) => c.codec === 'CodecPool').map((c) => c.workers);
+    expect(counts[0]).toBe(1);
+    expect(counts.at(-1)).toBe(cores);
+    expect(result.cells[0]).toMatchObject({ codec: 'Codec', vsCodec: 1, identical: true });
+    for (const c of result.cells) {
+      expect(c.identical).toBe(true);
+      expect(c.seconds).toBeGreaterThan(0);
+      expect(c.threads).toBe(c.codec === 'Codec' ? result.cells[0]!.threads : Math.max(1, Math.floor(cores / c.workers)));
+    }
   });
 
   it('with no time budget left, every step is skipped and the report says so', () => {

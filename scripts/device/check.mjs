@@ -6,7 +6,8 @@
 // `--plan` prints the steps and their time limits and runs nothing.
 //
 // Env: AEKIT_DEVICE_BUDGET_S, AEKIT_DEVICE_TRAIN_SECONDS (timed seconds per training cell, default 3),
-// AEKIT_DEVICE_INFER_SECONDS (per inference cell, default 1), AEKIT_DEVICE_THREADS (onnxruntime CPU
+// AEKIT_DEVICE_INFER_SECONDS (per inference cell, default 1), AEKIT_DEVICE_POOL_ROWS (rows the pool
+// step compresses, default 131072), AEKIT_DEVICE_THREADS (onnxruntime CPU
 // threads; default: each API's own default), AEKIT_PYTHON (tried before python3 and /usr/bin/python3),
 // AEKIT_DEVICE_CUDA_PROVIDER=DIR (use that folder's libonnxruntime_providers_{cuda,shared}.so even
 // when its onnxruntime version differs from onnxruntime-node's).
@@ -27,8 +28,9 @@ const THREADS = process.env.AEKIT_DEVICE_THREADS ? Number(process.env.AEKIT_DEVI
 const OUT = process.env.OUT;
 const TRAIN_BATCHES = [256, 4096];
 const INFER_BATCHES = [1, 64, 1024];
+const POOL_ROWS = Number(process.env.AEKIT_DEVICE_POOL_ROWS ?? 131072);
 /** Per-step time limits, seconds. */
-const LIMIT = { gpu: 15, vulkan: 15, python: 45, search: 40, backends: 30, probe: 60, train: 90, torchTrain: 150, infer: 120, torchInfer: 120 };
+const LIMIT = { gpu: 15, vulkan: 15, python: 45, search: 40, backends: 30, probe: 60, train: 90, torchTrain: 150, infer: 120, torchInfer: 120, pool: 120 };
 const MIN_LEFT_S = 15; // a step is not started with less time than this left
 
 const PLAN = [
@@ -42,6 +44,7 @@ const PLAN = [
   ['torchTrain', `PyTorch training rows/s, cuda and cpu, same model and batches (${LIMIT.torchTrain} s each)`],
   ['infer', `@aekit/runtime Codec per device: encode, decode, encode→decode rows/s at batch ${INFER_BATCHES.join(', ')} (${LIMIT.infer} s each)`],
   ['torchInfer', `PyTorch encoder→decoder rows/s, cuda and cpu, same batches (${LIMIT.torchInfer} s each)`],
+  ['pool', `CPU worker pool: compress of ${POOL_ROWS} rows in memory, the in-thread Codec vs CodecPools of 1, 2, 4, … workers up to the cores (${LIMIT.pool} s)`],
 ];
 
 if (args.includes('--plan')) {
@@ -72,6 +75,7 @@ const report = {
   torchTrain: [],
   infer: [],
   torchInfer: [],
+  pool: undefined,
   steps: [],
 };
 /** onnxruntime-node's version: the packed one until the backends step reads it from the binding. */
@@ -329,6 +333,9 @@ for (const device of torchDevices) {
   report.torchInfer.push(r ?? { device, error: report.steps.at(-1).note });
 }
 
+// 9. The worker pool on the CPU's cores (issue 17: scaling from 1 to 2 workers and beyond).
+report.pool = step('pool cpu', () => worker('pool', { rows: POOL_ROWS, data: DATA }, LIMIT.pool)) ?? { error: report.steps.at(-1).note };
+
 report.seconds = (Date.now() - started) / 1000;
 save();
 console.log(`\n${markdown()}`);
@@ -412,6 +419,24 @@ function markdown() {
     else for (const x of t.cells) L.push(`| ${label} | ${x.batch} | | | ${fmt(x.roundTrip)} | | |`);
   }
   if (!report.infer.length && !report.torchInfer.length) L.push('| (no cell ran) | | | | | | |');
+  L.push('');
+
+  const p = report.pool;
+  L.push(
+    `### CPU worker pool (compress of ${p?.rows ?? POOL_ROWS} rows in memory, uint8 latents, random-weight default model; all codecs loaded, then taking turns: median of ${p?.rounds ? p.rounds - 1 : '—'} calls after a warm-up round)`,
+    '',
+  );
+  L.push('| codec | workers × threads | load s | s per call | rows/s | × in-thread Codec | same bytes |');
+  L.push('| --- | --- | --- | --- | --- | --- | --- |');
+  if (p === undefined) L.push('| (not run yet) | | | | | | |');
+  else if (p.error) L.push(`| failed: ${cell(p.error)} | | | | | | |`);
+  else {
+    for (const x of p.cells) {
+      L.push(
+        `| ${x.codec === 'Codec' ? 'Codec, this thread' : 'CodecPool'} | ${x.workers} × ${x.threads} | ${x.loadSeconds.toFixed(2)} | ${x.seconds.toFixed(3)} | ${fmt(x.rowsPerSecond)} | ${x.vsCodec.toFixed(2)}× | ${x.identical ? 'yes' : '**no**'} |`,
+      );
+    }
+  }
   L.push('');
 
   L.push('### Steps', '');

@@ -2,6 +2,8 @@
 // one .device/aekit-device.tar.xz (a gitignored path the device tool's `carry` takes):
 //   bin/node                  this machine's Node binary (linux-x64)
 //   app/worker.mjs            scripts/device/worker.mjs bundled with the aekit dists it imports (esbuild)
+//   app/worker-node.js        @aekit/runtime's CodecPool worker script, bundled the same way (next to
+//                             the bundle that starts it, where CodecPool looks for it)
 //   app/node_modules/         onnxruntime-node (its linux-x64 binding + libonnxruntime) and onnxruntime-common
 //   lib/                      the Vulkan loader and libglvnd, used only where the device has none
 //   data/                     the first rows of Fashion-MNIST's training images, IDX3 uncompressed
@@ -39,7 +41,7 @@ if (process.platform !== 'linux' || process.arch !== 'x64') fail(`the device mac
 if (!Number.isInteger(ROWS) || ROWS < 4096) fail(`--rows must be an integer >= 4096 (batch 4096 needs a full batch), got ${args[rowsArg + 1]}`);
 
 // What the worker imports must be built: the bundle reads the dists, not src/.
-const dists = ['core/dist/index.js', 'onnx/dist/index.js', 'trainer/dist/engines/ort-node.js', 'trainer/dist/init.js', 'exporter/dist/graphs.js', 'runtime/dist/node.js'];
+const dists = ['core/dist/index.js', 'onnx/dist/index.js', 'trainer/dist/engines/ort-node.js', 'trainer/dist/init.js', 'exporter/dist/graphs.js', 'runtime/dist/node.js', 'runtime/dist/pool/worker-node.js'];
 for (const d of dists) if (!existsSync(join(root, 'packages', d))) fail(`packages/${d} is missing: build first (npx tsc -b)`);
 /** Newest modification time of the files under `dir`. */
 const newest = (dir) =>
@@ -110,6 +112,7 @@ if (dryRun) {
   }
   console.log(`${String(sampleBytes).padStart(10)}  ${sampleName}  (first ${ROWS} rows of ${TRAIN_IMAGES})`);
   console.log(`${'(bundle)'.padStart(10)}  app/worker.mjs  (scripts/device/worker.mjs + the aekit dists, esbuild)`);
+  console.log(`${'(bundle)'.padStart(10)}  app/worker-node.js  (@aekit/runtime's CodecPool worker script, esbuild)`);
   console.log(`total ${total} bytes uncompressed (${mib(total)}); packed with xz it was 41.3 MiB at --rows 16384 (2026-12-06)`);
   console.log(`node ${process.version}, onnxruntime-node ${ortVersion}`);
   process.exit(0);
@@ -134,23 +137,30 @@ writeFileSync(join(stage, sampleName), sample);
 
 // The worker and the aekit code it reaches, as one ES module; onnxruntime-node stays a package.
 const esbuild = createRequire(join(root, 'packages/trainer/package.json'))('esbuild');
-const built = await esbuild.build({
-  entryPoints: [join(here, 'worker.mjs')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  outfile: join(stage, 'app/worker.mjs'),
-  // onnxruntime-node loads its binding by a relative path; the others must never be reached by the
-  // ort engine or the runtime (an import of them would fail loudly on the device).
-  external: ['onnxruntime-node', 'onnxruntime-web', '@tensorflow/*', 'playwright-core', 'esbuild'],
-  // CommonJS packages inside (protobufjs) call require(): give the ES module one.
-  banner: { js: "import { createRequire as __aekitRequire } from 'node:module'; const require = __aekitRequire(import.meta.url);" },
-  logLevel: 'warning',
-  metafile: true,
-});
-const reached = Object.keys(built.metafile.inputs).filter((p) => /tfjs|onnxruntime-web/.test(p));
-if (reached.length) fail(`the worker bundle pulled in ${reached.join(', ')}`);
+const bundleTo = (entry, outfile) =>
+  esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    // onnxruntime-node loads its binding by a relative path; the others must never be reached by the
+    // ort engine or the runtime (an import of them would fail loudly on the device).
+    external: ['onnxruntime-node', 'onnxruntime-web', '@tensorflow/*', 'playwright-core', 'esbuild'],
+    // CommonJS packages inside (protobufjs) call require(): give the ES module one.
+    banner: { js: "import { createRequire as __aekitRequire } from 'node:module'; const require = __aekitRequire(import.meta.url);" },
+    logLevel: 'warning',
+    metafile: true,
+  });
+const built = [
+  await bundleTo(join(here, 'worker.mjs'), join(stage, 'app/worker.mjs')),
+  // CodecPool starts `new URL('./worker-node.js', import.meta.url)`: the bundle above's neighbour.
+  await bundleTo(join(root, 'packages/runtime/dist/pool/worker-node.js'), join(stage, 'app/worker-node.js')),
+];
+writeFileSync(join(stage, 'app/package.json'), JSON.stringify({ type: 'module' })); // worker-node.js is an ES module
+const reached = built.flatMap((b) => Object.keys(b.metafile.inputs)).filter((p) => /tfjs|onnxruntime-web/.test(p));
+if (reached.length) fail(`the worker bundles pulled in ${reached.join(', ')}`);
 
 const staged = walk(stage, '');
 const total = staged.reduce((s, [p]) => s + statSync(p).size, 0);

@@ -6,14 +6,16 @@
 //   node worker.mjs probe '{"device"}'       a one-node graph on that execution provider
 //   node worker.mjs train '{"device","batch","seconds","data",...}'
 //   node worker.mjs infer '{"device","batches","seconds","data",...}'
+//   node worker.mjs pool '{"rows","data"}'   CPU compress: the in-thread Codec vs CodecPools of 1, 2, 4, … workers
 // Prints one line `RESULT {json}` on success; anything else (a throw, a native abort) is the failure.
 import { readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Rng, DEFAULT_ADAM, DEFAULT_SPEC } from '../../packages/core/dist/index.js';
 import { GraphBuilder } from '../../packages/onnx/dist/index.js';
 import { createOrtNodeEngine, ortNodeDevices } from '../../packages/trainer/dist/engines/ort-node.js';
 import { glorotUniformParams } from '../../packages/trainer/dist/init.js';
 import { buildGraphs } from '../../packages/exporter/dist/graphs.js';
-import { Codec } from '../../packages/runtime/dist/node.js';
+import { Codec, CodecPool } from '../../packages/runtime/dist/node.js';
 import { writeRandomBenchBundle } from '../../bench/lib/bench-bundle.mjs';
 
 /** The IDX3 uint8 sample prepare.mjs wrote (uncompressed), as float32 rows divided by `divisor`. */
@@ -127,7 +129,65 @@ async function infer({ device, batches, seconds, data, threads }) {
   }
 }
 
-const modes = { backends, probe, train, infer };
+/**
+ * The worker pool on this machine's cores (issue 17): `compress` of `rows` uint8 rows in memory (the
+ * sample repeated) by the in-thread Codec (onnxruntime's default threads: the cores) and by
+ * CodecPools of 1, 2, 4, … workers up to the cores (threads divided among them). All are loaded
+ * first, then take turns call by call for `rounds` rounds (the first is a warm-up): the first codec
+ * to run in a fresh process pays for the process's cold memory, so one after another would favour
+ * the later ones. Median seconds per call; the pools' bytes are compared with the Codec's.
+ */
+async function pool({ rows, data, rounds = 6 }) {
+  const sample = readFileSync(data);
+  const dv = new DataView(sample.buffer, sample.byteOffset, sample.byteLength);
+  if (dv.getUint32(0) !== 0x803) throw new Error(`${data}: not an IDX3 uint8 file`);
+  const have = dv.getUint32(4);
+  const cols = dv.getUint32(8) * dv.getUint32(12);
+  const pixels = new Uint8Array(rows * cols);
+  for (let r = 0; r < rows; r += have) pixels.set(sample.subarray(16, 16 + Math.min(have, rows - r) * cols), r * cols);
+  const dir = writeRandomBenchBundle(buildGraphs);
+  const cores = availableParallelism();
+  const counts = [...new Set([...Array.from({ length: Math.floor(Math.log2(cores)) + 1 }, (_, i) => 2 ** i), cores])];
+  const cells = [];
+  try {
+    const load = async (kind, workers, open) => {
+      const t0 = performance.now();
+      const codec = await open();
+      cells.push({ codec: kind, workers, threads: codec.threads, loadSeconds: (performance.now() - t0) / 1000, instance: codec, seconds: [] });
+    };
+    await load('Codec', 1, () => Codec.load(dir, { device: 'cpu', checkFinite: false }));
+    for (const w of counts) await load('CodecPool', w, () => CodecPool.load(dir, { device: 'cpu', workers: w, checkFinite: false }));
+    let reference;
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < cells.length; i++) {
+        const c = cells[(r + i) % cells.length]; // who goes first rotates
+        const t = performance.now();
+        const bytes = await c.instance.compress(pixels);
+        const s = (performance.now() - t) / 1000;
+        if (r > 0) c.seconds.push(s);
+        if (c.codec === 'Codec') reference ??= bytes;
+        else c.bytes ??= bytes;
+      }
+    }
+    const median = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+    const base = median([...cells[0].seconds]);
+    return {
+      cores,
+      rows,
+      rounds,
+      latent: 'uint8',
+      cells: cells.map(({ instance, bytes, seconds, ...c }) => {
+        const m = median([...seconds]);
+        return { ...c, seconds: m, rowsPerSecond: rows / m, vsCodec: base / m, identical: bytes === undefined || Buffer.compare(Buffer.from(bytes), Buffer.from(reference)) === 0 };
+      }),
+    };
+  } finally {
+    await Promise.allSettled(cells.map((c) => c.instance.dispose()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const modes = { backends, probe, train, infer, pool };
 const [mode, arg] = process.argv.slice(2);
 if (!modes[mode]) {
   console.error(`usage: worker.mjs ${Object.keys(modes).join('|')} [json]`);

@@ -112,6 +112,18 @@ describe('CodecPool', () => {
     expect(bytesOf(back.data).equals(bytesOf((await codec.decode(a.data)).data))).toBe(true);
   });
 
+  it('compresses a large input in tasks of at most 8 chunks, to the bytes one Codec gives', async () => {
+    // 5000 rows in chunks of 16: 313 chunks, far more than 8 per task for 4 tasks per worker
+    const u = sampleRows(5000, COLS, 'uint8', 8) as Uint8Array;
+    for (const latent of ['entropy', 'uint8'] as const) {
+      const a = await codec.compress(u, { latent, rowsPerChunk: 16 });
+      for (let round = 0; round < 2; round++) {
+        const b = await pool.compress(u, { latent, rowsPerChunk: 16 }); // round 2: buffers handed back
+        expect(Buffer.from(b).equals(Buffer.from(a)), `${latent}, round ${round}`).toBe(true);
+      }
+    }
+  });
+
   it('compresses and decompresses to the bytes one Codec gives (one-shot and streams, every latent type)', async () => {
     const u = sampleRows(ROWS, COLS, 'uint8', 7) as Uint8Array;
     for (const latent of ['entropy', 'uint8', 'float16'] as const) {

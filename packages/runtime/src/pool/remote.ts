@@ -244,8 +244,10 @@ export class RemoteCodec implements AsyncDisposable {
     const writer = this.writerFor(view, options, count, rows instanceof Uint8Array ? 'uint8' : 'float32');
     const h = writer.header;
     const chunks = Math.ceil(count / h.rowsPerChunk);
-    // A few tasks per worker, so a worker slowed by other work on the machine does not hold up the end.
-    const perTask = Math.max(1, Math.ceil(chunks / (this.workers * 4)));
+    // A few tasks per worker, so a worker slowed by other work on the machine does not hold up the end,
+    // of CHUNKS_PER_TASK chunks at most: each task's rows are copied into a buffer a worker handed
+    // back, and parts of a large input as big as a quarter of a worker's share were each fresh memory.
+    const perTask = Math.max(1, Math.min(CHUNKS_PER_TASK, Math.ceil(chunks / (this.workers * 4))));
     const tasks: Array<Promise<CompressResult>> = [];
     for (let c = 0; c < chunks; c += perTask) {
       const first = c * h.rowsPerChunk;
