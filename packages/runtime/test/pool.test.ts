@@ -124,6 +124,25 @@ describe('CodecPool', () => {
     }
   });
 
+  it('keeps the largest spare buffers, so one method\'s small ones do not crowd out another\'s rows', async () => {
+    const fresh = await CodecPool.load(tablesDir, { device: 'cpu', workers: 2, threads: 2, batchSize: BATCH });
+    try {
+      const spare = () => (fresh as unknown as { spare: ArrayBuffer[] }).spare.map((b) => b.byteLength);
+      // decompress of 63 small chunks: 8 tasks, each handing back its 64 KiB payload buffer
+      const small = sampleRows(1000, COLS, 'uint8', 9) as Uint8Array;
+      await fresh.decompress(await codec.compress(small, { rowsPerChunk: 16 }));
+      expect(spare()).toEqual(Array(2 * 3 + 1).fill(1 << 16)); // as many as the pool keeps
+      // compress of 60 chunks of 1024 rows: tasks of 8 chunks, whose row buffers (96 KiB) come back
+      const rows = sampleRows(60 * 1024, COLS, 'uint8', 10) as Uint8Array;
+      await fresh.compress(rows, { rowsPerChunk: 1024 });
+      const kept = spare();
+      expect(kept.length).toBe(2 * 3 + 1);
+      expect(kept[0]).toBe(8 * 1024 * COLS);
+    } finally {
+      await fresh.dispose();
+    }
+  });
+
   it('compresses and decompresses to the bytes one Codec gives (one-shot and streams, every latent type)', async () => {
     const u = sampleRows(ROWS, COLS, 'uint8', 7) as Uint8Array;
     for (const latent of ['entropy', 'uint8', 'float16'] as const) {

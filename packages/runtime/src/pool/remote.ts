@@ -567,10 +567,19 @@ export class RemoteCodec implements AsyncDisposable {
   }
 
   private recycle(b: ArrayBuffer): void {
-    // A few per worker (what the stream forms keep in flight, plus one being filled), SPARE_BYTES at most.
-    let held = b.byteLength;
-    for (const s of this.spare) held += s.byteLength;
-    if (!this.disposed && held <= SPARE_BYTES && this.spare.length < this.workers * (IN_FLIGHT_PER_WORKER + 1) + 1) this.spare.push(b);
+    if (this.disposed) return;
+    // A few per worker (what the stream forms keep in flight, plus one being filled), SPARE_BYTES at
+    // most, the largest kept: a large buffer serves any later request, a small one only small ones.
+    // Keeping the first ones instead let one method's small buffers (decompress's payloads) fill the
+    // list for good, and another's large rows (compress's) went to fresh memory every task.
+    const spare = this.spare;
+    spare.push(b);
+    spare.sort((x, y) => y.byteLength - x.byteLength);
+    const most = this.workers * (IN_FLIGHT_PER_WORKER + 1) + 1;
+    let held = 0;
+    let keep = 0;
+    while (keep < spare.length && keep < most && held + spare[keep]!.byteLength <= SPARE_BYTES) held += spare[keep++]!.byteLength;
+    spare.length = keep;
   }
 
   /** Queues a task for the least busy worker (at most IN_FLIGHT_PER_WORKER each). */
