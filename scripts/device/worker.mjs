@@ -18,15 +18,21 @@ import { buildGraphs } from '../../packages/exporter/dist/graphs.js';
 import { Codec, CodecPool } from '../../packages/runtime/dist/node.js';
 import { writeRandomBenchBundle } from '../../bench/lib/bench-bundle.mjs';
 
-/** The IDX3 uint8 sample prepare.mjs wrote (uncompressed), as float32 rows divided by `divisor`. */
-function loadRows(path, divisor) {
+/** The IDX3 uint8 sample prepare.mjs wrote (uncompressed): its pixels, rows and values per row. */
+function readSample(path) {
   const b = readFileSync(path);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (dv.getUint32(0) !== 0x803) throw new Error(`${path}: not an IDX3 uint8 file`);
   const rows = dv.getUint32(4);
   const cols = dv.getUint32(8) * dv.getUint32(12);
+  return { pixels: b.subarray(16, 16 + rows * cols), rows, cols };
+}
+
+/** The sample as float32 rows divided by `divisor`. */
+function loadRows(path, divisor) {
+  const { pixels, rows, cols } = readSample(path);
   const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) data[i] = b[16 + i] / divisor;
+  for (let i = 0; i < data.length; i++) data[i] = pixels[i] / divisor;
   return { data, rows, cols };
 }
 
@@ -138,13 +144,10 @@ async function infer({ device, batches, seconds, data, threads }) {
  * the later ones. Median seconds per call; the pools' bytes are compared with the Codec's.
  */
 async function pool({ rows, data, rounds = 6 }) {
-  const sample = readFileSync(data);
-  const dv = new DataView(sample.buffer, sample.byteOffset, sample.byteLength);
-  if (dv.getUint32(0) !== 0x803) throw new Error(`${data}: not an IDX3 uint8 file`);
-  const have = dv.getUint32(4);
-  const cols = dv.getUint32(8) * dv.getUint32(12);
-  const pixels = new Uint8Array(rows * cols);
-  for (let r = 0; r < rows; r += have) pixels.set(sample.subarray(16, 16 + Math.min(have, rows - r) * cols), r * cols);
+  const sample = readSample(data);
+  const cols = sample.cols;
+  const pixels = new Uint8Array(rows * cols); // the sample repeated
+  for (let r = 0; r < rows; r += sample.rows) pixels.set(sample.pixels.subarray(0, Math.min(sample.rows, rows - r) * cols), r * cols);
   const dir = writeRandomBenchBundle(buildGraphs);
   const cores = availableParallelism();
   const counts = [...new Set([...Array.from({ length: Math.floor(Math.log2(cores)) + 1 }, (_, i) => 2 ** i), cores])];
