@@ -46,6 +46,11 @@ export function looksLikeIdx(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0 && bytes[3]! > 0;
 }
 
+/** Bytes of an IDX header with `ndims` dimensions: the 4-byte magic, then a 4-byte size per dimension. */
+export function idxHeaderBytes(ndims: number): number {
+  return 4 + 4 * ndims;
+}
+
 /**
  * Parses the IDX header at the front of `bytes` (the whole file or just its first bytes). Throws a
  * DataError naming the file and byte when the header is malformed or cut short.
@@ -67,7 +72,7 @@ export function parseIdxHeader(bytes: Uint8Array, file: string): IdxHeader {
     fail(`unknown IDX data type 0x${hex(typeCode)} at byte 2 (valid: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64)`);
   const ndims = bytes[3]!;
   if (ndims < 1) fail('IDX header at byte 3 declares 0 dimensions; expected at least 1');
-  const headerBytes = 4 + 4 * ndims;
+  const headerBytes = idxHeaderBytes(ndims);
   if (bytes.length < headerBytes) {
     fail(`file ends at byte ${bytes.length}, inside the ${ndims}-dimension header (${headerBytes} bytes): the file is truncated`);
   }

@@ -16,7 +16,7 @@ import { createGunzip } from 'node:zlib';
 import { AekitError, DataError } from '@aekit/core';
 import { type CsvOptions, csvNumber, isCsvHeader, parseCsvRow } from './csv.js';
 import { DATA_FORMATS, type DataFormat } from './dataset.js';
-import { checkIdxSize, IDX_UINT8, looksLikeIdx, parseIdxHeader } from './idx.js';
+import { checkIdxSize, IDX_UINT8, idxHeaderBytes, looksLikeIdx, parseIdxHeader } from './idx.js';
 import { formatFromBytes, formatFromName, isGzip, loadDataset } from './load.js';
 import { MAX_EXACT_FLOAT32_INT, NPY_INT_BYTES, NPY_SUPPORTED, integerTooLarge, parseHeader as parseNpyHeader, readNpyInt } from './npy.js';
 import { gunzipToScratch, openRegularFile } from './read.js';
@@ -413,8 +413,7 @@ async function streamUint8Idx(path: string, pieceBytes: number, hint: string): P
   await fh.close();
   if (!looksLikeIdx(head) || head[2] !== IDX_UINT8) return undefined;
   const src = await openRowSource(path, { format: 'idx' });
-  // The header is 4 bytes of magic and a 4-byte size per dimension (openRowSource has checked it).
-  const file = { path, offset: 4 + 4 * head[3]! };
+  const file = { path, offset: idxHeaderBytes(head[3]!) }; // openRowSource has checked the header
   return { rows: src.rows, cols: src.cols, dtype: 'uint8', stream: rowSourceStream(src, pieceBytes), streamed: true, file };
 }
 

@@ -46,6 +46,11 @@ export type ReaderRecord =
   | { kind: 'coded'; index: number; rows: number; payload: Uint8Array; offset: number }
   | { kind: 'end'; rows: number; chunks: number };
 
+/** Entropy-coded chunks met without latent tables (the chunk at byte `offset`). */
+function noTablesError(offset: number): ContainerError {
+  return new ContainerError('E_AEZ_FINGERPRINT', 'this file holds entropy-coded latents: decode it with the bundle (and its latent tables) that compressed it', { offset });
+}
+
 /**
  * The latents of one chunk's payload (rANS-decoded and dequantised, or dequantised), into `out` when
  * given. `index` and `offset` (the chunk's number and byte in the container) only name it in errors.
@@ -64,9 +69,7 @@ export function decodeChunkPayload(
     return out;
   }
   if (tables === undefined) {
-    throw new ContainerError('E_AEZ_FINGERPRINT', 'this file holds entropy-coded latents: decode it with the bundle (and its latent tables) that compressed it', {
-      offset,
-    });
+    throw noTablesError(offset);
   }
   const symbols = new Uint8Array(out.length);
   try {
@@ -249,9 +252,7 @@ export class ContainerReader {
       );
     }
     if (entropy && this.tables === undefined) {
-      throw new ContainerError('E_AEZ_FINGERPRINT', 'this file holds entropy-coded latents: decode it with the bundle (and its latent tables) that compressed it', {
-        offset: start,
-      });
+      throw noTablesError(start);
     }
     const index = this.chunks;
     if (!this.decode) {
